@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, and every test on
+# SQLite and on a real PostgreSQL (started here if none is configured).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
+roster_start_postgres
+echo "PostgreSQL for tests: ${ROSTER_TEST_POSTGRES_URL%%@*}@…"
+
+# Databases left by earlier runs.
+psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
+  "SELECT 'DROP DATABASE IF EXISTS ' || quote_ident(datname) || ';' FROM pg_database WHERE datname LIKE 'roster_test_%'" \
+  | psql "$ROSTER_TEST_POSTGRES_URL" -q >/dev/null 2>&1 || true
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --all-targets --locked

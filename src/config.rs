@@ -1,0 +1,204 @@
+//! Command line and environment. Every setting has a default that works on
+//! a fresh machine: a SQLite file `roster.db` in the working directory and
+//! `127.0.0.1:50051`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::secrets;
+
+/// Default database: a SQLite file in the working directory, created on
+/// first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db?mode=rwc";
+
+/// `roster` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Identities, membership and license seats over gRPC"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve gRPC until SIGTERM/SIGINT.
+    Serve(ServeArgs),
+    /// Apply pending schema migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Mint a new service key, store its hash and print it once.
+    CreateServiceKey {
+        /// Name recorded as the actor of the key's changes.
+        name: String,
+        /// Database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Connection pool size.
+    #[arg(long, env = "ROSTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// `roster serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Service keys, comma separated, each `name=secret` or
+    /// `name=sha256:<hex of the secret's SHA-256>`. When none are configured
+    /// and the database holds none, one is generated and printed once.
+    #[arg(
+        long,
+        env = "ROSTER_SERVICE_KEYS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub service_keys: String,
+    /// How long a session lasts.
+    #[arg(long, env = "ROSTER_SESSION_TTL", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+    /// How often the inactive-guest sweep runs.
+    #[arg(long, env = "ROSTER_SWEEP_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub sweep_interval: Duration,
+    /// How long events stay in the log (and cursors stay resumable).
+    #[arg(long, env = "ROSTER_EVENT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub event_retention: Duration,
+}
+
+/// Everything `serve` needs, independent of how it was given.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database URL.
+    pub database_url: String,
+    /// Pool size.
+    pub db_max_connections: u32,
+    /// Listen address (tests pass a listener instead).
+    pub listen: SocketAddr,
+    /// Configured service keys: (name, SHA-256 hex of the key).
+    pub service_keys: Vec<(String, String)>,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// Inactive-guest sweep interval (zero disables the background sweep).
+    pub sweep_interval: Duration,
+    /// Event retention.
+    pub event_retention: Duration,
+}
+
+impl Config {
+    /// Settings for `database_url` with every other value at its default.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            db_max_connections: 16,
+            listen: ([127, 0, 0, 1], 50051).into(),
+            service_keys: Vec::new(),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            sweep_interval: Duration::from_secs(3600),
+            event_retention: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+impl TryFrom<ServeArgs> for Config {
+    type Error = String;
+
+    fn try_from(args: ServeArgs) -> Result<Self, String> {
+        Ok(Config {
+            database_url: args.db.database_url,
+            db_max_connections: args.db.db_max_connections,
+            listen: args.listen,
+            service_keys: parse_service_keys(&args.service_keys)?,
+            session_ttl: args.session_ttl,
+            sweep_interval: args.sweep_interval,
+            event_retention: args.event_retention,
+        })
+    }
+}
+
+/// Parses `name=secret,name=sha256:<hex>` into (name, hash) pairs.
+pub fn parse_service_keys(spec: &str) -> Result<Vec<(String, String)>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (name, value) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("service key entry {entry:?} is not name=secret"))?;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("a service key has an empty name".to_owned());
+            }
+            let hash = match value.strip_prefix("sha256:") {
+                Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    hex.to_ascii_lowercase()
+                }
+                Some(_) => return Err(format!("service key {name}: sha256: needs 64 hex digits")),
+                None if value.len() >= 16 => secrets::token_hash(value),
+                None => return Err(format!("service key {name}: at least 16 characters")),
+            };
+            Ok((name.to_owned(), hash))
+        })
+        .collect()
+}
+
+/// The database URL with its password hidden, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_parse_plain_and_hashed() {
+        let keys = parse_service_keys("a=0123456789abcdef0, b=sha256:".to_owned().as_str());
+        assert!(keys.is_err());
+        let hex = "ab".repeat(32);
+        let keys = parse_service_keys(&format!("a=0123456789abcdef0,b=sha256:{hex}")).unwrap();
+        assert_eq!(keys[0].0, "a");
+        assert_eq!(keys[0].1, secrets::token_hash("0123456789abcdef0"));
+        assert_eq!(keys[1], ("b".to_owned(), hex));
+        assert!(parse_service_keys("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_urls() {
+        assert_eq!(
+            redact_url("postgres://roster:secret@db:5432/roster"),
+            "postgres://roster:***@db:5432/roster"
+        );
+        assert_eq!(
+            redact_url("sqlite://roster.db?mode=rwc"),
+            "sqlite://roster.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! The rules of the seeds, free of transport and storage: identifiers,
+//! states, the error type, input validation and secret handling.
+
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod paging;
+pub mod secrets;
+pub mod validate;
+
+pub use error::{Error, FieldViolation, Reason, Result};
+pub use ids::{AssignmentId, CredentialId, IdentityId, OrgId, PackageId, RoomId, SessionId};
+pub use model::*;
+pub use paging::{Page, PageRequest};

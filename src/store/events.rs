@@ -1,0 +1,259 @@
+//! The `events` table: audit log and transactional outbox in one. Rows get
+//! contiguous sequence numbers in commit order, so a watcher that has seen
+//! `seq = n` knows exactly what comes next.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::entities::event;
+use super::{Store, statement};
+use crate::domain::{
+    Actor, ActorKind, Error, Event, EventType, NewEvent, Page, PageRequest, Result,
+};
+
+/// Key of the PostgreSQL advisory lock that orders event writers.
+const EVENT_WRITER_LOCK: i64 = 0x726f_7374; // "rost"
+/// PostgreSQL channel woken on every commit that wrote events.
+pub const NOTIFY_CHANNEL: &str = "roster_events";
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Only this identity's events.
+    pub identity_id: Option<String>,
+    /// Only this organization's events.
+    pub org_id: Option<String>,
+    /// Only this package's events.
+    pub package_id: Option<String>,
+    /// Only these types (all when empty).
+    pub types: Vec<EventType>,
+}
+
+impl EventQuery {
+    /// Whether an event passes this filter.
+    pub fn matches(&self, e: &Event) -> bool {
+        fn eq(want: &Option<String>, got: &Option<String>) -> bool {
+            want.as_ref().is_none_or(|w| got.as_ref() == Some(w))
+        }
+        eq(&self.identity_id, &e.identity_id)
+            && eq(&self.org_id, &e.org_id)
+            && eq(&self.package_id, &e.package_id)
+            && (self.types.is_empty() || self.types.contains(&e.event_type))
+    }
+
+    fn apply<S: QueryFilter>(&self, mut q: S) -> S {
+        if let Some(id) = &self.identity_id {
+            q = q.filter(event::Column::IdentityId.eq(id.clone()));
+        }
+        if let Some(id) = &self.org_id {
+            q = q.filter(event::Column::OrganizationId.eq(id.clone()));
+        }
+        if let Some(id) = &self.package_id {
+            q = q.filter(event::Column::PackageId.eq(id.clone()));
+        }
+        if !self.types.is_empty() {
+            q = q.filter(event::Column::EventType.is_in(self.types.iter().map(|t| t.as_str())));
+        }
+        q
+    }
+}
+
+/// Writes `events` inside `txn` with the next sequence numbers.
+pub(super) async fn append(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now_ms: i64,
+    events: Vec<NewEvent>,
+) -> Result<Vec<Event>> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // Held until commit: the next writer reads MAX(seq) only after this
+        // transaction is visible, so seq order is commit order.
+        txn.execute_raw(statement(
+            backend,
+            "SELECT pg_advisory_xact_lock(?)",
+            vec![EVENT_WRITER_LOCK.into()],
+        ))
+        .await?;
+    }
+    let row = txn
+        .query_one_raw(statement(
+            backend,
+            "SELECT COALESCE(MAX(seq), 0) AS last FROM events",
+            vec![],
+        ))
+        .await?
+        .ok_or_else(|| Error::Internal("MAX(seq) returned no row".to_owned()))?;
+    let last: i64 = row.try_get("", "last")?;
+
+    let written: Vec<Event> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Event {
+            seq: last + 1 + i as i64,
+            event_type: e.event_type,
+            actor: actor.clone(),
+            subject_id: e.subject_id,
+            reason: e.reason,
+            occurred_at: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+            identity_id: e.identity_id,
+            org_id: e.org_id,
+            package_id: e.package_id,
+            room_id: e.room_id,
+            credential_id: e.credential_id,
+            attributes: e.attributes,
+        })
+        .collect();
+
+    let models = written.iter().map(|e| event::ActiveModel {
+        seq: sea_orm::Set(e.seq),
+        event_type: sea_orm::Set(e.event_type.as_str().to_owned()),
+        actor_kind: sea_orm::Set(e.actor.kind.as_str().to_owned()),
+        actor_id: sea_orm::Set(e.actor.id.clone()),
+        subject_id: sea_orm::Set(e.subject_id.clone()),
+        reason: sea_orm::Set(e.reason.clone()),
+        occurred_at: sea_orm::Set(now_ms),
+        identity_id: sea_orm::Set(e.identity_id.clone()),
+        organization_id: sea_orm::Set(e.org_id.clone()),
+        package_id: sea_orm::Set(e.package_id.clone()),
+        room_id: sea_orm::Set(e.room_id.clone()),
+        credential_id: sea_orm::Set(e.credential_id.clone()),
+        attributes: sea_orm::Set(encode_attributes(&e.attributes)),
+    });
+    // Large bulk operations (the sweep) write many rows; stay well under
+    // the bind-parameter limits of both backends.
+    let models: Vec<_> = models.collect();
+    for chunk in models.chunks(500) {
+        event::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+    }
+
+    if backend == DbBackend::Postgres
+        && let Some(last) = written.last()
+    {
+        // Delivered at commit, never for a rollback.
+        txn.execute_raw(statement(
+            backend,
+            "SELECT pg_notify(?, ?)",
+            vec![NOTIFY_CHANNEL.into(), last.seq.to_string().into()],
+        ))
+        .await?;
+    }
+    Ok(written)
+}
+
+fn encode_attributes(attrs: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn decode_attributes(text: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+        Ok(map) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn to_event(m: event::Model) -> Result<Event> {
+    Ok(Event {
+        seq: m.seq,
+        event_type: EventType::from_db(&m.event_type)
+            .ok_or_else(|| Error::Internal(format!("unknown event type {}", m.event_type)))?,
+        actor: Actor {
+            kind: ActorKind::from_db(&m.actor_kind).unwrap_or(ActorKind::System),
+            id: m.actor_id,
+        },
+        subject_id: m.subject_id,
+        reason: m.reason,
+        occurred_at: chrono::DateTime::from_timestamp_millis(m.occurred_at).unwrap_or_default(),
+        identity_id: m.identity_id,
+        org_id: m.organization_id,
+        package_id: m.package_id,
+        room_id: m.room_id,
+        credential_id: m.credential_id,
+        attributes: decode_attributes(&m.attributes),
+    })
+}
+
+impl Store {
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    pub async fn events_after(
+        &self,
+        after: i64,
+        limit: u64,
+        filter: &EventQuery,
+    ) -> Result<Vec<Event>> {
+        let q = event::Entity::find().filter(event::Column::Seq.gt(after));
+        filter
+            .apply(q)
+            .order_by_asc(event::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_event)
+            .collect()
+    }
+
+    /// Audit events matching `filter`, newest first.
+    pub async fn list_events(
+        &self,
+        filter: &EventQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Event>> {
+        let mut q = filter.apply(event::Entity::find());
+        if let Some(after) = &page.after {
+            let before: i64 = after
+                .parse()
+                .map_err(|_| Error::invalid("page_token", "is not a token of this list"))?;
+            q = q.filter(event::Column::Seq.lt(before));
+        }
+        let rows = q
+            .order_by_desc(event::Column::Seq)
+            .limit(page.size + 1)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_event)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_overfetch(rows, page.size, |e| e.seq.to_string()))
+    }
+
+    /// Lowest and highest stored sequence numbers (`(0, 0)` when empty).
+    pub async fn event_bounds(&self) -> Result<(i64, i64)> {
+        let row = self
+            .db
+            .query_one_raw(statement(
+                self.backend(),
+                "SELECT COALESCE(MIN(seq), 0) AS lo, COALESCE(MAX(seq), 0) AS hi FROM events",
+                vec![],
+            ))
+            .await?
+            .ok_or_else(|| Error::Internal("MIN/MAX(seq) returned no row".to_owned()))?;
+        Ok((row.try_get("", "lo")?, row.try_get("", "hi")?))
+    }
+
+    /// Deletes events older than `cutoff_ms`, always keeping the newest row
+    /// so sequence numbers never restart. Returns how many were deleted.
+    pub async fn prune_events(&self, cutoff_ms: i64) -> Result<u64> {
+        let res = self
+            .db
+            .execute_raw(statement(
+                self.backend(),
+                "DELETE FROM events WHERE occurred_at < ? AND seq < (SELECT MAX(seq) FROM events)",
+                vec![cutoff_ms.into()],
+            ))
+            .await?;
+        Ok(res.rows_affected())
+    }
+}

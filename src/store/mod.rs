@@ -1,0 +1,339 @@
+//! Storage: sea-orm entities, migrations and the transactional operations
+//! the services call. Every state change runs in one transaction ([`Txn`])
+//! that also writes its audit rows; [`Txn::commit`] refuses to commit a
+//! change without one. Nothing here knows about gRPC.
+//!
+//! Lock order inside a transaction (PostgreSQL; SQLite has one writer):
+//! identities → organizations → license packages, each group in ID order.
+//! Deadlocks and serialization failures are retried by `retrying!`.
+
+/// Evaluates `$op` (an expression ending in `.await`) again when the
+/// database aborted it for a deadlock or a serialization failure: at most 5
+/// attempts, with a short backoff.
+macro_rules! retrying {
+    ($op:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            match $op {
+                Err(crate::domain::Error::Aborted(msg)) if attempt < 4 => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %msg, "retrying after a transaction conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt)))
+                        .await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+pub mod entities;
+pub mod migrations;
+
+mod clock;
+mod events;
+mod identity;
+mod keys;
+mod membership;
+pub mod seats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    Value,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use events::{EventQuery, NOTIFY_CHANNEL};
+pub use identity::{Revoker, SessionLookup, SignInCredential};
+
+use crate::domain::{Actor, Error, Event, NewEvent, Result};
+
+/// Receives the events of every transaction this process commits, right
+/// after the commit and before the caller gets its answer (caches are
+/// invalidated here, watchers woken).
+pub trait CommitObserver: Send + Sync {
+    /// Called with the committed events, in order.
+    fn committed(&self, events: &[Event]);
+}
+
+/// The database and what every operation needs with it.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    observer: Arc<std::sync::RwLock<Option<Arc<dyn CommitObserver>>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to `url` (`sqlite://…?mode=rwc` or `postgres://…`).
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    opts.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .create_if_missing(true)
+    });
+    Database::connect(opts)
+        .await
+        .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))
+}
+
+impl Store {
+    /// Wraps a connection. Call [`Store::migrate`] before use.
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        Store {
+            db,
+            clock,
+            observer: Arc::new(std::sync::RwLock::new(None)),
+        }
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<()> {
+        migrations::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Registers who hears about commits (one observer per process).
+    pub fn set_observer(&self, observer: Arc<dyn CommitObserver>) {
+        if let Ok(mut slot) = self.observer.write() {
+            *slot = Some(observer);
+        }
+    }
+
+    /// The raw connection (for queries outside a transaction).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Current time in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The clock (tests advance a [`ManualClock`]).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Starts a write transaction acting as `actor`. On SQLite it takes the
+    /// write lock at once (`BEGIN IMMEDIATE`) so writers queue instead of
+    /// failing on lock upgrade.
+    pub async fn begin(&self, actor: Actor) -> Result<Txn> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let inner = self.db.begin_with_options(options).await?;
+        Ok(Txn {
+            inner,
+            actor,
+            events: Vec::new(),
+            now_ms: self.now_ms(),
+        })
+    }
+
+    /// Runs a raw read query with `?` placeholders outside a transaction.
+    pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.db.query_all_raw(stmt).await?)
+    }
+
+    /// Like [`Store::query_all`], first row only.
+    pub async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.db.query_one_raw(stmt).await?)
+    }
+
+    fn notify_committed(&self, events: &[Event]) {
+        let observer = self.observer.read().ok().and_then(|o| o.clone());
+        if let Some(observer) = observer {
+            observer.committed(events);
+        }
+    }
+}
+
+/// An open write transaction with the audit events it will commit.
+pub struct Txn {
+    inner: DatabaseTransaction,
+    actor: Actor,
+    events: Vec<NewEvent>,
+    now_ms: i64,
+}
+
+impl Txn {
+    /// The connection to run statements on.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    /// The time this transaction acts at (one value for all its rows).
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// Who this transaction acts for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Records an audit event to commit with the change.
+    pub fn emit(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    /// Runs a raw statement with `?` placeholders (rewritten to `$n` for
+    /// PostgreSQL) and returns the number of rows affected.
+    pub async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.execute_raw(stmt).await?.rows_affected())
+    }
+
+    /// Runs a raw query with `?` placeholders and returns all rows.
+    pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.query_all_raw(stmt).await?)
+    }
+
+    /// Runs a raw query with `?` placeholders and returns the first row.
+    pub async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.query_one_raw(stmt).await?)
+    }
+
+    /// Locks a row against concurrent writers until commit (PostgreSQL
+    /// `SELECT … FOR UPDATE`; SQLite already holds the database write
+    /// lock). Returns whether the row exists.
+    pub async fn lock_row(
+        &self,
+        table: &'static str,
+        key_col: &'static str,
+        key: &str,
+    ) -> Result<bool> {
+        let lock = if self.backend() == DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT 1 FROM {table} WHERE {key_col} = ?{lock}");
+        let stmt = statement(self.backend(), &sql, vec![key.into()]);
+        Ok(self.inner.query_one_raw(stmt).await?.is_some())
+    }
+
+    /// Writes the audit rows (in commit order), commits, and tells this
+    /// process's observer. A transaction without any audit event is a bug:
+    /// it is rolled back and reported as an internal error.
+    pub async fn commit(self, store: &Store) -> Result<Vec<Event>> {
+        if self.events.is_empty() {
+            self.inner.rollback().await?;
+            return Err(Error::Internal(
+                "state change without an audit event".to_owned(),
+            ));
+        }
+        let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
+        self.inner.commit().await?;
+        store.notify_committed(&written);
+        Ok(written)
+    }
+
+    /// Abandons the transaction; nothing it did stays.
+    pub async fn rollback(self) -> Result<()> {
+        self.inner.rollback().await?;
+        Ok(())
+    }
+}
+
+/// Builds a statement from SQL written with `?` placeholders.
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(ch);
+            }
+        }
+        Statement::from_sql_and_values(backend, out, values)
+    } else {
+        Statement::from_sql_and_values(backend, sql, values)
+    }
+}
+
+/// Milliseconds since the epoch as a UTC time.
+pub fn to_time(ms: i64) -> crate::domain::Timestamp {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// `?, ?, …` with `n` placeholders, for `IN (…)` lists.
+pub fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        let text = err.to_string();
+        // PostgreSQL: 40001 serialization_failure, 40P01 deadlock_detected;
+        // SQLite: busy after the timeout.
+        if text.contains("40001")
+            || text.contains("40P01")
+            || text.contains("deadlock detected")
+            || text.contains("could not serialize")
+            || text.contains("database is locked")
+        {
+            return Error::Aborted(format!("concurrent change, retry: {text}"));
+        }
+        match err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+                Error::Unavailable(format!("database unavailable: {text}"))
+            }
+            _ => Error::Internal(format!("database error: {text}")),
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    let text = err.to_string();
+    text.contains("UNIQUE constraint failed")
+        || text.contains("duplicate key value")
+        || text.contains("23505")
+}

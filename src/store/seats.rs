@@ -1,0 +1,171 @@
+//! Seats (L6): an identity holds one seat of a package while it is
+//! attached. Attaching takes the package row lock and a conditional
+//! increment, so N parallel attaches for K free seats give exactly K; a
+//! seat is released only when neither a sign-in attachment nor an active
+//! membership in any organization bound to the package holds it.
+
+use crate::domain::{
+    AttachMethod, CredentialId, Error, EventType, IdentityId, NewEvent, PackageId, Reason, Result,
+};
+
+use super::Txn;
+
+/// Attaches `identity` to `package` if it is not attached yet, taking a
+/// seat. With `AttachMethod::SignIn` the attachment also becomes a sign-in
+/// attachment (kept until detach or revocation). Returns whether a seat was
+/// newly taken. Fails with SEAT_LIMIT_REACHED when none is free; the caller
+/// must then drop the transaction.
+pub async fn attach(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    method: AttachMethod,
+    credential: Option<&CredentialId>,
+) -> Result<bool> {
+    if !txn
+        .lock_row("license_packages", "id", package.as_str())
+        .await?
+    {
+        return Err(Error::not_found(
+            Reason::PackageNotFound,
+            format!("license package {package} does not exist"),
+        ));
+    }
+    let now = txn.now_ms();
+    let signed_in = method == AttachMethod::SignIn;
+    let inserted = txn
+        .exec(
+            "INSERT INTO attachments \
+             (package_id, identity_id, method, signed_in, credential_id, attached_at, last_seen_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (package_id, identity_id) DO NOTHING",
+            vec![
+                package.as_str().into(),
+                identity.as_str().into(),
+                method.as_str().into(),
+                signed_in.into(),
+                credential.map(|c| c.to_string()).into(),
+                now.into(),
+                signed_in.then_some(now).into(),
+            ],
+        )
+        .await?
+        == 1;
+    if inserted {
+        let took = txn
+            .exec(
+                "UPDATE license_packages SET seats_used = seats_used + 1 \
+                 WHERE id = ? AND seats_used < seat_limit",
+                vec![package.as_str().into()],
+            )
+            .await?;
+        if took == 0 {
+            return Err(Error::exhausted(
+                Reason::SeatLimitReached,
+                format!("license package {package} has no free seat"),
+            ));
+        }
+        txn.emit(
+            NewEvent::new(EventType::IdentityAttached, identity.as_str())
+                .identity(identity)
+                .package(package)
+                .reason(method.as_str()),
+        );
+    } else if signed_in {
+        txn.exec(
+            "UPDATE attachments SET signed_in = ?, credential_id = ?, last_seen_at = ? \
+             WHERE package_id = ? AND identity_id = ?",
+            vec![
+                true.into(),
+                credential.map(|c| c.to_string()).into(),
+                now.into(),
+                package.as_str().into(),
+                identity.as_str().into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(inserted)
+}
+
+/// Frees `identity`'s seat in `package` when nothing holds it any more: no
+/// sign-in attachment and no ACTIVE membership in any organization bound to
+/// the package (the enterprise rule). Returns whether the seat was freed.
+pub async fn release_if_unheld(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    reason: &str,
+) -> Result<bool> {
+    txn.lock_row("license_packages", "id", package.as_str())
+        .await?;
+    let deleted = txn
+        .exec(
+            "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? AND signed_in = ? \
+             AND NOT EXISTS (SELECT 1 FROM members m WHERE m.package_id = ? \
+                             AND m.identity_id = ? AND m.state = 'ACTIVE')",
+            vec![
+                package.as_str().into(),
+                identity.as_str().into(),
+                false.into(),
+                package.as_str().into(),
+                identity.as_str().into(),
+            ],
+        )
+        .await?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    free_seats(txn, package, deleted).await?;
+    txn.emit(
+        NewEvent::new(EventType::IdentityDetached, identity.as_str())
+            .identity(identity)
+            .package(package)
+            .reason(reason),
+    );
+    Ok(true)
+}
+
+/// Detaches `identity` from `package` whatever holds the seat (L4,
+/// revocation) and ends that package's sessions for it. Returns whether it
+/// was attached.
+pub async fn detach(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    reason: &str,
+) -> Result<bool> {
+    txn.lock_row("license_packages", "id", package.as_str())
+        .await?;
+    let deleted = txn
+        .exec(
+            "DELETE FROM attachments WHERE package_id = ? AND identity_id = ?",
+            vec![package.as_str().into(), identity.as_str().into()],
+        )
+        .await?;
+    txn.exec(
+        "DELETE FROM sessions WHERE package_id = ? AND identity_id = ?",
+        vec![package.as_str().into(), identity.as_str().into()],
+    )
+    .await?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    free_seats(txn, package, deleted).await?;
+    txn.emit(
+        NewEvent::new(EventType::IdentityDetached, identity.as_str())
+            .identity(identity)
+            .package(package)
+            .reason(reason),
+    );
+    Ok(true)
+}
+
+async fn free_seats(txn: &Txn, package: &PackageId, n: u64) -> Result<()> {
+    txn.exec(
+        "UPDATE license_packages SET seats_used = seats_used - ? WHERE id = ?",
+        vec![(n as i64).into(), package.as_str().into()],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! Test harness: a real `roster` server on `127.0.0.1:0` over SQLite (a
+//! temporary file) or PostgreSQL (a fresh database per test on the server
+//! named by `ROSTER_TEST_POSTGRES_URL`), generated clients with bearer
+//! tokens, and fixtures for the common setup steps.
+//!
+//! PostgreSQL is not optional: without `ROSTER_TEST_POSTGRES_URL` the
+//! PostgreSQL variant of every test fails, unless
+//! `ROSTER_TEST_SKIP_POSTGRES=1` is set explicitly for a quick local run.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use roster::config::Config;
+use roster::pb;
+use roster::pb::event_service_client::EventServiceClient;
+use roster::pb::identity_service_client::IdentityServiceClient;
+use roster::pb::license_service_client::LicenseServiceClient;
+use roster::pb::membership_service_client::MembershipServiceClient;
+use roster::store::ManualClock;
+use tokio::sync::oneshot;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file in a temporary directory.
+    Sqlite,
+    /// Fresh database on the test PostgreSQL server.
+    Postgres,
+}
+
+/// Generates `sqlite::name` and `postgres::name` tests from
+/// `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::harness::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::harness::skip_postgres() {
+                        return;
+                    }
+                    super::$name($crate::harness::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// Whether the PostgreSQL variants were explicitly switched off.
+pub fn skip_postgres() -> bool {
+    std::env::var("ROSTER_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// The service key every test server trusts.
+pub const SERVICE_KEY: &str = "rsk_test-service-key-0123456789";
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+/// A client type with the bearer interceptor.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// A running server and what tests need to reach it.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its database URL (shared by replicas).
+    pub database_url: String,
+    /// The server's clock; tests move it forward.
+    pub clock: Arc<ManualClock>,
+    /// Which backend.
+    pub backend: Backend,
+    channel: Channel,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn fresh_postgres_database() -> String {
+    let admin = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "ROSTER_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a \
+             server (scripts/test.sh starts one); set ROSTER_TEST_SKIP_POSTGRES=1 to skip it \
+             deliberately"
+        )
+    });
+    let name = format!(
+        "roster_test_{}",
+        roster::domain::OrgId::generate()
+            .as_str()
+            .trim_start_matches("org_")
+    );
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach test PostgreSQL at {admin}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+impl TestServer {
+    /// Starts a server on a fresh database.
+    pub async fn start(backend: Backend) -> TestServer {
+        let (url, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
+                (url, Some(Arc::new(dir)))
+            }
+            Backend::Postgres => (fresh_postgres_database().await, None),
+        };
+        Self::start_on(backend, url, dir).await
+    }
+
+    /// Starts another replica on this server's database (own caches, own
+    /// clock, own listener).
+    pub async fn replica(&self) -> TestServer {
+        Self::start_on(self.backend, self.database_url.clone(), self._dir.clone()).await
+    }
+
+    async fn start_on(
+        backend: Backend,
+        url: String,
+        dir: Option<Arc<tempfile::TempDir>>,
+    ) -> TestServer {
+        let mut config = Config::with_database(url.clone());
+        config.db_max_connections = 5;
+        config.service_keys =
+            roster::config::parse_service_keys(&format!("test={SERVICE_KEY}")).expect("test key");
+        config.sweep_interval = std::time::Duration::ZERO;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let clock = Arc::new(ManualClock::default());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(roster::run(config, listener, clock.clone(), async {
+            let _ = rx.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect_lazy();
+        let server = TestServer {
+            addr,
+            database_url: url,
+            clock,
+            backend,
+            channel,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        for _ in 0..200 {
+            let ok = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .is_ok();
+            if ok {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("test server did not become ready");
+    }
+
+    /// Stops the server and waits until it has drained.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// A channel to the server.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    fn bearer(token: Option<&str>) -> Bearer {
+        Bearer(token.map(|t| format!("Bearer {t}").parse().expect("ascii token")))
+    }
+
+    /// IdentityService client with `token` (None: anonymous).
+    pub fn identity(&self, token: Option<&str>) -> IdentityServiceClient<Authed> {
+        IdentityServiceClient::with_interceptor(self.channel(), Self::bearer(token))
+    }
+
+    /// LicenseService client with `token`.
+    pub fn license(&self, token: Option<&str>) -> LicenseServiceClient<Authed> {
+        LicenseServiceClient::with_interceptor(self.channel(), Self::bearer(token))
+    }
+
+    /// MembershipService client with `token`.
+    pub fn membership(&self, token: Option<&str>) -> MembershipServiceClient<Authed> {
+        MembershipServiceClient::with_interceptor(self.channel(), Self::bearer(token))
+    }
+
+    /// EventService client with `token`.
+    pub fn events(&self, token: Option<&str>) -> EventServiceClient<Authed> {
+        EventServiceClient::with_interceptor(self.channel(), Self::bearer(token))
+    }
+
+    /// Service-key clients.
+    pub fn svc_identity(&self) -> IdentityServiceClient<Authed> {
+        self.identity(Some(SERVICE_KEY))
+    }
+
+    /// Service-key LicenseService client.
+    pub fn svc_license(&self) -> LicenseServiceClient<Authed> {
+        self.license(Some(SERVICE_KEY))
+    }
+
+    /// Service-key MembershipService client.
+    pub fn svc_membership(&self) -> MembershipServiceClient<Authed> {
+        self.membership(Some(SERVICE_KEY))
+    }
+
+    /// Service-key EventService client.
+    pub fn svc_events(&self) -> EventServiceClient<Authed> {
+        self.events(Some(SERVICE_KEY))
+    }
+
+    // ---- fixtures -------------------------------------------------------
+
+    /// Creates an identity named `name` and returns its ID.
+    pub async fn create_identity(&self, name: &str) -> String {
+        self.svc_identity()
+            .create_identity(pb::CreateIdentityRequest {
+                identity: Some(pb::Identity {
+                    display_name: name.to_owned(),
+                    avatar_url: format!("https://example.com/{name}.png"),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create identity")
+            .into_inner()
+            .identity_id
+    }
+
+    /// Creates a license package and returns its ID.
+    pub async fn create_package(&self, plan: pb::Plan, seats: i32, admins: &[&str]) -> String {
+        self.svc_license()
+            .create_license_package(pb::CreateLicensePackageRequest {
+                license_package: Some(pb::LicensePackage {
+                    display_name: "Test package".to_owned(),
+                    plan: plan as i32,
+                    seat_limit: seats,
+                    admin_identity_ids: admins.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create package")
+            .into_inner()
+            .package_id
+    }
+
+    /// Issues a credential in `package` and returns (credential_id,
+    /// username, password).
+    pub async fn issue_credential(
+        &self,
+        package: &str,
+        username: &str,
+    ) -> (String, String, String) {
+        let resp = self
+            .svc_license()
+            .issue_credential(pb::IssueCredentialRequest {
+                package_id: package.to_owned(),
+                username: username.to_owned(),
+                password: String::new(),
+            })
+            .await
+            .expect("issue credential")
+            .into_inner();
+        let cred = resp.credential.expect("credential");
+        (cred.credential_id, cred.username, resp.password)
+    }
+
+    /// Signs `identity` in and returns the session token.
+    pub async fn sign_in(&self, identity: &str, username: &str, password: &str) -> String {
+        self.try_sign_in(identity, username, password)
+            .await
+            .expect("sign in")
+    }
+
+    /// Signs in, returning the error status on failure.
+    pub async fn try_sign_in(
+        &self,
+        identity: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<String, Status> {
+        self.identity(None)
+            .sign_in(pb::SignInRequest {
+                identity_id: identity.to_owned(),
+                username: username.to_owned(),
+                password: password.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().session_token)
+    }
+
+    /// Whether a session token is valid (asked with the service key).
+    pub async fn session_valid(&self, token: &str) -> bool {
+        self.svc_identity()
+            .validate_session(pb::ValidateSessionRequest {
+                session_token: token.to_owned(),
+            })
+            .await
+            .expect("validate session")
+            .into_inner()
+            .valid
+    }
+
+    /// A package with `seats` seats administered by a fresh identity that
+    /// is signed in; returns (package_id, admin_id, admin_token).
+    pub async fn package_with_admin(&self, plan: pb::Plan, seats: i32) -> (String, String, String) {
+        let admin = self.create_identity("Admin").await;
+        let package = self.create_package(plan, seats, &[&admin]).await;
+        let username = format!("admin-{}", admin.to_lowercase());
+        let (_, user, pass) = self.issue_credential(&package, &username).await;
+        let token = self.sign_in(&admin, &user, &pass).await;
+        (package, admin, token)
+    }
+}
+
+/// Asserts a call failed with `code` and, when given, ErrorInfo `reason`.
+#[track_caller]
+pub fn assert_status<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: Option<&str>,
+) -> Status {
+    use tonic_types::StatusExt;
+    let status = match result {
+        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
+        Err(s) => s,
+    };
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    if let Some(reason) = reason {
+        let info = status
+            .get_details_error_info()
+            .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+        assert_eq!(info.reason, reason, "unexpected reason in {status:?}");
+    }
+    status
+}
+
+/// Asserts INVALID_ARGUMENT naming `field` in its BadRequest details.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) {
+    use tonic_types::StatusExt;
+    let status = assert_status(result, Code::InvalidArgument, None);
+    let bad = status
+        .get_details_bad_request()
+        .unwrap_or_else(|| panic!("no BadRequest in {status:?}"));
+    assert!(
+        bad.field_violations.iter().any(|v| v.field == field),
+        "field {field} not named in {:?}",
+        bad.field_violations
+    );
+}

@@ -1,0 +1,7 @@
+//! Integration tests: every test drives a real server through the
+//! generated client, on SQLite and on PostgreSQL. Test names carry the
+//! SPEC.md tag they prove.
+
+mod harness;
+
+mod identity;
