@@ -318,7 +318,7 @@ impl Store {
         };
         session::ActiveModel {
             token_hash: Set(token_hash.to_owned()),
-            id: Set(session.id.to_string()),
+            session_id: Set(session.id.to_string()),
             identity_id: Set(identity_id.to_string()),
             package_id: Set(credential.package_id.to_string()),
             credential_id: Set(credential.id.to_string()),
@@ -349,7 +349,7 @@ impl Store {
             return Ok(SessionLookup::Expired);
         }
         Ok(SessionLookup::Valid(Session {
-            id: SessionId::from_trusted(m.id),
+            id: SessionId::from_trusted(m.session_id),
             identity_id: IdentityId::from_trusted(m.identity_id),
             package_id: PackageId::from_trusted(m.package_id),
             credential_id: CredentialId::from_trusted(m.credential_id),
@@ -373,7 +373,7 @@ impl Store {
             .await?;
         let identity = IdentityId::from_trusted(m.identity_id);
         txn.emit(
-            NewEvent::new(EventType::SessionEnded, m.id)
+            NewEvent::new(EventType::SessionEnded, m.session_id)
                 .identity(&identity)
                 .package(&PackageId::from_trusted(m.package_id))
                 .credential(&CredentialId::from_trusted(m.credential_id))

@@ -34,6 +34,7 @@ mod clock;
 mod events;
 mod identity;
 mod keys;
+mod license;
 mod membership;
 pub mod seats;
 
@@ -50,6 +51,7 @@ use sea_orm_migration::MigratorTrait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
+pub use license::NewPackage;
 
 use crate::domain::{Actor, Error, Event, NewEvent, Result};
 

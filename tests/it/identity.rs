@@ -135,7 +135,50 @@ async fn i2_batch_get_flags_unknown_ids_in_order(b: Backend) {
     assert_invalid(res, "identity_ids");
 }
 
+async fn i5_sign_in_attaches_identity_and_session_validates(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, _admin, admin_token) = s.package_with_admin(pb::Plan::Business, 5).await;
+    let ada = s.create_identity("Ada").await;
+    let (_, user, pass) = s.issue_credential(&package, "team-ada").await;
+    let token = s.sign_in(&ada, &user, &pass).await;
+    assert!(s.session_valid(&token).await);
+    let usage = s
+        .license(Some(&admin_token))
+        .get_seat_usage(pb::GetSeatUsageRequest {
+            package_id: package.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The admin and Ada hold a seat each.
+    assert_eq!((usage.used, usage.free), (2, 3));
+    // A second sign-in of the same identity takes no second seat.
+    s.sign_in(&ada, &user, &pass).await;
+    let usage = s
+        .svc_license()
+        .get_seat_usage(pb::GetSeatUsageRequest {
+            package_id: package,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(usage.used, 2);
+    // Wrong password, unknown username, unknown identity: one error.
+    for (id, u, p) in [
+        (&ada, &user, "wrong-password"),
+        (&ada, &"nobody".to_owned(), pass.as_str()),
+        (&"ZZZZZZZZ".to_owned(), &user, pass.as_str()),
+    ] {
+        assert_status(
+            s.try_sign_in(id, u, p).await,
+            Code::Unauthenticated,
+            Some("BAD_CREDENTIALS"),
+        );
+    }
+}
+
 crate::db_tests!(
+    i5_sign_in_attaches_identity_and_session_validates,
     i1_create_identity_returns_fresh_active_identity,
     v1_create_identity_rejects_bad_fields,
     a1_calls_without_a_valid_bearer_are_unauthenticated,

@@ -8,8 +8,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub token_hash: String,
+    /// Public session ID. (Not named `id`: sea-orm derives `find_by_<col>`
+    /// for unique columns, which would shadow `find_by_id`.)
     #[sea_orm(unique)]
-    pub id: String,
+    pub session_id: String,
     pub identity_id: String,
     pub package_id: String,
     pub credential_id: String,

@@ -93,7 +93,7 @@ impl MigrationTrait for Migration {
                     .table("sessions")
                     .if_not_exists()
                     .col(string("token_hash").primary_key())
-                    .col(string_uniq("id"))
+                    .col(string_uniq("session_id"))
                     .col(string("identity_id"))
                     .col(string("package_id"))
                     .col(string("credential_id"))
