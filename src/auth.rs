@@ -4,10 +4,11 @@
 //! stored or compared.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use tonic::metadata::MetadataMap;
 
+use crate::cache::Caches;
 use crate::domain::secrets::{self, SERVICE_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::domain::{Error, Principal, Reason, Result};
 use crate::store::{SessionLookup, Store};
@@ -16,6 +17,7 @@ use crate::store::{SessionLookup, Store};
 #[derive(Debug)]
 pub struct Authenticator {
     store: Store,
+    caches: Arc<Caches>,
     /// SHA-256 hex of a service key → its name (configured and seen stored
     /// keys; stored keys are looked up on first use).
     service_keys: RwLock<HashMap<String, String>>,
@@ -28,13 +30,14 @@ fn unauthenticated(message: &str) -> Error {
 impl Authenticator {
     /// An authenticator trusting the configured keys and those stored in
     /// the database.
-    pub fn new(store: Store, configured: &[(String, String)]) -> Self {
+    pub fn new(store: Store, caches: Arc<Caches>, configured: &[(String, String)]) -> Self {
         let keys = configured
             .iter()
             .map(|(name, hash)| (hash.clone(), name.clone()))
             .collect();
         Authenticator {
             store,
+            caches,
             service_keys: RwLock::new(keys),
         }
     }
@@ -65,11 +68,26 @@ impl Authenticator {
         }
     }
 
-    /// What a session token stands for right now (I6).
+    /// What a session token stands for right now (I6). Hot path: served
+    /// from the session cache, which the event feed invalidates.
     pub async fn session(&self, token: &str) -> Result<SessionLookup> {
-        self.store
-            .resolve_session(&secrets::token_hash(token))
-            .await
+        let hash = secrets::token_hash(token);
+        if let Some(session) = self.caches.session(&hash) {
+            return Ok(
+                if session.expires_at.timestamp_millis() <= self.store.now_ms() {
+                    SessionLookup::Expired
+                } else {
+                    SessionLookup::Valid((*session).clone())
+                },
+            );
+        }
+        let fill = self.caches.begin();
+        let lookup = self.store.resolve_session(&hash).await?;
+        if let SessionLookup::Valid(session) = &lookup {
+            self.caches
+                .put_session(hash, Arc::new(session.clone()), fill);
+        }
+        Ok(lookup)
     }
 
     async fn service(&self, token: &str) -> Result<Principal> {

@@ -5,8 +5,10 @@
 //! [`run`] wires them together.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod domain;
+pub mod feed;
 pub mod grpc;
 pub mod ratelimit;
 pub mod store;
@@ -77,12 +79,57 @@ pub async fn run(
         );
     }
 
+    let caches = Arc::new(cache::Caches::new());
+    let feed = feed::Feed::new(store.clone(), caches.clone()).await?;
+    store.set_observer(feed.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = feed.spawn(stop_rx.clone());
+    tasks.push(spawn_event_pruning(
+        store.clone(),
+        config.event_retention,
+        stop_rx.clone(),
+    ));
+
     let ctx = Arc::new(grpc::Ctx {
-        auth: auth::Authenticator::new(store.clone(), &config.service_keys),
+        auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),
         store,
         config,
         sign_in_failures: ratelimit::FailureLimiter::default(),
+        caches,
+        feed,
+        stop: stop_rx,
     });
     tracing::info!(%addr, "roster is serving gRPC (health and reflection on)");
-    grpc::serve(ctx, listener, shutdown).await
+    let result = grpc::serve(ctx, listener, async move {
+        shutdown.await;
+        // Ends open watch streams so the drain can finish.
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    for task in tasks {
+        task.abort();
+    }
+    result
+}
+
+/// Deletes events older than the retention window, hourly.
+fn spawn_event_pruning(
+    store: Store,
+    retention: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let cutoff = store.now_ms() - retention.as_millis() as i64;
+            match store.prune_events(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned events past the retention window"),
+                Err(e) => tracing::warn!(error = %e, "event pruning failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
 }

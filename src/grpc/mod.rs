@@ -19,8 +19,10 @@ use tonic::transport::server::TcpIncoming;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
+use crate::cache::Caches;
 use crate::config::Config;
 use crate::domain::{Principal, Result};
+use crate::feed::Feed;
 use crate::pb;
 use crate::ratelimit::FailureLimiter;
 use crate::store::Store;
@@ -36,6 +38,12 @@ pub struct Ctx {
     pub config: Config,
     /// Failed sign-in counter.
     pub sign_in_failures: FailureLimiter,
+    /// Hot-path caches (invalidated by the feed).
+    pub caches: Arc<Caches>,
+    /// This replica's view of the event log.
+    pub feed: Arc<Feed>,
+    /// Turns true when the server shuts down (ends watch streams).
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Ctx {

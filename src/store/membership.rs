@@ -48,3 +48,17 @@ pub(super) async fn purge_identity(
     }
     Ok(orgs)
 }
+
+impl super::Store {
+    /// Whether `identity` is an ACTIVE ADMIN member of `org`.
+    pub async fn is_active_org_admin(&self, org: &OrgId, identity: &IdentityId) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT 1 AS one FROM members WHERE organization_id = ? AND identity_id = ? \
+                 AND role = 'ADMIN' AND state = 'ACTIVE'",
+                vec![org.as_str().into(), identity.as_str().into()],
+            )
+            .await?
+            .is_some())
+    }
+}

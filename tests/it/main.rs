@@ -4,4 +4,5 @@
 
 mod harness;
 
+mod events;
 mod identity;
