@@ -6,3 +6,4 @@ mod harness;
 
 mod events;
 mod identity;
+mod replicas;

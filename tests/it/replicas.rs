@@ -1,0 +1,120 @@
+//! Several replicas on one PostgreSQL database: a change committed on
+//! replica A is denied on replica B at once (I6, M11, E2), including while
+//! B's event listener is reconnecting.
+
+use std::time::{Duration, Instant};
+
+use roster::pb;
+
+use crate::harness::{Backend, TestServer};
+
+/// Generates PostgreSQL-only tests (SQLite is single-process).
+macro_rules! pg_tests {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if crate::harness::skip_postgres() {
+                        return;
+                    }
+                    super::$name().await
+                }
+            )*
+        }
+    };
+}
+
+/// How long a replica may take to hear of another's commit before a test
+/// calls it a stale allow. The benchmark measures the real figure (a few
+/// milliseconds); this bound only has to be far above it.
+const BOUND: Duration = Duration::from_secs(2);
+
+/// Polls `check` on a replica until it denies; panics past BOUND.
+async fn denied_within_bound<F, Fut>(what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if !check().await {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < BOUND,
+            "{what}: replica B still allows after {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn i6_revocation_on_one_replica_ends_sessions_on_another() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let ada = a.create_identity("Ada").await;
+    let package = a.create_package(pb::Plan::Business, 10, &[&ada]).await;
+    let (_, user, pass) = a.issue_credential(&package, "ada").await;
+    let token = a.sign_in(&ada, &user, &pass).await;
+    // Warm B's cache.
+    for _ in 0..3 {
+        assert!(b.session_valid(&token).await);
+    }
+    a.identity(Some(&token))
+        .revoke_identity(pb::RevokeIdentityRequest {
+            identity_id: ada.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("self revocation");
+    denied_within_bound("revoked session", || b.session_valid(&token)).await;
+    // And the revoked identity's token no longer authenticates on B.
+    let res = b
+        .identity(Some(&token))
+        .get_identity(pb::GetIdentityRequest {
+            identity_id: ada.clone(),
+        })
+        .await;
+    assert_eq!(res.unwrap_err().code(), tonic::Code::Unauthenticated);
+}
+
+async fn i6_a_replica_that_lost_its_listener_never_serves_stale_sessions() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let ada = a.create_identity("Ada").await;
+    let package = a.create_package(pb::Plan::Business, 10, &[&ada]).await;
+    let (_, user, pass) = a.issue_credential(&package, "ada").await;
+    let token = a.sign_in(&ada, &user, &pass).await;
+    assert!(b.session_valid(&token).await);
+
+    // Cut every LISTEN connection of this test database, then revoke at
+    // once, before the listeners can reconnect.
+    let db = b.database_url.rsplit('/').next().unwrap().to_owned();
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&b.database_url).await.unwrap();
+    let killed: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND query ILIKE 'LISTEN%'",
+    )
+    .bind(&db)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "found the listener connections");
+    a.identity(Some(&token))
+        .revoke_identity(pb::RevokeIdentityRequest {
+            identity_id: ada.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("self revocation");
+    denied_within_bound("revoked session while B reconnects", || {
+        b.session_valid(&token)
+    })
+    .await;
+}
+
+pg_tests!(
+    i6_revocation_on_one_replica_ends_sessions_on_another,
+    i6_a_replica_that_lost_its_listener_never_serves_stale_sessions,
+);
