@@ -36,5 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .generate_default_stubs(true)
         .compile_fds(compiler.file_descriptor_set())?;
+
+    // The benchmark's echo baseline, outside the public API.
+    println!("cargo:rerun-if-changed=bench/echo.proto");
+    let echo = protox::compile(["echo.proto"], ["bench"])?;
+    tonic_prost_build::configure().compile_fds(echo)?;
     Ok(())
 }

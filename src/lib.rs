@@ -32,6 +32,12 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("roster_descriptor");
 }
 
+/// The benchmark's echo baseline service (not part of the API).
+#[allow(clippy::all, missing_docs)]
+pub mod bench_pb {
+    tonic::include_proto!("roster.bench.v1");
+}
+
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
     let db = store::connect(&config.database_url, config.db_max_connections)
