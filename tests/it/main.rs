@@ -4,4 +4,6 @@
 
 mod harness;
 
+mod db;
 mod identity;
+mod license;
