@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod authz;
 mod db;
 mod identity;
 mod license;
