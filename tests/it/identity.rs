@@ -794,6 +794,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     assert_invalid(sign_in("", &user, "pw").await, "identity_id");
     assert_invalid(sign_in(&ada, &"u".repeat(65), "pw").await, "username");
     assert_invalid(sign_in(&ada, "", "pw").await, "username");
+    assert_invalid(sign_in(&ada, "Team A", "pw").await, "username");
     assert_invalid(sign_in(&ada, &user, "").await, "password");
     assert_invalid(sign_in(&ada, &user, &"p".repeat(129)).await, "password");
     let mut c = s.identity(Some(&token));
