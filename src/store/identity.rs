@@ -473,7 +473,7 @@ async fn check_admin_revocation(
             )
         } else {
             Error::denied(
-                Reason::NotAuthorized,
+                Reason::NotPackageAdmin,
                 "only the identity itself or an administrator of its ENTERPRISE package may revoke it",
             )
         });

@@ -51,7 +51,7 @@ use sea_orm_migration::MigratorTrait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
-pub use license::NewPackage;
+pub use license::{NewPackage, PackageUpdate};
 
 use crate::domain::{Actor, Error, Event, NewEvent, Result};
 

@@ -4,6 +4,9 @@
 
 mod harness;
 
+mod authz;
+mod db;
 mod events;
 mod identity;
+mod license;
 mod replicas;
