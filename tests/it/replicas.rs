@@ -114,7 +114,51 @@ async fn i6_a_replica_that_lost_its_listener_never_serves_stale_sessions() {
     .await;
 }
 
+async fn i6_deleting_a_credential_on_one_replica_ends_sessions_on_another() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let ada = a.create_identity("Ada").await;
+    let package = a.create_package(pb::Plan::Business, 10, &[&ada]).await;
+    let (credential, user, pass) = a.issue_credential(&package, "ada").await;
+    let token = a.sign_in(&ada, &user, &pass).await;
+    for _ in 0..3 {
+        assert!(b.session_valid(&token).await);
+    }
+    a.svc_license()
+        .delete_credential(pb::DeleteCredentialRequest {
+            credential_id: credential,
+        })
+        .await
+        .expect("delete credential on A");
+    denied_within_bound("session of a deleted credential", || {
+        b.session_valid(&token)
+    })
+    .await;
+}
+
+async fn i6_detaching_on_one_replica_ends_sessions_on_another() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let ada = a.create_identity("Ada").await;
+    let package = a.create_package(pb::Plan::Business, 10, &[&ada]).await;
+    let (_, user, pass) = a.issue_credential(&package, "ada").await;
+    let token = a.sign_in(&ada, &user, &pass).await;
+    for _ in 0..3 {
+        assert!(b.session_valid(&token).await);
+    }
+    a.svc_license()
+        .detach_identity(pb::DetachIdentityRequest {
+            package_id: package,
+            identity_id: ada,
+        })
+        .await
+        .expect("detach on A");
+    denied_within_bound("session of a detached identity", || b.session_valid(&token)).await;
+}
+
 pg_tests!(
     i6_revocation_on_one_replica_ends_sessions_on_another,
+    i6_deleting_a_credential_on_one_replica_ends_sessions_on_another,
+    i6_detaching_on_one_replica_ends_sessions_on_another,
     i6_a_replica_that_lost_its_listener_never_serves_stale_sessions,
 );
