@@ -87,7 +87,8 @@ pub async fn run(
 
     let caches = Arc::new(cache::Caches::new());
     let feed = feed::Feed::new(store.clone(), caches.clone()).await?;
-    store.set_observer(feed.clone());
+    let observer: Arc<dyn store::CommitObserver> = feed.clone();
+    store.set_observer(&observer);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = feed.spawn(stop_rx.clone());
     tasks.push(spawn_event_pruning(
@@ -104,6 +105,9 @@ pub async fn run(
         caches,
         feed,
         stop: stop_rx,
+        hashing: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
     tracing::info!(%addr, "roster is serving gRPC (health and reflection on)");
     let result = grpc::serve(ctx, listener, async move {

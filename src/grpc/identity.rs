@@ -25,12 +25,6 @@ impl IdentityApi {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
-}
-
 #[tonic::async_trait]
 impl pb::identity_service_server::IdentityService for IdentityApi {
     async fn create_identity(
@@ -124,7 +118,10 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let id = id.ok_or_else(|| Error::invalid("identity_id", "is required"))?;
         authz::require_self(&principal, &id)?;
         let password = req.password;
-        let hash = blocking(move || secrets::hash_password(&password)).await??;
+        let hash = self
+            .ctx
+            .hash(move || secrets::hash_password(&password))
+            .await??;
         self.ctx
             .store
             .set_revocation_password(principal.actor(), &id, hash)
@@ -163,7 +160,10 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
                 }
                 if let Some(hash) = hash {
                     let given = req.revocation_password;
-                    let ok = blocking(move || secrets::verify_password(&given, &hash)).await?;
+                    let ok = self
+                        .ctx
+                        .hash(move || secrets::verify_password(&given, &hash))
+                        .await?;
                     if !ok {
                         return Err(Error::denied(
                             Reason::WrongRevocationPassword,
@@ -231,7 +231,10 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             .map(|c| c.password_hash.clone())
             .unwrap_or_else(|| secrets::decoy_hash().to_owned());
         let password = req.password;
-        let password_ok = blocking(move || secrets::verify_password(&password, &hash)).await?;
+        let password_ok = self
+            .ctx
+            .hash(move || secrets::verify_password(&password, &hash))
+            .await?;
         let bad = || {
             Error::unauthenticated(
                 Reason::BadCredentials,

@@ -205,9 +205,10 @@ impl pb::license_service_server::LicenseService for LicenseApi {
             req.password
         };
         let to_hash = password.clone();
-        let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&to_hash))
-            .await
-            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))??;
+        let hash = self
+            .ctx
+            .hash(move || secrets::hash_password(&to_hash))
+            .await??;
         let credential = self
             .ctx
             .store

@@ -44,12 +44,31 @@ pub struct Ctx {
     pub feed: Arc<Feed>,
     /// Turns true when the server shuts down (ends watch streams).
     pub stop: tokio::sync::watch::Receiver<bool>,
+    /// Bounds concurrent argon2id work to the number of cores.
+    pub hashing: tokio::sync::Semaphore,
 }
 
 impl Ctx {
     /// Authenticates the caller of `request` (A1).
     pub async fn principal<T>(&self, request: &tonic::Request<T>) -> Result<Principal> {
         self.auth.authenticate(request.metadata()).await
+    }
+
+    /// Runs argon2id work off the async threads, at most one job per core
+    /// at a time: each job holds 19 MiB, so an unbounded burst of sign-ins
+    /// would cost memory without finishing any sooner.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| crate::domain::Error::Internal(format!("hashing pool closed: {e}")))?;
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|e| crate::domain::Error::Internal(format!("hashing task failed: {e}")))
     }
 }
 
@@ -92,7 +111,15 @@ pub async fn serve(
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
-        .layer(TraceLayer::new_for_grpc().make_span_with(crate::telemetry::grpc_span))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(crate::telemetry::grpc_span)
+                // Refusals are normal answers; internal errors are logged
+                // where they happen (grpc/status.rs).
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
+        )
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -68,7 +68,8 @@ pub trait CommitObserver: Send + Sync {
 pub struct Store {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
-    observer: Arc<std::sync::RwLock<Option<Arc<dyn CommitObserver>>>>,
+    /// Weak: the observer (the feed) holds a `Store` itself.
+    observer: Arc<std::sync::RwLock<Option<std::sync::Weak<dyn CommitObserver>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,10 +115,11 @@ impl Store {
         Ok(())
     }
 
-    /// Registers who hears about commits (one observer per process).
-    pub fn set_observer(&self, observer: Arc<dyn CommitObserver>) {
+    /// Registers who hears about commits (one observer per process). Only
+    /// a weak reference is kept, so the observer may own a `Store` clone.
+    pub fn set_observer(&self, observer: &Arc<dyn CommitObserver>) {
         if let Ok(mut slot) = self.observer.write() {
-            *slot = Some(observer);
+            *slot = Some(Arc::downgrade(observer));
         }
     }
 
@@ -171,7 +173,11 @@ impl Store {
     }
 
     fn notify_committed(&self, events: &[Event]) {
-        let observer = self.observer.read().ok().and_then(|o| o.clone());
+        let observer = self
+            .observer
+            .read()
+            .ok()
+            .and_then(|o| o.as_ref().and_then(std::sync::Weak::upgrade));
         if let Some(observer) = observer {
             observer.committed(events);
         }
