@@ -36,6 +36,7 @@ generate_into() { # ROOT: "" for the work tree, else an output base directory
   local base=${root:-.}
   cp clients/service_config.json "$base/clients/go/service_config.json"
   cp clients/service_config.json "$base/clients/python/src/roster_client/service_config.json"
+  cp clients/service_config.json "$base/clients/typescript/src/gen/service_config.json"
 }
 
 if ! $check; then
