@@ -135,7 +135,12 @@ typescript_smoke() {
 }
 
 java_smoke() {
-  (cd clients/java && mvn -B -q -ntp test)
+  local rc=0
+  (cd clients/java && mvn -B -ntp -Dstyle.color=never test) > "$work/mvn.log" 2>&1 || rc=$?
+  # Maven's progress chatter out; test output, results and errors stay.
+  grep -vE '^\[INFO\] *$|^\[INFO\] -+$|^\[INFO\] (Building|Copying|Nothing to compile|Changes detected|Compiling|Recompiling|No sources|skip non existing|Using|Loading|Scanning|Total time|Finished at|os\.detected|Detecting the operating system)' "$work/mvn.log" \
+    | sed 's/\x1b\[[0-9;]*m//g' || true
+  return "$rc"
 }
 
 want python && run_step python python_smoke

@@ -57,6 +57,7 @@ class SmokeTest {
     } catch (StatusRuntimeException e) {
       if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED
           && "1".equals(System.getenv("ROSTER_SMOKE_PENDING_OK"))) {
+        System.out.println("PENDING " + name + ": " + e.getStatus());
         Assumptions.abort("PENDING " + name + ": " + e.getStatus());
       }
       throw new AssertionError("FAIL " + name + ": " + e.getStatus(), e);
