@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this
 # Shared helpers for the client SDK scripts (sourced, not run).
 # Paths are relative to the repository root; every script cd's there first.
 
@@ -61,8 +62,7 @@ start_roster() {
     "$bin" serve --listen "$addr" --database-url "sqlite://$dir/r.db?mode=rwc" \
     > "$dir/server.log" 2>&1 &
   ROSTER_PID=$!
-  local i
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
     kill -0 "$ROSTER_PID" 2>/dev/null || { cat "$dir/server.log" >&2; die "roster serve exited"; }
     sleep 0.1

@@ -42,6 +42,7 @@ if $self_test; then
   want="17 39 48 54 72 "
   [ "$got" = "$want" ] || die "extractor self-test: picked blocks at lines '$got', want '$want'"
   # A failing command must fail the run and be named.
+  # shellcheck disable=SC2016 # literal markdown
   printf '## Walkthrough X\n\n```sh\ntrue\nfalse\necho unreachable\n```\n' > "$work/fail.md"
   python3 scripts/clients/walkthrough_extract.py "$work/fail.md" > "$work/fail.sh"
   if bash "$work/fail.sh" > "$work/fail.out" 2>&1; then
