@@ -17,3 +17,8 @@ psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all-targets --locked
+
+# Client SDKs (Python, TypeScript, Go, Java) against a live server, buf
+# lint/breaking, generated-code staleness and the README walkthroughs. The
+# debug server binary built by `cargo test` is enough for smoke tests.
+ROSTER_BIN="${CARGO_TARGET_DIR:-target}/debug/roster" scripts/clients-test.sh
