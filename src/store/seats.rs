@@ -126,6 +126,69 @@ pub async fn release_if_unheld(
     Ok(true)
 }
 
+/// [`release_if_unheld`] for many (package, identity) pairs at once (the
+/// inactivity sweep): package rows locked in ID order, then one
+/// `DELETE … RETURNING` per 500 pairs with the same rule, one
+/// IDENTITY_DETACHED event per freed seat. Returns the pairs whose seat
+/// was freed.
+pub async fn release_all_if_unheld(
+    txn: &mut Txn,
+    held: &[(PackageId, IdentityId)],
+    reason: &str,
+) -> Result<Vec<(PackageId, IdentityId)>> {
+    let mut packages: Vec<&PackageId> = held.iter().map(|(p, _)| p).collect();
+    packages.sort();
+    packages.dedup();
+    for package in &packages {
+        txn.lock_row("license_packages", "id", package.as_str())
+            .await?;
+    }
+    let mut freed = Vec::new();
+    for chunk in held.chunks(500) {
+        let mut values: Vec<sea_orm::Value> = vec![false.into()];
+        let mut pairs = String::new();
+        for (i, (package, identity)) in chunk.iter().enumerate() {
+            if i > 0 {
+                pairs.push_str(", ");
+            }
+            pairs.push_str("(?, ?)");
+            values.push(package.as_str().into());
+            values.push(identity.as_str().into());
+        }
+        let sql = format!(
+            "DELETE FROM attachments WHERE signed_in = ? \
+             AND (package_id, identity_id) IN (VALUES {pairs}) \
+             AND NOT EXISTS (SELECT 1 FROM members m WHERE m.package_id = attachments.package_id \
+                             AND m.identity_id = attachments.identity_id AND m.state = 'ACTIVE') \
+             RETURNING package_id, identity_id"
+        );
+        for row in txn.query_all(&sql, values).await? {
+            let package: String = row.try_get("", "package_id")?;
+            let identity: String = row.try_get("", "identity_id")?;
+            freed.push((
+                PackageId::from_trusted(package),
+                IdentityId::from_trusted(identity),
+            ));
+        }
+    }
+    freed.sort();
+    for package in packages {
+        let n = freed.iter().filter(|(p, _)| p == package).count() as u64;
+        if n > 0 {
+            free_seats(txn, package, n).await?;
+        }
+    }
+    for (package, identity) in &freed {
+        txn.emit(
+            NewEvent::new(EventType::IdentityDetached, identity.as_str())
+                .identity(identity)
+                .package(package)
+                .reason(reason),
+        );
+    }
+    Ok(freed)
+}
+
 /// Detaches `identity` from `package` whatever holds the seat (L4,
 /// revocation) and ends that package's sessions for it. Returns whether it
 /// was attached.
