@@ -10,6 +10,7 @@ pub mod domain;
 pub mod grpc;
 pub mod ratelimit;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;
 
 use std::future::Future;
@@ -77,6 +78,7 @@ pub async fn run(
         );
     }
 
+    sweep::spawn(store.clone(), config.sweep_interval);
     let ctx = Arc::new(grpc::Ctx {
         auth: auth::Authenticator::new(store.clone(), &config.service_keys),
         store,
