@@ -6,3 +6,6 @@ mod harness;
 
 mod identity;
 mod membership;
+mod membership_access;
+mod membership_guards;
+mod membership_sweep;
