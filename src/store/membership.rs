@@ -1948,15 +1948,20 @@ impl Store {
             let mut values: Vec<Value> = vec![now.into(), actor.id.clone().into()];
             values.extend(chunk.iter().map(|o| o.as_str().into()));
             values.push(now.into());
+            // A join, not a correlated subquery: PostgreSQL then uses the
+            // sweep index with each organization's cutoff (and no JIT).
             let sql = format!(
                 "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = 'INACTIVITY', \
                  deactivation_note = NULL, expected_return_at = NULL, deactivated_at = ?, \
                  deactivated_by = ? \
-                 WHERE role = 'GUEST' AND state = 'ACTIVE' AND organization_id IN ({}) \
-                 AND last_activity_at < ? - (SELECT o.guest_inactivity_ms FROM organizations o \
-                                             WHERE o.id = members.organization_id) \
-                 RETURNING {MEMBER_COLS}",
-                placeholders(chunk.len())
+                 FROM organizations o \
+                 WHERE o.id = members.organization_id AND members.role = 'GUEST' \
+                 AND members.state = 'ACTIVE' AND members.organization_id IN ({}) \
+                 AND o.guest_inactivity_ms IS NOT NULL \
+                 AND members.last_activity_at < ? - o.guest_inactivity_ms \
+                 RETURNING {}",
+                placeholders(chunk.len()),
+                prefixed_member_cols("members")
             );
             for r in txn.query_all(&sql, values).await? {
                 members.push(member::Model::from_query_result(&r, "")?);

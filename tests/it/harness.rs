@@ -628,6 +628,7 @@ impl TestServer {
             .await
             .expect("list events")
             .items;
+        let _ = store.db().clone().close().await;
         events.reverse();
         events
     }

@@ -7,5 +7,6 @@ mod harness;
 mod identity;
 mod membership;
 mod membership_access;
+mod membership_bench;
 mod membership_guards;
 mod membership_sweep;
