@@ -317,17 +317,27 @@ fn successor(
     Some(s)
 }
 
-/// Update-mask paths, each checked against `allowed`; an empty mask means
-/// every allowed field (AIP-134).
+/// Update-mask paths, each checked against `allowed`. An omitted mask
+/// means the populated fields (`populated`, AIP-134); `*` means every
+/// allowed field.
 fn mask_paths<'a>(
     v: &mut Violations,
     mask: Option<&'a prost_types::FieldMask>,
     allowed: &[&'static str],
+    populated: &[bool],
 ) -> Vec<&'static str> {
     let paths: Vec<&'a str> = mask
         .map(|m| m.paths.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    if paths.is_empty() || paths == ["*"] {
+    if paths.is_empty() {
+        return allowed
+            .iter()
+            .zip(populated)
+            .filter(|(_, set)| **set)
+            .map(|(a, _)| *a)
+            .collect();
+    }
+    if paths == ["*"] {
         return allowed.to_vec();
     }
     let mut out = Vec::new();
@@ -455,6 +465,10 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
             &mut v,
             req.update_mask.as_ref(),
             &["display_name", "guest_inactivity_deactivation"],
+            &[
+                !o.display_name.is_empty(),
+                o.guest_inactivity_deactivation.is_some(),
+            ],
         ) {
             if path == "display_name" {
                 changes.display_name = Some(validate::display_name(
@@ -652,7 +666,12 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         let room = v.id("room_member.room_id", RoomId::parse(&m.room_id));
         let id = v.id("room_member.identity_id", IdentityId::parse(&m.identity_id));
         let (mut role, mut delete) = (None, None);
-        for path in mask_paths(&mut v, req.update_mask.as_ref(), &["role", "permissions"]) {
+        for path in mask_paths(
+            &mut v,
+            req.update_mask.as_ref(),
+            &["role", "permissions"],
+            &[m.role != 0, !m.permissions.is_empty()],
+        ) {
             if path == "role" {
                 role =
                     convert::required_enum(&mut v, "room_member.role", m.role, room_role_from_pb);

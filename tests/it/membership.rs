@@ -150,6 +150,24 @@ async fn m1_create_get_and_update_organization(b: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(got, updated);
+    // Without a mask only the populated fields change.
+    let renamed = c
+        .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            organization: Some(pb::Organization {
+                organization_id: org.organization_id.clone(),
+                display_name: "Acme AG".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(renamed.display_name, "Acme AG");
+    assert_eq!(
+        renamed.guest_inactivity_deactivation.map(|d| d.seconds),
+        Some(7 * 86400)
+    );
     // Shorter than an hour, unknown mask paths: refused, naming the field.
     assert_invalid(
         c.update_organization_settings(pb::UpdateOrganizationSettingsRequest {
