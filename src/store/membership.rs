@@ -1506,9 +1506,12 @@ impl Store {
         }
         let counts = one(
             &self.db,
-            "SELECT (SELECT COUNT(*) FROM room_members WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                    (SELECT COUNT(*) FROM assignments WHERE organization_id = ? AND assignee_id = ?) AS assignments, \
-                    (SELECT COUNT(*) FROM attachments WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable",
+            "SELECT (SELECT COUNT(*) FROM room_members \
+                     WHERE organization_id = ? AND identity_id = ?) AS rooms, \
+                    (SELECT COUNT(*) FROM assignments \
+                     WHERE organization_id = ? AND assignee_id = ?) AS assignments, \
+                    (SELECT COUNT(*) FROM attachments \
+                     WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable",
             vec![
                 org.as_str().into(),
                 identity.as_str().into(),
@@ -1576,7 +1579,8 @@ impl Store {
         let id = AssignmentId::generate();
         let now = txn.now_ms();
         txn.exec(
-            "INSERT INTO assignments (id, organization_id, room_id, assignee_id, kind, title, created_at) \
+            "INSERT INTO assignments \
+             (id, organization_id, room_id, assignee_id, kind, title, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
             vec![
                 id.as_str().into(),

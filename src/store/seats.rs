@@ -128,9 +128,9 @@ pub async fn release_if_unheld(
 
 /// [`release_if_unheld`] for many (package, identity) pairs at once (the
 /// inactivity sweep): package rows locked in ID order, then per package one
-/// `DELETE … RETURNING` per 5,000 identities with the same rule, one seat-count update per package,
-/// one IDENTITY_DETACHED event per freed seat. Returns the pairs whose seat
-/// was freed.
+/// `DELETE … RETURNING` per 5,000 identities with the same rule, one
+/// seat-count update per package, one IDENTITY_DETACHED event per freed
+/// seat. Returns the pairs whose seat was freed.
 pub async fn release_all_if_unheld(
     txn: &mut Txn,
     held: &[(PackageId, IdentityId)],
