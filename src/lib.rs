@@ -12,6 +12,7 @@ pub mod feed;
 pub mod grpc;
 pub mod ratelimit;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;
 
 use std::future::Future;
@@ -96,6 +97,7 @@ pub async fn run(
         config.event_retention,
         stop_rx.clone(),
     ));
+    tasks.push(sweep::spawn(store.clone(), config.sweep_interval));
 
     let ctx = Arc::new(grpc::Ctx {
         auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),

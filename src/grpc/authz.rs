@@ -1,7 +1,11 @@
 //! Authorization (A2, A3): the role rules shared by the services. Each
 //! check returns PERMISSION_DENIED with a reason code when it fails.
 
-use crate::domain::{Error, IdentityId, PackageId, Principal, Reason, Result};
+use crate::domain::{
+    Error, IdentityId, MemberRole, MemberState, OrgId, PackageId, Principal, Reason, Result,
+    RoomId, RoomRole,
+};
+use crate::store::RoomStanding;
 
 use super::Ctx;
 
@@ -54,5 +58,186 @@ pub async fn require_package_admin(
                 ))
             }
         }
+    }
+}
+
+/// Where the caller stands in one organization (A2, A3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgCaller {
+    /// A trusted service (service key): may do everything.
+    Service,
+    /// A person, with its role and state when a member of that very
+    /// organization (parent organizations confer nothing).
+    Identity {
+        /// The caller.
+        id: IdentityId,
+        /// Role and state, when a member.
+        standing: Option<(MemberRole, MemberState)>,
+    },
+}
+
+impl OrgCaller {
+    /// A service, or an ACTIVE ADMIN of the organization.
+    pub fn is_admin(&self) -> bool {
+        match self {
+            OrgCaller::Service => true,
+            OrgCaller::Identity { standing, .. } => {
+                *standing == Some((MemberRole::Admin, MemberState::Active))
+            }
+        }
+    }
+
+    /// A service, or an ACTIVE member in any role.
+    pub fn is_active_member(&self) -> bool {
+        match self {
+            OrgCaller::Service => true,
+            OrgCaller::Identity { standing, .. } => {
+                matches!(standing, Some((_, MemberState::Active)))
+            }
+        }
+    }
+
+    /// The calling identity, unless a service.
+    pub fn identity(&self) -> Option<&IdentityId> {
+        match self {
+            OrgCaller::Service => None,
+            OrgCaller::Identity { id, .. } => Some(id),
+        }
+    }
+}
+
+/// The caller's standing in `org` (one query for sessions, none for
+/// service keys). An unknown organization is simply one the caller is not
+/// a member of, so people learn nothing about other tenants (A3).
+pub async fn org_caller(ctx: &Ctx, principal: &Principal, org: &OrgId) -> Result<OrgCaller> {
+    match principal.identity_id() {
+        None => Ok(OrgCaller::Service),
+        Some(me) => Ok(OrgCaller::Identity {
+            id: me.clone(),
+            standing: ctx.store.member_standing(org, me).await?,
+        }),
+    }
+}
+
+/// A service key, or an ACTIVE ADMIN of that very organization.
+pub async fn require_org_admin(ctx: &Ctx, principal: &Principal, org: &OrgId) -> Result<OrgCaller> {
+    let caller = org_caller(ctx, principal, org).await?;
+    if caller.is_admin() {
+        Ok(caller)
+    } else {
+        Err(not_org_admin(org))
+    }
+}
+
+/// A service key, or a member of the organization (ACTIVE only unless
+/// `any_state`).
+pub async fn require_org_member(
+    ctx: &Ctx,
+    principal: &Principal,
+    org: &OrgId,
+    any_state: bool,
+) -> Result<OrgCaller> {
+    let caller = org_caller(ctx, principal, org).await?;
+    let ok = match &caller {
+        OrgCaller::Service => true,
+        OrgCaller::Identity { standing, .. } => match standing {
+            Some((_, MemberState::Active)) => true,
+            Some((_, MemberState::Deactivated)) => any_state,
+            None => false,
+        },
+    };
+    if ok {
+        Ok(caller)
+    } else {
+        Err(Error::denied(
+            Reason::NotActiveMember,
+            format!("you are not an active member of organization {org}"),
+        ))
+    }
+}
+
+/// PERMISSION_DENIED for someone who does not administer `org`.
+pub fn not_org_admin(org: &OrgId) -> Error {
+    Error::denied(
+        Reason::NotOrganizationAdmin,
+        format!("only admins of organization {org} may do this"),
+    )
+}
+
+/// Where the caller stands in a room and its organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomCaller {
+    /// A trusted service.
+    Service,
+    /// A person; `standing` is `None` when the room does not exist.
+    Identity {
+        /// The caller.
+        id: IdentityId,
+        /// Standing in the room and its organization.
+        standing: Option<RoomStanding>,
+    },
+}
+
+impl RoomCaller {
+    fn active_standing(&self) -> Option<(MemberRole, Option<RoomRole>)> {
+        match self {
+            RoomCaller::Service => None,
+            RoomCaller::Identity { standing, .. } => {
+                standing.as_ref().and_then(|s| match s.member {
+                    Some((role, MemberState::Active)) => Some((role, s.room_role)),
+                    _ => None,
+                })
+            }
+        }
+    }
+
+    /// A service, an ACTIVE room admin, or an ACTIVE admin of the room's
+    /// organization.
+    pub fn manages_room(&self) -> bool {
+        matches!(self, RoomCaller::Service)
+            || matches!(
+                self.active_standing(),
+                Some((MemberRole::Admin, _)) | Some((_, Some(RoomRole::Admin)))
+            )
+    }
+
+    /// A service, an ACTIVE member who is in the room, or an ACTIVE admin
+    /// of the room's organization.
+    pub fn uses_room(&self) -> bool {
+        matches!(self, RoomCaller::Service)
+            || matches!(
+                self.active_standing(),
+                Some((MemberRole::Admin, _)) | Some((_, Some(_)))
+            )
+    }
+}
+
+/// The caller's standing in `room` (one query for sessions, none for
+/// service keys).
+pub async fn room_caller(ctx: &Ctx, principal: &Principal, room: &RoomId) -> Result<RoomCaller> {
+    match principal.identity_id() {
+        None => Ok(RoomCaller::Service),
+        Some(me) => Ok(RoomCaller::Identity {
+            id: me.clone(),
+            standing: ctx.store.room_standing(room, me).await?,
+        }),
+    }
+}
+
+/// A service key, an ACTIVE room admin, or an ACTIVE admin of the room's
+/// organization (M3).
+pub async fn require_room_admin(
+    ctx: &Ctx,
+    principal: &Principal,
+    room: &RoomId,
+) -> Result<RoomCaller> {
+    let caller = room_caller(ctx, principal, room).await?;
+    if caller.manages_room() {
+        Ok(caller)
+    } else {
+        Err(Error::denied(
+            Reason::NotRoomAdmin,
+            format!("only admins of room {room} or of its organization may do this"),
+        ))
     }
 }

@@ -146,8 +146,9 @@ async fn authorize(ctx: &Ctx, principal: &Principal, q: &EventQuery) -> Result<(
     if let Some(o) = &q.org_id
         && ctx
             .store
-            .is_active_org_admin(&OrgId::from_trusted(o.clone()), me)
+            .member_standing(&OrgId::from_trusted(o.clone()), me)
             .await?
+            == Some((domain::MemberRole::Admin, domain::MemberState::Active))
     {
         return Ok(());
     }

@@ -52,6 +52,11 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
 pub use license::{NewPackage, PackageUpdate};
+pub use membership::{
+    AssignmentFilter, DeactivationInput, MAX_SWEEP_MEMBERS, MemberFilter, NewAssignment,
+    NewOrganization, OffboardingAction, OffboardingPreview, OrganizationChanges, Removal,
+    RoomStanding, SweepOutcome,
+};
 
 use crate::domain::{Actor, Error, Event, NewEvent, Result};
 

@@ -126,6 +126,65 @@ pub async fn release_if_unheld(
     Ok(true)
 }
 
+/// [`release_if_unheld`] for many (package, identity) pairs at once (the
+/// inactivity sweep): package rows locked in ID order, then per package one
+/// `DELETE … RETURNING` per 5,000 identities with the same rule, one
+/// seat-count update per package, one IDENTITY_DETACHED event per freed
+/// seat. Returns the pairs whose seat was freed.
+pub async fn release_all_if_unheld(
+    txn: &mut Txn,
+    held: &[(PackageId, IdentityId)],
+    reason: &str,
+) -> Result<Vec<(PackageId, IdentityId)>> {
+    let mut by_package: std::collections::BTreeMap<&PackageId, Vec<&IdentityId>> =
+        std::collections::BTreeMap::new();
+    for (package, identity) in held {
+        by_package.entry(package).or_default().push(identity);
+    }
+    let mut freed = Vec::new();
+    for (package, identities) in by_package {
+        txn.lock_row("license_packages", "id", package.as_str())
+            .await?;
+        let mut n = 0;
+        for chunk in identities.chunks(5000) {
+            // `NOT IN (subquery)` rather than a correlated `NOT EXISTS`: the
+            // subquery runs once (hashed), so the plan stays cheap even
+            // before PostgreSQL has statistics for freshly loaded tables.
+            let list = super::placeholders(chunk.len());
+            let sql = format!(
+                "DELETE FROM attachments WHERE package_id = ? AND signed_in = ? \
+                 AND identity_id IN ({list}) \
+                 AND identity_id NOT IN (SELECT m.identity_id FROM members m \
+                     WHERE m.package_id = ? AND m.state = 'ACTIVE' AND m.identity_id IN ({list})) \
+                 RETURNING identity_id"
+            );
+            let ids = chunk.iter().map(|i| sea_orm::Value::from(i.as_str()));
+            let mut values: Vec<sea_orm::Value> = vec![package.as_str().into(), false.into()];
+            values.extend(ids.clone());
+            values.push(package.as_str().into());
+            values.extend(ids);
+            for row in txn.query_all(&sql, values).await? {
+                let identity: String = row.try_get("", "identity_id")?;
+                freed.push((package.clone(), IdentityId::from_trusted(identity)));
+                n += 1;
+            }
+        }
+        if n > 0 {
+            free_seats(txn, package, n).await?;
+        }
+    }
+    freed.sort();
+    for (package, identity) in &freed {
+        txn.emit(
+            NewEvent::new(EventType::IdentityDetached, identity.as_str())
+                .identity(identity)
+                .package(package)
+                .reason(reason),
+        );
+    }
+    Ok(freed)
+}
+
 /// Detaches `identity` from `package` whatever holds the seat (L4,
 /// revocation) and ends that package's sessions for it. Returns whether it
 /// was attached.

@@ -408,3 +408,228 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
         bad.field_violations
     );
 }
+
+// ---- membership fixtures (MembershipService tests) ----------------------
+
+impl TestServer {
+    /// Creates an organization bound to `package` with `admin` as its
+    /// first ADMIN (service key) and returns its ID.
+    pub async fn create_org(&self, package: &str, admin: &str) -> String {
+        self.svc_membership()
+            .create_organization(pb::CreateOrganizationRequest {
+                organization: Some(pb::Organization {
+                    display_name: "Test organization".to_owned(),
+                    package_id: package.to_owned(),
+                    ..Default::default()
+                }),
+                admin_identity_id: admin.to_owned(),
+            })
+            .await
+            .expect("create organization")
+            .into_inner()
+            .organization_id
+    }
+
+    /// Creates a sub-organization of `parent` with `admin` as its first
+    /// ADMIN (service key) and returns its ID.
+    pub async fn create_sub_org(&self, parent: &str, admin: &str) -> String {
+        self.svc_membership()
+            .create_organization(pb::CreateOrganizationRequest {
+                organization: Some(pb::Organization {
+                    display_name: "Test sub-organization".to_owned(),
+                    parent_organization_id: parent.to_owned(),
+                    ..Default::default()
+                }),
+                admin_identity_id: admin.to_owned(),
+            })
+            .await
+            .expect("create sub-organization")
+            .into_inner()
+            .organization_id
+    }
+
+    /// Adds `identity` to `org` with `role` (service key).
+    pub async fn add_member(&self, org: &str, identity: &str, role: pb::MemberRole) -> pb::Member {
+        self.svc_membership()
+            .add_member(pb::AddMemberRequest {
+                organization_id: org.to_owned(),
+                identity_id: identity.to_owned(),
+                role: role as i32,
+            })
+            .await
+            .expect("add member")
+            .into_inner()
+    }
+
+    /// Creates an identity named `name` and adds it to `org` with `role`.
+    pub async fn new_member(&self, org: &str, name: &str, role: pb::MemberRole) -> String {
+        let id = self.create_identity(name).await;
+        self.add_member(org, &id, role).await;
+        id
+    }
+
+    /// Creates a room in `org` with `admin` as room admin (service key).
+    pub async fn create_room(&self, org: &str, admin: &str) -> String {
+        self.svc_membership()
+            .create_room(pb::CreateRoomRequest {
+                room: Some(pb::Room {
+                    organization_id: org.to_owned(),
+                    display_name: "Test room".to_owned(),
+                    ..Default::default()
+                }),
+                admin_identity_id: admin.to_owned(),
+            })
+            .await
+            .expect("create room")
+            .into_inner()
+            .room_id
+    }
+
+    /// Adds `identity` to `room` with `role` (service key).
+    pub async fn add_room_member(&self, room: &str, identity: &str, role: pb::RoomRole) {
+        self.svc_membership()
+            .add_room_member(pb::AddRoomMemberRequest {
+                room_id: room.to_owned(),
+                identity_id: identity.to_owned(),
+                role: role as i32,
+                permissions: Vec::new(),
+            })
+            .await
+            .expect("add room member");
+    }
+
+    /// Registers a task in `room` assigned to `assignee` and returns its ID.
+    pub async fn create_assignment(&self, room: &str, assignee: &str, title: &str) -> String {
+        self.svc_membership()
+            .create_assignment(pb::CreateAssignmentRequest {
+                assignment: Some(pb::Assignment {
+                    room_id: room.to_owned(),
+                    assignee_identity_id: assignee.to_owned(),
+                    kind: pb::AssignmentKind::Task as i32,
+                    title: title.to_owned(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create assignment")
+            .into_inner()
+            .assignment_id
+    }
+
+    /// The member record of `identity` in `org`, if any (service key).
+    pub async fn member(&self, org: &str, identity: &str) -> Option<pb::Member> {
+        let mut token = String::new();
+        loop {
+            let page = self
+                .svc_membership()
+                .list_members(pb::ListMembersRequest {
+                    organization_id: org.to_owned(),
+                    page_size: 1000,
+                    page_token: token,
+                    ..Default::default()
+                })
+                .await
+                .expect("list members")
+                .into_inner();
+            if let Some(m) = page.members.into_iter().find(|m| m.identity_id == identity) {
+                return Some(m);
+            }
+            if page.next_page_token.is_empty() {
+                return None;
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// The identity IDs in `room` (service key).
+    pub async fn room_members(&self, room: &str) -> Vec<pb::RoomMember> {
+        self.svc_membership()
+            .list_room_members(pb::ListRoomMembersRequest {
+                room_id: room.to_owned(),
+                page_size: 1000,
+                page_token: String::new(),
+            })
+            .await
+            .expect("list room members")
+            .into_inner()
+            .room_members
+    }
+
+    /// Seats in use in `package`.
+    pub async fn seats_used(&self, package: &str) -> i32 {
+        self.svc_license()
+            .get_seat_usage(pb::GetSeatUsageRequest {
+                package_id: package.to_owned(),
+            })
+            .await
+            .expect("seat usage")
+            .into_inner()
+            .used
+    }
+
+    /// A session token for `identity`, signing in with a fresh credential
+    /// of `package` (which attaches the identity to it, taking a seat).
+    pub async fn token_for(&self, package: &str, identity: &str) -> String {
+        let username = format!("user-{}", identity.to_lowercase());
+        let (_, user, pass) = self.issue_credential(package, &username).await;
+        self.sign_in(identity, &user, &pass).await
+    }
+
+    /// CheckAccess as the service.
+    pub async fn access(&self, identity: &str, org: &str, room: &str) -> pb::CheckAccessResponse {
+        self.svc_membership()
+            .check_access(pb::CheckAccessRequest {
+                identity_id: identity.to_owned(),
+                organization_id: org.to_owned(),
+                room_id: room.to_owned(),
+            })
+            .await
+            .expect("check access")
+            .into_inner()
+    }
+
+    /// ResolveProfiles as the service.
+    pub async fn profiles(&self, org: &str, ids: &[&str]) -> Vec<pb::Profile> {
+        self.svc_membership()
+            .resolve_profiles(pb::ResolveProfilesRequest {
+                organization_id: org.to_owned(),
+                identity_ids: ids.iter().map(|s| s.to_string()).collect(),
+            })
+            .await
+            .expect("resolve profiles")
+            .into_inner()
+            .profiles
+    }
+
+    /// A store on this server's database (for audit-log assertions and
+    /// seeding large data sets), with the server's clock.
+    pub async fn store(&self) -> roster::store::Store {
+        let db = roster::store::connect(&self.database_url, 2)
+            .await
+            .expect("connect to the test database");
+        roster::store::Store::new(db, self.clock.clone())
+    }
+
+    /// Audit events of `org`, oldest first.
+    pub async fn org_events(&self, org: &str) -> Vec<roster::domain::Event> {
+        let store = self.store().await;
+        let query = roster::store::EventQuery {
+            org_id: Some(org.to_owned()),
+            ..Default::default()
+        };
+        let mut events = store
+            .list_events(
+                &query,
+                &roster::domain::PageRequest {
+                    size: 100_000,
+                    after: None,
+                },
+            )
+            .await
+            .expect("list events")
+            .items;
+        let _ = store.db().clone().close().await;
+        events.reverse();
+        events
+    }
+}
