@@ -1102,7 +1102,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         v.finish()?;
         let org = checked(org, "organization_id")?;
         authz::require_org_member(&self.ctx, &principal, &org, false).await?;
-        let profiles = self.ctx.store.resolve_profiles(&org, &ids).await?;
+        let profiles = self.ctx.resolve_profiles(&org, &ids).await?;
         Ok(Response::new(pb::ResolveProfilesResponse {
             profiles: ids
                 .iter()
@@ -1128,11 +1128,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
             checked(org, "organization_id")?,
         );
         authz::require_service_or_self(&principal, &id)?;
-        let decision = self
-            .ctx
-            .store
-            .check_access(&id, &org, room.as_ref())
-            .await?;
+        let decision = self.ctx.check_access(&id, &org, room.as_ref()).await?;
         Ok(Response::new(access_to_pb(decision)))
     }
 

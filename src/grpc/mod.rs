@@ -54,6 +54,57 @@ impl Ctx {
         self.auth.authenticate(request.metadata()).await
     }
 
+    /// M11 from the access cache, falling back to one database query.
+    pub async fn check_access(
+        &self,
+        identity: &crate::domain::IdentityId,
+        org: &crate::domain::OrgId,
+        room: Option<&crate::domain::RoomId>,
+    ) -> Result<crate::domain::AccessDecision> {
+        if let Some(decision) = self.caches.access(identity, org, room) {
+            return Ok(decision);
+        }
+        let fill = self.caches.begin();
+        let decision = self.store.check_access(identity, org, room).await?;
+        self.caches
+            .put_access(identity, org, room, decision.clone(), fill);
+        Ok(decision)
+    }
+
+    /// M10 from the profile cache; the misses are read in one query.
+    pub async fn resolve_profiles(
+        &self,
+        org: &crate::domain::OrgId,
+        ids: &[crate::domain::IdentityId],
+    ) -> Result<Vec<crate::domain::Profile>> {
+        let mut out: Vec<Option<crate::domain::Profile>> =
+            ids.iter().map(|id| self.caches.profile(org, id)).collect();
+        let missing: Vec<crate::domain::IdentityId> = ids
+            .iter()
+            .zip(&out)
+            .filter(|(_, p)| p.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !missing.is_empty() {
+            let fill = self.caches.begin();
+            let fetched = self.store.resolve_profiles(org, &missing).await?;
+            let mut by_id = std::collections::HashMap::with_capacity(missing.len());
+            for (id, profile) in missing.into_iter().zip(fetched) {
+                self.caches.put_profile(org, &id, profile.clone(), fill);
+                by_id.insert(id, profile);
+            }
+            for (slot, id) in out.iter_mut().zip(ids) {
+                if slot.is_none() {
+                    *slot = by_id.get(id).cloned();
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|p| p.unwrap_or(crate::domain::Profile::Unknown))
+            .collect())
+    }
+
     /// Runs argon2id work off the async threads, at most one job per core
     /// at a time: each job holds 19 MiB, so an unbounded burst of sign-ins
     /// would cost memory without finishing any sooner.

@@ -156,7 +156,49 @@ async fn i6_detaching_on_one_replica_ends_sessions_on_another() {
     denied_within_bound("session of a detached identity", || b.session_valid(&token)).await;
 }
 
+async fn m11_deactivation_on_one_replica_denies_access_on_another() {
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let admin = a.create_identity("Admin").await;
+    let package = a.create_package(pb::Plan::Business, 10, &[&admin]).await;
+    let org = a.create_org(&package, &admin).await;
+    let room = a.create_room(&org, &admin).await;
+    let ada = a.create_identity("Ada").await;
+    a.add_member(&org, &ada, pb::MemberRole::Member).await;
+    a.add_room_member(&room, &ada, pb::RoomRole::Member).await;
+    // Warm B's access and profile caches.
+    for _ in 0..3 {
+        assert!(b.access(&ada, &org, &room).await.allowed);
+        assert!(b.access(&ada, &org, "").await.allowed);
+        assert_eq!(
+            b.profiles(&org, &[&ada]).await[0].status,
+            pb::ProfileStatus::Active as i32
+        );
+    }
+    a.svc_membership()
+        .deactivate_member(pb::DeactivateMemberRequest {
+            organization_id: org.clone(),
+            identity_id: ada.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("deactivate on A");
+    denied_within_bound("room access of a deactivated member", || async {
+        b.access(&ada, &org, &room).await.allowed
+    })
+    .await;
+    let access = b.access(&ada, &org, "").await;
+    assert_eq!(
+        (access.allowed, access.denial_reason),
+        (false, pb::AccessDenialReason::Deactivated as i32)
+    );
+    let profile = &b.profiles(&org, &[&ada]).await[0];
+    assert_eq!(profile.status, pb::ProfileStatus::Deactivated as i32);
+    assert_eq!((profile.badge.as_str(), profile.strikethrough), ("D", true));
+}
+
 pg_tests!(
+    m11_deactivation_on_one_replica_denies_access_on_another,
     i6_revocation_on_one_replica_ends_sessions_on_another,
     i6_deleting_a_credential_on_one_replica_ends_sessions_on_another,
     i6_detaching_on_one_replica_ends_sessions_on_another,
