@@ -107,26 +107,32 @@ pub(super) async fn append(
         })
         .collect();
 
-    let models = written.iter().map(|e| event::ActiveModel {
-        seq: sea_orm::Set(e.seq),
-        event_type: sea_orm::Set(e.event_type.as_str().to_owned()),
-        actor_kind: sea_orm::Set(e.actor.kind.as_str().to_owned()),
-        actor_id: sea_orm::Set(e.actor.id.clone()),
-        subject_id: sea_orm::Set(e.subject_id.clone()),
-        reason: sea_orm::Set(e.reason.clone()),
-        occurred_at: sea_orm::Set(now_ms),
-        identity_id: sea_orm::Set(e.identity_id.clone()),
-        organization_id: sea_orm::Set(e.org_id.clone()),
-        package_id: sea_orm::Set(e.package_id.clone()),
-        room_id: sea_orm::Set(e.room_id.clone()),
-        credential_id: sea_orm::Set(e.credential_id.clone()),
-        attributes: sea_orm::Set(encode_attributes(&e.attributes)),
-    });
-    // Large bulk operations (the sweep) write many rows; stay well under
-    // the bind-parameter limits of both backends.
-    let models: Vec<_> = models.collect();
-    for chunk in models.chunks(500) {
-        event::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+    if backend == DbBackend::Postgres {
+        insert_unnest(txn, &written, now_ms).await?;
+    } else {
+        let models: Vec<_> = written
+            .iter()
+            .map(|e| event::ActiveModel {
+                seq: sea_orm::Set(e.seq),
+                event_type: sea_orm::Set(e.event_type.as_str().to_owned()),
+                actor_kind: sea_orm::Set(e.actor.kind.as_str().to_owned()),
+                actor_id: sea_orm::Set(e.actor.id.clone()),
+                subject_id: sea_orm::Set(e.subject_id.clone()),
+                reason: sea_orm::Set(e.reason.clone()),
+                occurred_at: sea_orm::Set(now_ms),
+                identity_id: sea_orm::Set(e.identity_id.clone()),
+                organization_id: sea_orm::Set(e.org_id.clone()),
+                package_id: sea_orm::Set(e.package_id.clone()),
+                room_id: sea_orm::Set(e.room_id.clone()),
+                credential_id: sea_orm::Set(e.credential_id.clone()),
+                attributes: sea_orm::Set(encode_attributes(&e.attributes)),
+            })
+            .collect();
+        // Bulk operations (the sweep) write many rows; stay under SQLite's
+        // bind-parameter limit.
+        for chunk in models.chunks(500) {
+            event::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        }
     }
 
     if backend == DbBackend::Postgres
@@ -141,6 +147,60 @@ pub(super) async fn append(
         .await?;
     }
     Ok(written)
+}
+
+/// PostgreSQL: all rows in one statement, one array parameter per column
+/// (a bulk sweep writes tens of thousands of events; row-wise VALUES lists
+/// would cost a statement per few hundred rows). Empty strings stand for
+/// NULL in the optional ID columns, where they can never be valid.
+async fn insert_unnest(txn: &DatabaseTransaction, written: &[Event], now_ms: i64) -> Result<()> {
+    use sea_orm::sea_query::ArrayType;
+    fn texts(values: impl Iterator<Item = String>) -> sea_orm::Value {
+        sea_orm::Value::Array(
+            ArrayType::String,
+            Some(Box::new(values.map(|v| v.into()).collect())),
+        )
+    }
+    let opt = |f: fn(&Event) -> &Option<String>| {
+        texts(
+            written
+                .iter()
+                .map(move |e| f(e).clone().unwrap_or_default()),
+        )
+    };
+    let values = vec![
+        now_ms.into(),
+        sea_orm::Value::Array(
+            ArrayType::BigInt,
+            Some(Box::new(written.iter().map(|e| e.seq.into()).collect())),
+        ),
+        texts(written.iter().map(|e| e.event_type.as_str().to_owned())),
+        texts(written.iter().map(|e| e.actor.kind.as_str().to_owned())),
+        texts(written.iter().map(|e| e.actor.id.clone())),
+        texts(written.iter().map(|e| e.subject_id.clone())),
+        texts(written.iter().map(|e| e.reason.clone())),
+        opt(|e| &e.identity_id),
+        opt(|e| &e.org_id),
+        opt(|e| &e.package_id),
+        opt(|e| &e.room_id),
+        opt(|e| &e.credential_id),
+        texts(written.iter().map(|e| encode_attributes(&e.attributes))),
+    ];
+    txn.execute_raw(statement(
+        DbBackend::Postgres,
+        "INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, reason, \
+         occurred_at, identity_id, organization_id, package_id, room_id, credential_id, attributes) \
+         SELECT u.seq, u.event_type, u.actor_kind, u.actor_id, u.subject_id, u.reason, ?, \
+                NULLIF(u.identity_id, ''), NULLIF(u.organization_id, ''), NULLIF(u.package_id, ''), \
+                NULLIF(u.room_id, ''), NULLIF(u.credential_id, ''), u.attributes \
+         FROM UNNEST(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+                     ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) \
+              AS u(seq, event_type, actor_kind, actor_id, subject_id, reason, identity_id, \
+                   organization_id, package_id, room_id, credential_id, attributes)",
+        values,
+    ))
+    .await?;
+    Ok(())
 }
 
 fn encode_attributes(attrs: &[(String, String)]) -> String {
