@@ -2,8 +2,10 @@
 //! high-entropy tokens Roster generates (session tokens, service keys), and
 //! the generators for both.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Mutex;
+
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -24,23 +26,93 @@ pub fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password with argon2id and a random salt (PHC string).
-/// CPU-heavy: call from `spawn_blocking`.
-pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+/// Reusable argon2 working memory (19 MiB each). Allocating it per hash
+/// lets the allocator keep every freed block around (glibc raises its mmap
+/// threshold after the first free), so a burst of sign-ins would leave
+/// hundreds of MiB resident; reusing a few buffers keeps RSS flat.
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+/// Buffers kept between hashes (callers run at most one job per core).
+const KEPT_BUFFERS: usize = 8;
+
+fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    let mut buf = MEMORY
+        .lock()
+        .ok()
+        .and_then(|mut pool| pool.pop())
+        .unwrap_or_default();
+    if buf.len() < blocks {
+        buf.resize(blocks, Block::default());
+    }
+    let out = f(&mut buf[..blocks]);
+    if let Ok(mut pool) = MEMORY.lock()
+        && pool.len() < KEPT_BUFFERS
+    {
+        pool.push(buf);
+    }
+    out
 }
 
-/// Verifies a password against a PHC string in constant time. An unreadable
-/// hash counts as a mismatch. CPU-heavy: call from `spawn_blocking`.
+/// Hashes a password with argon2id and a random salt (PHC string).
+/// CPU-heavy: call from a blocking thread.
+pub fn hash_password(password: &str) -> Result<String> {
+    let fail = |e: &dyn std::fmt::Display| Error::Internal(format!("password hashing failed: {e}"));
+    let argon = argon2();
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| fail(&e))?;
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        with_memory(argon.params().block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, memory)
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(|e| fail(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Verifies a password against a PHC string (any argon2 variant and
+/// parameters it names); the final comparison is constant-time. An
+/// unreadable hash counts as a mismatch. CPU-heavy: call from a blocking
+/// thread.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(hash) => argon2().verify_password(password.as_bytes(), &hash).is_ok(),
-        Err(_) => false,
-    }
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Some(expected), Some(salt)) =
+        (Algorithm::try_from(hash.algorithm), hash.hash, hash.salt)
+    else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        with_memory(argon.params().block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, memory)
+        })
+        .map_err(|_| argon2::password_hash::Error::Crypto)
+    });
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|c| c == expected)
 }
 
 /// A hash to verify against when the real one does not exist, so unknown
@@ -88,6 +160,26 @@ pub fn token_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_from_the_argon2_crate_itself_verify() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = argon2().hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(verify_password("pw", &phc));
+        assert!(!verify_password("px", &phc));
+        // Other parameters and variants named in the PHC string are honoured.
+        let other = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_password("pw", &other));
+        assert!(!verify_password("px", &other));
+    }
 
     #[test]
     fn passwords_verify_and_hashes_are_argon2id() {

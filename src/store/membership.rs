@@ -594,7 +594,7 @@ async fn remove_from_orgs(txn: &Txn, identity: &IdentityId, orgs: &[OrgId]) -> R
         assignments += txn
             .exec(
                 &format!(
-                    "UPDATE assignments SET assignee_id = NULL \
+                    "DELETE FROM assignment_assignees \
                      WHERE assignee_id = ? AND organization_id IN ({list})"
                 ),
                 values(),
@@ -1508,7 +1508,7 @@ impl Store {
             &self.db,
             "SELECT (SELECT COUNT(*) FROM room_members \
                      WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                    (SELECT COUNT(*) FROM assignments \
+                    (SELECT COUNT(*) FROM assignment_assignees \
                      WHERE organization_id = ? AND assignee_id = ?) AS assignments, \
                     (SELECT COUNT(*) FROM attachments \
                      WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable",
@@ -1579,17 +1579,26 @@ impl Store {
         let id = AssignmentId::generate();
         let now = txn.now_ms();
         txn.exec(
-            "INSERT INTO assignments \
-             (id, organization_id, room_id, assignee_id, kind, title, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO assignments (id, organization_id, room_id, kind, title, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                id.as_str().into(),
+                org.as_str().into(),
+                new.room_id.as_str().into(),
+                new.kind.as_str().into(),
+                new.title.clone().into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        txn.exec(
+            "INSERT INTO assignment_assignees (assignment_id, organization_id, room_id, assignee_id) \
+             VALUES (?, ?, ?, ?)",
             vec![
                 id.as_str().into(),
                 org.as_str().into(),
                 new.room_id.as_str().into(),
                 new.assignee.as_str().into(),
-                new.kind.as_str().into(),
-                new.title.clone().into(),
-                now.into(),
             ],
         )
         .await?;
@@ -1621,23 +1630,27 @@ impl Store {
     ) -> Result<Page<Assignment>> {
         self.get_organization(org).await?;
         let mut sql = String::from(
-            "SELECT id, organization_id, room_id, assignee_id, kind, title, created_at \
-             FROM assignments WHERE organization_id = ?",
+            "SELECT a.id AS id, a.organization_id AS organization_id, a.room_id AS room_id, \
+                    aa.assignee_id AS assignee_id, a.kind AS kind, a.title AS title, \
+                    a.created_at AS created_at \
+             FROM assignments a \
+             LEFT JOIN assignment_assignees aa ON aa.assignment_id = a.id \
+             WHERE a.organization_id = ?",
         );
         let mut values: Vec<Value> = vec![org.as_str().into()];
         if let Some(a) = &filter.assignee {
-            sql.push_str(" AND assignee_id = ?");
+            sql.push_str(" AND aa.assignee_id = ?");
             values.push(a.as_str().into());
         }
         if let Some(r) = &filter.room {
-            sql.push_str(" AND room_id = ?");
+            sql.push_str(" AND a.room_id = ?");
             values.push(r.as_str().into());
         }
         if let Some(after) = &page.after {
-            sql.push_str(" AND id > ?");
+            sql.push_str(" AND a.id > ?");
             values.push(after.clone().into());
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
+        sql.push_str(" ORDER BY a.id LIMIT ?");
         values.push(((page.size + 1) as i64).into());
         let items = rows(&self.db, &sql, values)
             .await?
@@ -1680,7 +1693,8 @@ impl Store {
         }
         require_active_member(txn.conn(), org, to, Reason::SuccessorNotActive).await?;
         let mut sql = String::from(
-            "UPDATE assignments SET assignee_id = ? WHERE organization_id = ? AND assignee_id = ?",
+            "UPDATE assignment_assignees SET assignee_id = ? \
+             WHERE organization_id = ? AND assignee_id = ?",
         );
         let mut values: Vec<Value> = vec![
             to.as_str().into(),

@@ -11,7 +11,6 @@ mod identity;
 mod license;
 mod membership;
 mod membership_access;
-mod membership_bench;
 mod membership_guards;
 mod membership_sweep;
 mod replicas;

@@ -10,7 +10,6 @@ pub struct Model {
     pub id: String,
     pub organization_id: String,
     pub room_id: String,
-    pub assignee_id: Option<String>,
     pub kind: String,
     pub title: String,
     pub created_at: i64,

@@ -2,6 +2,7 @@
 //! joins in the queries that need them.
 
 pub mod assignment;
+pub mod assignment_assignee;
 pub mod attachment;
 pub mod credential;
 pub mod event;
