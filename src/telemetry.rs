@@ -100,9 +100,13 @@ pub fn grpc_span<B>(request: &http::Request<B>) -> tracing::Span {
         rpc.method = %method,
         rpc.grpc.status_code = tracing::field::Empty,
     );
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(request.headers()))
-    });
-    let _ = span.set_parent(parent);
+    // Only worth the propagator's work when there is a parent to continue
+    // and the span is recorded at all (the hot paths run with spans off).
+    if !span.is_disabled() && request.headers().contains_key("traceparent") {
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(request.headers()))
+        });
+        let _ = span.set_parent(parent);
+    }
     span
 }

@@ -61,6 +61,13 @@ struct Args {
     /// Duration of each load scenario (default 5s, quick 3s).
     #[arg(long, value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
+    /// Run the servers on these CPUs (a `taskset` list such as `0`), so the
+    /// load generator does not compete with them; pair with --client-cpus.
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// Run the load generator on these CPUs (a `taskset` list such as `1`).
+    #[arg(long)]
+    client_cpus: Option<String>,
     /// Internal: serve the echo baseline on this address.
     #[arg(long, hide = true)]
     serve_echo: Option<SocketAddr>,
@@ -136,6 +143,48 @@ async fn serve_echo(addr: SocketAddr) -> Result<()> {
 
 // ------------------------------------------------------------- processes
 
+static SERVER_CPUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// How many cores the servers may use (for per-core figures).
+static SERVER_CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Counts the CPUs of a `taskset` list such as `0,2-3`.
+fn count_cpus(list: &str) -> usize {
+    list.split(',')
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                (Ok(a), Ok(b)) if b >= a => b - a + 1,
+                _ => 1,
+            },
+            None => 1,
+        })
+        .sum()
+}
+
+/// A server command, under `taskset` when --server-cpus is given.
+fn pinned(program: PathBuf) -> Command {
+    match SERVER_CPUS.get() {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(cpus).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Moves every thread of this process to `cpus`.
+fn pin_self(cpus: &str) -> Result<()> {
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset (util-linux)")?;
+    if !status.success() {
+        bail!("taskset -c {cpus} failed");
+    }
+    Ok(())
+}
+
 fn free_addr() -> Result<SocketAddr> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?)
@@ -175,7 +224,7 @@ impl Server {
 
 async fn start_roster(database_url: &str) -> Result<Server> {
     let addr = free_addr()?;
-    let child = Command::new(sibling_binary("roster")?)
+    let child = pinned(sibling_binary("roster")?)
         .arg("serve")
         .env("DATABASE_URL", database_url)
         .env("ROSTER_LISTEN", addr.to_string())
@@ -192,7 +241,7 @@ async fn start_roster(database_url: &str) -> Result<Server> {
 
 async fn start_echo() -> Result<Server> {
     let addr = free_addr()?;
-    let child = Command::new(std::env::current_exe()?)
+    let child = pinned(std::env::current_exe()?)
         .arg("--serve-echo")
         .arg(addr.to_string())
         .kill_on_drop(true)
@@ -1131,12 +1180,10 @@ async fn bench_backend(
         }
     })
     .await?;
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1) as f64;
+    let cores = *SERVER_CORES.get().unwrap_or(&1) as f64;
     rows.push(row(
         &format!(
-            "SignIn (argon2id m=19MiB t=2 p=1; {:.0} ops/s per core)",
+            "SignIn (argon2id m=19MiB t=2 p=1; {:.0} ops/s per server core)",
             s.ops / cores
         ),
         &s,
@@ -1301,6 +1348,14 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(addr) = args.serve_echo {
         return serve_echo(addr).await;
+    }
+    let all_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _ = SERVER_CORES.set(args.server_cpus.as_deref().map_or(all_cores, count_cpus));
+    if let Some(cpus) = &args.server_cpus {
+        let _ = SERVER_CPUS.set(cpus.clone());
+    }
+    if let Some(cpus) = &args.client_cpus {
+        pin_self(cpus)?;
     }
     let sizes = Sizes::new(args.quick);
     let duration = args.duration.unwrap_or(if args.quick {

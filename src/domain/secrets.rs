@@ -149,10 +149,12 @@ pub fn new_password() -> String {
 
 /// SHA-256 of a token, hex encoded: what storage keeps instead of the token.
 pub fn token_hash(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(token.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
     }
     out
 }
@@ -196,5 +198,9 @@ mod tests {
         assert!(a.starts_with(SESSION_TOKEN_PREFIX));
         assert_ne!(a, new_session_token());
         assert_eq!(token_hash(&a).len(), 64);
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }
