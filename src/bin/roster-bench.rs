@@ -789,7 +789,7 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
     ))
     .await?;
     if backend == DbBackend::Postgres {
-        db.execute_unprepared("ANALYZE").await?;
+        db.execute_unprepared("VACUUM ANALYZE").await?;
     }
     Ok(Seeded {
         identities,
@@ -1410,14 +1410,15 @@ async fn main() -> Result<()> {
     }
 
     println!(
-        "\nroster-bench ({}; {} in flight over {} connections, {:?} per load scenario, {} cores)\n",
+        "\nroster-bench ({}; {} in flight over {} connections, {:?} per load scenario; {} cores, \
+         servers on CPUs {}, load generator on CPUs {})\n",
         if args.quick { "quick" } else { "full" },
         args.in_flight,
         CONNECTIONS,
         duration,
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        all_cores,
+        args.server_cpus.as_deref().unwrap_or("any"),
+        args.client_cpus.as_deref().unwrap_or("any"),
     );
     println!("| scenario | backend | ops/s | p50 ms | p99 ms | ratio to echo |");
     println!("|---|---|---|---|---|---|");

@@ -94,7 +94,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
     opts.map_sqlx_sqlite_opts(|o| {
-        o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        // 16 MiB page cache per connection (SQLite's default is 2 MiB):
+        // bulk offboarding touches many index pages.
+        o.pragma("cache_size", "-16384")
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .create_if_missing(true)

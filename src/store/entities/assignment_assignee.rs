@@ -7,10 +7,12 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "assignment_assignees")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub assignment_id: String,
     pub organization_id: String,
-    pub room_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub assignee_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub assignment_id: String,
+    pub room_id: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

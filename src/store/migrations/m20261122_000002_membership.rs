@@ -157,24 +157,48 @@ impl MigrationTrait for Migration {
         // dropping a departing member's 10,000 assignments (M6) is then a
         // DELETE of small rows rather than an UPDATE that rewrites every
         // index of the items (measured ~15x faster on PostgreSQL).
+        // Keyed by (organization, assignee) so M6's drop is one contiguous
+        // range; on SQLite a WITHOUT ROWID table keeps it in a single b-tree.
+        if manager.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "CREATE TABLE IF NOT EXISTS assignment_assignees (\
+                     organization_id TEXT NOT NULL, assignee_id TEXT NOT NULL, \
+                     assignment_id TEXT NOT NULL, room_id TEXT NOT NULL, \
+                     PRIMARY KEY (organization_id, assignee_id, assignment_id)) WITHOUT ROWID",
+                )
+                .await?;
+        } else {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("assignment_assignees")
+                        .if_not_exists()
+                        .col(string("organization_id"))
+                        .col(string("assignee_id"))
+                        .col(string("assignment_id"))
+                        .col(string("room_id"))
+                        .primary_key(
+                            Index::create()
+                                .col("organization_id")
+                                .col("assignee_id")
+                                .col("assignment_id"),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
-            .create_table(
-                Table::create()
-                    .table("assignment_assignees")
-                    .if_not_exists()
-                    .col(string("assignment_id").primary_key())
-                    .col(string("organization_id"))
-                    .col(string("room_id"))
-                    .col(string("assignee_id"))
-                    .to_owned(),
+            .create_index(
+                index(
+                    "assignment_assignees_assignment",
+                    "assignment_assignees",
+                    &["assignment_id"],
+                )
+                .unique()
+                .to_owned(),
             )
-            .await?;
-        manager
-            .create_index(index(
-                "assignment_assignees_org_assignee",
-                "assignment_assignees",
-                &["organization_id", "assignee_id", "room_id"],
-            ))
             .await?;
         Ok(())
     }
