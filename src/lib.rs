@@ -98,6 +98,9 @@ pub async fn run(
         stop_rx.clone(),
     ));
     tasks.push(sweep::spawn(store.clone(), config.sweep_interval));
+    if store.backend() == sea_orm::DbBackend::Sqlite {
+        tasks.push(spawn_checkpoints(store.clone(), stop_rx.clone()));
+    }
 
     let ctx = Arc::new(grpc::Ctx {
         auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),
@@ -122,6 +125,28 @@ pub async fn run(
         task.abort();
     }
     result
+}
+
+/// SQLite: checkpoints the write-ahead log once a second, off the request
+/// path.
+fn spawn_checkpoints(
+    store: Store,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.changed() => {
+                    let _ = store.checkpoint().await;
+                    return;
+                }
+            }
+            if let Err(e) = store.checkpoint().await {
+                tracing::warn!(error = %e, "SQLite checkpoint failed");
+            }
+        }
+    })
 }
 
 /// Deletes events older than the retention window, hourly.

@@ -68,6 +68,10 @@ struct Args {
     /// Run the load generator on these CPUs (a `taskset` list such as `1`).
     #[arg(long)]
     client_cpus: Option<String>,
+    /// Keep the SQLite benchmark database and print its path (for
+    /// inspecting query plans afterwards).
+    #[arg(long, hide = true)]
+    keep_database: bool,
     /// Internal: serve the echo baseline on this address.
     #[arg(long, hide = true)]
     serve_echo: Option<SocketAddr>,
@@ -788,8 +792,15 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
         vec![package.into(), package.into()],
     ))
     .await?;
+    // Settle the bulk load the way a long-running database would be:
+    // statistics and visibility maps on PostgreSQL, a checkpointed WAL on
+    // SQLite.
     if backend == DbBackend::Postgres {
         db.execute_unprepared("VACUUM ANALYZE").await?;
+    } else {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+        db.execute_unprepared("ANALYZE").await?;
     }
     Ok(Seeded {
         identities,
@@ -1339,6 +1350,13 @@ async fn bench_backend(
     }
     drop(chans);
     drop(server);
+    if args.keep_database {
+        if let Some(dir) = db._dir.as_ref() {
+            eprintln!("[{label}] kept {}", dir.0.display());
+            std::mem::forget(db);
+            return Ok(());
+        }
+    }
     drop_database(&db).await;
     Ok(())
 }
