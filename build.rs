@@ -34,7 +34,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .generate_default_stubs(true)
         .compile_fds(compiler.file_descriptor_set())?;
 
     // The benchmark's echo baseline, outside the public API.

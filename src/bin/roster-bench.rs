@@ -400,10 +400,13 @@ impl Sizes {
     }
 }
 
+/// An organization, its members, and its rooms with their members.
+type SeededOrg = (String, Vec<String>, Vec<(String, Vec<String>)>);
+
 struct Seeded {
     identities: Vec<String>,
     /// (org, members, rooms with their members)
-    orgs: Vec<(String, Vec<String>, Vec<(String, Vec<String>)>)>,
+    orgs: Vec<SeededOrg>,
     big_org: String,
     victims: Vec<String>,
 }
@@ -1350,12 +1353,12 @@ async fn bench_backend(
     }
     drop(chans);
     drop(server);
-    if args.keep_database {
-        if let Some(dir) = db._dir.as_ref() {
-            eprintln!("[{label}] kept {}", dir.0.display());
-            std::mem::forget(db);
-            return Ok(());
-        }
+    if args.keep_database
+        && let Some(dir) = db._dir.as_ref()
+    {
+        eprintln!("[{label}] kept {}", dir.0.display());
+        std::mem::forget(db);
+        return Ok(());
     }
     drop_database(&db).await;
     Ok(())

@@ -265,10 +265,12 @@ impl Watch {
 
 #[tonic::async_trait]
 impl pb::event_service_server::EventService for EventApi {
+    type WatchEventsStream = WatchStream;
+
     async fn watch_events(
         &self,
         request: Request<pb::WatchEventsRequest>,
-    ) -> Result<Response<WatchStream>, Status> {
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let principal = self.ctx.principal(&request).await?;
         let metadata = request.metadata().clone();
         let req = request.into_inner();

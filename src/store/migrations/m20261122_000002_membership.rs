@@ -20,7 +20,7 @@ async fn create_clustered(
 ) -> Result<(), DbErr> {
     let backend = manager.get_database_backend();
     if backend == sea_orm::DbBackend::Sqlite {
-        let sql = format!("{} WITHOUT ROWID", backend.build(&table).to_string());
+        let sql = format!("{} WITHOUT ROWID", backend.build(&table));
         manager.get_connection().execute_unprepared(&sql).await?;
         Ok(())
     } else {
