@@ -729,7 +729,9 @@ type UpdateOrganizationSettingsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organization with its organization_id and the new values.
 	Organization *Organization `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
-	// Fields to change: display_name, guest_inactivity_deactivation.
+	// Fields to change: display_name, guest_inactivity_deactivation. When
+	// omitted, the populated fields; `*` for both (an unset
+	// guest_inactivity_deactivation then means never).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1515,7 +1517,8 @@ type UpdateRoomMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The room member with room_id, identity_id and the new values.
 	RoomMember *RoomMember `protobuf:"bytes,1,opt,name=room_member,json=roomMember,proto3" json:"room_member,omitempty"`
-	// Fields to change: role, permissions.
+	// Fields to change: role, permissions. When omitted, the populated
+	// fields (so withdrawing every permission needs the mask).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -145,8 +145,9 @@ type MembershipServiceClient interface {
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-	// LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
 	DeactivateMember(ctx context.Context, in *DeactivateMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	// Reactivates a deactivated member: all access back, rooms included.
 	// Always manual; needs a free seat. (M5)
@@ -163,8 +164,9 @@ type MembershipServiceClient interface {
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+	// SUCCESSOR_NOT_ACTIVE).
 	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
 	// would do. (M8)
@@ -205,7 +207,9 @@ type MembershipServiceClient interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND (organization, room),
 	// PERMISSION_DENIED.
 	CheckAccess(ctx context.Context, in *CheckAccessRequest, opts ...grpc.CallOption) (*CheckAccessResponse, error)
-	// Records that a member was active now. (M12)
+	// Records that a member was active now (the inactive-guest sweep reads
+	// it). Telemetry: a plain update of the member's last activity, no audit
+	// event. (M12)
 	//
 	// Callers: service keys; a session for its own identity.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -557,8 +561,9 @@ type MembershipServiceServer interface {
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-	// LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
 	DeactivateMember(context.Context, *DeactivateMemberRequest) (*Member, error)
 	// Reactivates a deactivated member: all access back, rooms included.
 	// Always manual; needs a free seat. (M5)
@@ -575,8 +580,9 @@ type MembershipServiceServer interface {
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+	// SUCCESSOR_NOT_ACTIVE).
 	RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
 	// would do. (M8)
@@ -617,7 +623,9 @@ type MembershipServiceServer interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND (organization, room),
 	// PERMISSION_DENIED.
 	CheckAccess(context.Context, *CheckAccessRequest) (*CheckAccessResponse, error)
-	// Records that a member was active now. (M12)
+	// Records that a member was active now (the inactive-guest sweep reads
+	// it). Telemetry: a plain update of the member's last activity, no audit
+	// event. (M12)
 	//
 	// Callers: service keys; a session for its own identity.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.

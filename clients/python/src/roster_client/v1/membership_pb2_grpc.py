@@ -317,8 +317,9 @@ class MembershipServiceServicer:
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-        LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+        FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+        separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -345,8 +346,9 @@ class MembershipServiceServicer:
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-        LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+        FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+        separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+        SUCCESSOR_NOT_ACTIVE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -422,7 +424,9 @@ class MembershipServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordActivity(self, request, context):
-        """Records that a member was active now. (M12)
+        """Records that a member was active now (the inactive-guest sweep reads
+        it). Telemetry: a plain update of the member's last activity, no audit
+        event. (M12)
 
         Callers: service keys; a session for its own identity.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.

@@ -142,8 +142,9 @@ class MembershipServiceStub:
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-    FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-    LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+    FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+    separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
     """
     ReactivateMember: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ReactivateMemberRequest, _membership_pb2.Member]
     """Reactivates a deactivated member: all access back, rooms included.
@@ -162,8 +163,9 @@ class MembershipServiceStub:
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-    FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-    LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+    FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+    separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+    SUCCESSOR_NOT_ACTIVE).
     """
     PreviewOffboarding: _grpc.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]
     """Shows, without writing anything, what removing or deactivating a member
@@ -211,7 +213,9 @@ class MembershipServiceStub:
     PERMISSION_DENIED.
     """
     RecordActivity: _grpc.UnaryUnaryMultiCallable[_membership_pb2.RecordActivityRequest, _empty_pb2.Empty]
-    """Records that a member was active now. (M12)
+    """Records that a member was active now (the inactive-guest sweep reads
+    it). Telemetry: a plain update of the member's last activity, no audit
+    event. (M12)
 
     Callers: service keys; a session for its own identity.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -338,8 +342,9 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-    FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-    LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+    FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+    separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
     """
     ReactivateMember: _aio.UnaryUnaryMultiCallable[_membership_pb2.ReactivateMemberRequest, _membership_pb2.Member]  # type: ignore[assignment]
     """Reactivates a deactivated member: all access back, rooms included.
@@ -358,8 +363,9 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-    FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-    LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+    FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+    separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+    SUCCESSOR_NOT_ACTIVE).
     """
     PreviewOffboarding: _aio.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]  # type: ignore[assignment]
     """Shows, without writing anything, what removing or deactivating a member
@@ -407,7 +413,9 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     PERMISSION_DENIED.
     """
     RecordActivity: _aio.UnaryUnaryMultiCallable[_membership_pb2.RecordActivityRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Records that a member was active now. (M12)
+    """Records that a member was active now (the inactive-guest sweep reads
+    it). Telemetry: a plain update of the member's last activity, no audit
+    event. (M12)
 
     Callers: service keys; a session for its own identity.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -609,8 +617,9 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-        LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+        FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+        separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
         """
 
     @_abc_1.abstractmethod
@@ -641,8 +650,9 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-        FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-        LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+        FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+        separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+        SUCCESSOR_NOT_ACTIVE).
         """
 
     @_abc_1.abstractmethod
@@ -732,7 +742,9 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _membership_pb2.RecordActivityRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Records that a member was active now. (M12)
+        """Records that a member was active now (the inactive-guest sweep reads
+        it). Telemetry: a plain update of the member's last activity, no audit
+        event. (M12)
 
         Callers: service keys; a session for its own identity.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.

@@ -135,7 +135,9 @@ export type UpdateOrganizationSettingsRequest = Message<"roster.v1.UpdateOrganiz
   organization?: Organization | undefined;
 
   /**
-   * Fields to change: display_name, guest_inactivity_deactivation.
+   * Fields to change: display_name, guest_inactivity_deactivation. When
+   * omitted, the populated fields; `*` for both (an unset
+   * guest_inactivity_deactivation then means never).
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -584,7 +586,8 @@ export type UpdateRoomMemberRequest = Message<"roster.v1.UpdateRoomMemberRequest
   roomMember?: RoomMember | undefined;
 
   /**
-   * Fields to change: role, permissions.
+   * Fields to change: role, permissions. When omitted, the populated
+   * fields (so withdrawing every permission needs the mask).
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -2032,8 +2035,9 @@ export const MembershipService: GenService<{
    *
    * Callers: organization admins, service keys.
    * Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-   * FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-   * LAST_ORGANIZATION_ADMIN, ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+   * FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+   * separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+   * ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
    *
    * @generated from rpc roster.v1.MembershipService.DeactivateMember
    */
@@ -2066,8 +2070,9 @@ export const MembershipService: GenService<{
    *
    * Callers: organization admins, service keys.
    * Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
-   * FAILED_PRECONDITION (LAST_ROOM_ADMIN with `room_ids`,
-   * LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE).
+   * FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
+   * separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
+   * SUCCESSOR_NOT_ACTIVE).
    *
    * @generated from rpc roster.v1.MembershipService.RemoveMember
    */
@@ -2164,7 +2169,9 @@ export const MembershipService: GenService<{
     output: typeof CheckAccessResponseSchema;
   },
   /**
-   * Records that a member was active now. (M12)
+   * Records that a member was active now (the inactive-guest sweep reads
+   * it). Telemetry: a plain update of the member's last activity, no audit
+   * event. (M12)
    *
    * Callers: service keys; a session for its own identity.
    * Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
