@@ -118,3 +118,48 @@ pub fn grpc_span<B>(request: &http::Request<B>) -> tracing::Span {
     }
     span
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceId};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn o2_the_callers_traceparent_is_continued() {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "test");
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        let request = http::Request::builder()
+            .uri("/roster.v1.IdentityService/GetIdentity")
+            .header(
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            )
+            .body(())
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            drop(super::grpc_span(&request));
+        });
+        provider.force_flush().unwrap();
+        let spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 1);
+        let span = &spans[0];
+        assert_eq!(span.name, "roster.v1.IdentityService/GetIdentity");
+        assert_eq!(
+            span.span_context.trace_id(),
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap()
+        );
+        assert_eq!(
+            span.parent_span_id,
+            SpanId::from_hex("b7ad6b7169203331").unwrap()
+        );
+    }
+}

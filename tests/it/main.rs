@@ -13,4 +13,5 @@ mod membership;
 mod membership_access;
 mod membership_guards;
 mod membership_sweep;
+mod ops;
 mod replicas;
