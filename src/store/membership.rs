@@ -229,6 +229,32 @@ async fn rows<C: ConnectionTrait>(
     )
 }
 
+/// Runs `sql` (a SELECT whose WHERE clause is open for more conditions) as
+/// one keyset page ordered by `key_col`: continues after `page.after`,
+/// over-fetches one row to know whether another page follows.
+async fn keyset_page<C: ConnectionTrait, T>(
+    c: &C,
+    mut sql: String,
+    mut values: Vec<Value>,
+    key_col: &str,
+    page: &PageRequest,
+    from_row: fn(&QueryResult) -> Result<T>,
+    key: fn(&T) -> String,
+) -> Result<Page<T>> {
+    if let Some(after) = &page.after {
+        sql.push_str(&format!(" AND {key_col} > ?"));
+        values.push(after.clone().into());
+    }
+    sql.push_str(&format!(" ORDER BY {key_col} LIMIT ?"));
+    values.push(((page.size + 1) as i64).into());
+    let items = rows(c, &sql, values)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_overfetch(items, page.size, key))
+}
+
 async fn one<C: ConnectionTrait>(
     c: &C,
     sql: &str,
@@ -980,20 +1006,16 @@ impl Store {
             sql.push_str(" AND role = ?");
             values.push(role.as_str().into());
         }
-        if let Some(after) = &page.after {
-            sql.push_str(" AND identity_id > ?");
-            values.push(after.clone().into());
-        }
-        sql.push_str(" ORDER BY identity_id LIMIT ?");
-        values.push(((page.size + 1) as i64).into());
-        let members = rows(&self.db, &sql, values)
-            .await?
-            .iter()
-            .map(member_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(members, page.size, |m| {
-            m.identity_id.to_string()
-        }))
+        keyset_page(
+            &self.db,
+            sql,
+            values,
+            "identity_id",
+            page,
+            member_from_row,
+            |m| m.identity_id.to_string(),
+        )
+        .await
     }
 
     // ---- M3 rooms --------------------------------------------------------
@@ -1248,28 +1270,24 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<RoomMember>> {
         load_room(&self.db, room).await?;
-        let mut sql = String::from(
+        let sql = String::from(
             "SELECT rm.room_id AS room_id, rm.identity_id AS identity_id, rm.role AS role, \
                     rm.can_delete_entries AS can_delete_entries, m.state AS member_state \
              FROM room_members rm LEFT JOIN members m \
                ON m.organization_id = rm.organization_id AND m.identity_id = rm.identity_id \
              WHERE rm.room_id = ?",
         );
-        let mut values: Vec<Value> = vec![room.as_str().into()];
-        if let Some(after) = &page.after {
-            sql.push_str(" AND rm.identity_id > ?");
-            values.push(after.clone().into());
-        }
-        sql.push_str(" ORDER BY rm.identity_id LIMIT ?");
-        values.push(((page.size + 1) as i64).into());
-        let items = rows(&self.db, &sql, values)
-            .await?
-            .iter()
-            .map(room_member_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.size, |m| {
-            m.identity_id.to_string()
-        }))
+        let values: Vec<Value> = vec![room.as_str().into()];
+        keyset_page(
+            &self.db,
+            sql,
+            values,
+            "rm.identity_id",
+            page,
+            room_member_from_row,
+            |m| m.identity_id.to_string(),
+        )
+        .await
     }
 
     // ---- M4 / M5 / M6 offboarding ---------------------------------------
@@ -1646,18 +1664,16 @@ impl Store {
             sql.push_str(" AND a.room_id = ?");
             values.push(r.as_str().into());
         }
-        if let Some(after) = &page.after {
-            sql.push_str(" AND a.id > ?");
-            values.push(after.clone().into());
-        }
-        sql.push_str(" ORDER BY a.id LIMIT ?");
-        values.push(((page.size + 1) as i64).into());
-        let items = rows(&self.db, &sql, values)
-            .await?
-            .iter()
-            .map(assignment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.size, |a| a.id.to_string()))
+        keyset_page(
+            &self.db,
+            sql,
+            values,
+            "a.id",
+            page,
+            assignment_from_row,
+            |a| a.id.to_string(),
+        )
+        .await
     }
 
     /// M9: moves all (or one room's) assignments of `from` to the ACTIVE
