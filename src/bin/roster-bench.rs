@@ -37,10 +37,6 @@ use tonic::transport::Channel;
 
 const SERVICE_KEY: &str = "rsk_benchmark-service-key-0123456789";
 const CONNECTIONS: usize = 4;
-/// ResolveProfiles moves ~100 KB per call; its latency target is about one
-/// call, so it runs with a few calls in flight rather than 32 (at 32 the
-/// p50 is just 32 / throughput).
-const RESOLVE_IN_FLIGHT: usize = 4;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -241,6 +237,46 @@ async fn start_roster(database_url: &str) -> Result<Server> {
         .context("starting roster serve")?;
     wait_healthy(addr).await?;
     Ok(Server { child, addr })
+}
+
+/// The echo server, kept running so each hot-path scenario can be compared
+/// with an echo run taken right before it (this machine's speed drifts
+/// over minutes; a single baseline at the start would skew the ratios).
+struct EchoBaseline {
+    _server: Server,
+    clients: Arc<Vec<EchoServiceClient<Channel>>>,
+}
+
+impl EchoBaseline {
+    async fn start() -> Result<Self> {
+        let server = start_echo().await?;
+        let chans = channels(server.addr).await?;
+        let clients = Arc::new(
+            chans
+                .iter()
+                .map(|c| EchoServiceClient::new(c.clone()))
+                .collect(),
+        );
+        Ok(EchoBaseline {
+            _server: server,
+            clients,
+        })
+    }
+
+    async fn measure(&self, in_flight: usize, duration: Duration) -> Result<Stats> {
+        let clients = self.clients.clone();
+        drive(in_flight, duration, move |w, _| {
+            let mut c = clients[w % CONNECTIONS].clone();
+            async move {
+                c.echo(EchoRequest {
+                    message: "ping".into(),
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .await
+    }
 }
 
 async fn start_echo() -> Result<Server> {
@@ -966,7 +1002,7 @@ async fn bench_backend(
     args: &Args,
     sizes: &Sizes,
     duration: Duration,
-    echo_ops: f64,
+    echo: &EchoBaseline,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let db = prepare_database(spec).await?;
@@ -1030,13 +1066,13 @@ async fn bench_backend(
     let tokens = Arc::new(sign_in_all(&chans[0], &sample, "bench-shared", &password).await?);
 
     let sampler = RssSampler::start(server.child.id().unwrap_or(0));
-    let row = |scenario: &str, s: &Stats, ratio: bool| Row {
+    let row = |scenario: &str, s: &Stats, echo_ops: Option<f64>| Row {
         scenario: scenario.to_owned(),
         backend: label.clone(),
         ops: Some(s.ops),
         p50: Some(s.p50_ms),
         p99: Some(s.p99_ms),
-        ratio: ratio.then_some(s.ops / echo_ops),
+        ratio: echo_ops.map(|e| s.ops / e),
     };
 
     // ValidateSession.
@@ -1050,6 +1086,7 @@ async fn bench_backend(
         .collect();
     let clients = Arc::new(clients);
     let (c2, t2) = (clients.clone(), tokens.clone());
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
     let s = drive(args.in_flight, duration, move |w, i| {
         let mut c = c2[w % CONNECTIONS].clone();
         let token = t2[(w + i as usize) % t2.len()].clone();
@@ -1066,7 +1103,7 @@ async fn bench_backend(
         }
     })
     .await?;
-    rows.push(row("ValidateSession", &s, true));
+    rows.push(row("ValidateSession", &s, Some(echo_before)));
 
     // CheckAccess: random member of a random room.
     eprintln!(
@@ -1096,6 +1133,7 @@ async fn bench_backend(
         })
         .await?;
     }
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
     let (mc, pr) = (mclients.clone(), probes.clone());
     let s = drive(args.in_flight, duration, move |w, i| {
         let mut c = mc[w % CONNECTIONS].clone();
@@ -1115,7 +1153,7 @@ async fn bench_backend(
         }
     })
     .await?;
-    rows.push(row("CheckAccess", &s, true));
+    rows.push(row("CheckAccess", &s, Some(echo_before)));
 
     // ResolveProfiles: 1,000 IDs, members and non-members mixed.
     eprintln!(
@@ -1142,29 +1180,32 @@ async fn bench_backend(
         })
         .await?;
     }
-    let (mc, bt) = (mclients.clone(), batches.clone());
-    let s = drive(RESOLVE_IN_FLIGHT, duration, move |w, i| {
-        let mut c = mc[w % CONNECTIONS].clone();
-        let (org, ids) = bt[(w + i as usize) % bt.len()].clone();
-        async move {
-            let r = c
-                .resolve_profiles(pb::ResolveProfilesRequest {
-                    organization_id: org,
-                    identity_ids: ids,
-                })
-                .await?;
-            if r.get_ref().profiles.len() != 1000 {
-                bail!("wrong number of profiles");
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
+    for in_flight in [1, args.in_flight] {
+        let (mc, bt) = (mclients.clone(), batches.clone());
+        let s = drive(in_flight, duration, move |w, i| {
+            let mut c = mc[w % CONNECTIONS].clone();
+            let (org, ids) = bt[(w + i as usize) % bt.len()].clone();
+            async move {
+                let r = c
+                    .resolve_profiles(pb::ResolveProfilesRequest {
+                        organization_id: org,
+                        identity_ids: ids,
+                    })
+                    .await?;
+                if r.get_ref().profiles.len() != 1000 {
+                    bail!("wrong number of profiles");
+                }
+                Ok(())
             }
-            Ok(())
-        }
-    })
-    .await?;
-    rows.push(row(
-        &format!("ResolveProfiles (1000 IDs, {RESOLVE_IN_FLIGHT} in flight)"),
-        &s,
-        true,
-    ));
+        })
+        .await?;
+        rows.push(row(
+            &format!("ResolveProfiles (1000 IDs, {in_flight} in flight)"),
+            &s,
+            Some(echo_before),
+        ));
+    }
 
     // SignIn: argon2id bound.
     eprintln!(
@@ -1201,7 +1242,7 @@ async fn bench_backend(
             s.ops / cores
         ),
         &s,
-        true,
+        Some(echo_before),
     ));
 
     // RemoveMember: 1,000 rooms and 10,000 assignments each.
@@ -1241,7 +1282,7 @@ async fn bench_backend(
             sizes.victim_rooms, sizes.victim_assignments
         ),
         &s,
-        false,
+        None,
     ));
 
     // RunInactivitySweep over every organization.
@@ -1273,7 +1314,7 @@ async fn bench_backend(
             sizes.guests, sizes.idle_guests
         ),
         &s,
-        false,
+        None,
     ));
 
     // Revocation propagation between two replicas (PostgreSQL only).
@@ -1386,26 +1427,8 @@ async fn main() -> Result<()> {
     });
 
     eprintln!("echo baseline …");
-    let echo = start_echo().await?;
-    let chans = channels(echo.addr).await?;
-    let clients: Arc<Vec<_>> = Arc::new(
-        chans
-            .iter()
-            .map(|c| EchoServiceClient::new(c.clone()))
-            .collect(),
-    );
-    let s = drive(args.in_flight, duration, move |w, _| {
-        let mut c = clients[w % CONNECTIONS].clone();
-        async move {
-            c.echo(EchoRequest {
-                message: "ping".into(),
-            })
-            .await?;
-            Ok(())
-        }
-    })
-    .await?;
-    drop(echo);
+    let echo = EchoBaseline::start().await?;
+    let s = echo.measure(args.in_flight, duration).await?;
     let mut rows = vec![Row {
         scenario: "echo (bare tonic unary)".into(),
         backend: "–".into(),
@@ -1414,10 +1437,9 @@ async fn main() -> Result<()> {
         p99: Some(s.p99_ms),
         ratio: Some(1.0),
     }];
-    let echo_ops = s.ops;
 
     for spec in &args.database_urls {
-        if let Err(e) = bench_backend(spec, &args, &sizes, duration, echo_ops, &mut rows).await {
+        if let Err(e) = bench_backend(spec, &args, &sizes, duration, &echo, &mut rows).await {
             eprintln!("benchmark on {spec} failed: {e:#}");
             rows.push(Row {
                 scenario: format!("FAILED: {e}"),
@@ -1431,8 +1453,9 @@ async fn main() -> Result<()> {
     }
 
     println!(
-        "\nroster-bench ({}; {} in flight over {} connections, {:?} per load scenario; {} cores, \
-         servers on CPUs {}, load generator on CPUs {})\n",
+        "\nroster-bench ({}; {} in flight over {} connections unless stated, {:?} per load scenario; \
+         {} cores, servers on CPUs {}, load generator on CPUs {}; each ratio is to an echo run \
+         taken right before that scenario)\n",
         if args.quick { "quick" } else { "full" },
         args.in_flight,
         CONNECTIONS,
