@@ -190,7 +190,7 @@ impl Store {
         by: &Revoker,
     ) -> Result<Identity> {
         let mut txn = self.begin(actor.clone()).await?;
-        lock_active_identity(&txn, id).await?;
+        let created_at = lock_active_identity(&txn, id).await?;
         let reason = match by {
             Revoker::Itself => "SELF_REVOCATION",
             Revoker::PackageAdmin { admin, package } => {
@@ -235,7 +235,7 @@ impl Store {
             email: String::new(),
             avatar_url: String::new(),
             state: IdentityState::Revoked,
-            created_at: self.get_identity(id).await?.created_at,
+            created_at: super::to_time(created_at),
             revoked_at: Some(super::to_time(now)),
         })
     }
@@ -289,7 +289,7 @@ impl Store {
             )
         };
         match lock_active_identity(&txn, identity_id).await {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(Error::NotFound { .. } | Error::FailedPrecondition { .. }) => return Err(bad()),
             Err(e) => return Err(e),
         }
@@ -399,19 +399,26 @@ impl Store {
     }
 }
 
-/// Locks the identity row and checks it is ACTIVE.
-pub(super) async fn lock_active_identity(txn: &Txn, id: &IdentityId) -> Result<()> {
-    if !txn.lock_row("identities", "id", id.as_str()).await? {
-        return Err(not_found(id));
-    }
-    let m = identity::Entity::find_by_id(id.as_str())
-        .one(txn.conn())
+/// Locks the identity row (one statement) and checks it is ACTIVE;
+/// returns its creation time in milliseconds.
+pub(super) async fn lock_active_identity(txn: &Txn, id: &IdentityId) -> Result<i64> {
+    let lock = if txn.backend() == sea_orm::DbBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = txn
+        .query_one(
+            &format!("SELECT state, created_at FROM identities WHERE id = ?{lock}"),
+            vec![id.as_str().into()],
+        )
         .await?
         .ok_or_else(|| not_found(id))?;
-    if m.state != IdentityState::Active.as_str() {
+    let state: String = row.try_get("", "state")?;
+    if state != IdentityState::Active.as_str() {
         return Err(revoked_error(id));
     }
-    Ok(())
+    Ok(row.try_get("", "created_at")?)
 }
 
 async fn attached_packages(txn: &Txn, id: &IdentityId) -> Result<Vec<PackageId>> {
