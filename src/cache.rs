@@ -15,12 +15,12 @@
 //! database read. While the cross-replica listener is down, caches are
 //! bypassed entirely.
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use moka::sync::Cache;
+use quick_cache::DefaultHashBuilder;
+use quick_cache::sync::Cache;
 
 use crate::domain::{
     AccessDecision, Event, EventType, IdentityId, OrgId, Profile, RoomId, Session,
@@ -39,7 +39,55 @@ struct Stamp {
 #[derive(Clone)]
 struct Entry<V> {
     stamp: Stamp,
+    stored: Instant,
     value: V,
+}
+
+impl<V> Entry<V> {
+    fn new(stamp: Stamp, value: V) -> Self {
+        Entry {
+            stamp,
+            stored: Instant::now(),
+            value,
+        }
+    }
+}
+
+/// Entries each cache holds at most (S3-FIFO eviction beyond that).
+const SESSIONS: usize = 100_000;
+const ACCESS: usize = 200_000;
+const PROFILES: usize = 200_000;
+/// Longest composite key built on the stack; IDs are far shorter.
+const KEY_BUF: usize = 128;
+/// Separates the IDs of a composite key; no ID contains it.
+const SEP: u8 = 0x1f;
+
+/// Calls `f` with the IDs joined into one key, without allocating for
+/// keys of ordinary length. One string key hashes and compares faster
+/// than a tuple of strings, and a lookup needs no owned copy of the IDs.
+fn with_key<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>();
+    if len > KEY_BUF {
+        return f(&owned_key(parts));
+    }
+    let mut buf = [0u8; KEY_BUF];
+    let mut at = 0;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p.as_bytes());
+        buf[at + p.len()] = SEP;
+        at += p.len() + 1;
+    }
+    // Valid: UTF-8 pieces joined by an ASCII byte.
+    f(std::str::from_utf8(&buf[..at]).expect("joined UTF-8 is UTF-8"))
+}
+
+fn owned_key(parts: &[&str]) -> String {
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for p in parts {
+        key.push_str(p);
+        key.push(SEP as char);
+    }
+    key
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -62,19 +110,22 @@ pub struct Caches {
     epoch: AtomicU64,
     globals: [AtomicU64; 3],
     stripes: Box<[AtomicU64]>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: DefaultHashBuilder,
+    /// By token hash.
     sessions: Cache<String, Entry<Arc<Session>>>,
-    access: Cache<(IdentityId, OrgId, Option<RoomId>), Entry<AccessDecision>>,
-    profiles: Cache<(OrgId, IdentityId), Entry<Profile>>,
+    /// By identity, organization and room (empty when none) joined.
+    access: Cache<String, Entry<AccessDecision>>,
+    /// By organization and identity joined.
+    profiles: Cache<String, Entry<Profile>>,
 }
 
 impl std::fmt::Debug for Caches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caches")
             .field("enabled", &self.is_enabled())
-            .field("sessions", &self.sessions.entry_count())
-            .field("access", &self.access.entry_count())
-            .field("profiles", &self.profiles.entry_count())
+            .field("sessions", &self.sessions.len())
+            .field("access", &self.access.len())
+            .field("profiles", &self.profiles.len())
             .finish()
     }
 }
@@ -111,18 +162,9 @@ impl Caches {
             globals: Default::default(),
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
             hasher: Default::default(),
-            sessions: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(TTL)
-                .build(),
-            access: Cache::builder()
-                .max_capacity(200_000)
-                .time_to_live(TTL)
-                .build(),
-            profiles: Cache::builder()
-                .max_capacity(200_000)
-                .time_to_live(TTL)
-                .build(),
+            sessions: Cache::new(SESSIONS),
+            access: Cache::new(ACCESS),
+            profiles: Cache::new(PROFILES),
         }
     }
 
@@ -138,9 +180,15 @@ impl Caches {
         }
     }
 
+    fn is_fresh<V>(&self, kind: Kind, identity: &str, entry: &Entry<V>) -> bool {
+        self.is_enabled()
+            && entry.stamp == self.stamp(kind, identity)
+            && entry.stored.elapsed() < TTL
+    }
+
     fn fresh<V>(&self, kind: Kind, identity: &str, entry: Option<Entry<V>>) -> Option<V> {
         let entry = entry?;
-        (self.is_enabled() && entry.stamp == self.stamp(kind, identity)).then_some(entry.value)
+        self.is_fresh(kind, identity, &entry).then_some(entry.value)
     }
 
     /// The stamp to store with a fill, or `None` when the fill may be stale.
@@ -194,8 +242,8 @@ impl Caches {
     /// A cached live session by token hash.
     pub fn session(&self, token_hash: &str) -> Option<Arc<Session>> {
         let entry = self.sessions.get(token_hash)?;
-        let identity = entry.value.identity_id.clone();
-        self.fresh(Kind::Sessions, identity.as_str(), Some(entry))
+        let fresh = self.is_fresh(Kind::Sessions, entry.value.identity_id.as_str(), &entry);
+        fresh.then_some(entry.value)
     }
 
     /// Caches a live session read after `fill` began.
@@ -203,13 +251,7 @@ impl Caches {
         if let Some(stamp) =
             self.stamp_for_insert(fill, Kind::Sessions, session.identity_id.as_str())
         {
-            self.sessions.insert(
-                token_hash,
-                Entry {
-                    stamp,
-                    value: session,
-                },
-            );
+            self.sessions.insert(token_hash, Entry::new(stamp, session));
         }
     }
 
@@ -220,8 +262,15 @@ impl Caches {
         org: &OrgId,
         room: Option<&RoomId>,
     ) -> Option<AccessDecision> {
-        let key = (identity.clone(), org.clone(), room.cloned());
-        self.fresh(Kind::Access, identity.as_str(), self.access.get(&key))
+        let entry = with_key(
+            &[
+                identity.as_str(),
+                org.as_str(),
+                room.map_or("", RoomId::as_str),
+            ],
+            |k| self.access.get(k),
+        );
+        self.fresh(Kind::Access, identity.as_str(), entry)
     }
 
     /// Caches an access decision read after `fill` began.
@@ -234,32 +283,26 @@ impl Caches {
         fill: Fill,
     ) {
         if let Some(stamp) = self.stamp_for_insert(fill, Kind::Access, identity.as_str()) {
-            self.access.insert(
-                (identity.clone(), org.clone(), room.cloned()),
-                Entry {
-                    stamp,
-                    value: decision,
-                },
-            );
+            let key = owned_key(&[
+                identity.as_str(),
+                org.as_str(),
+                room.map_or("", RoomId::as_str),
+            ]);
+            self.access.insert(key, Entry::new(stamp, decision));
         }
     }
 
     /// A cached profile of `identity` as seen in `org`.
     pub fn profile(&self, org: &OrgId, identity: &IdentityId) -> Option<Profile> {
-        let key = (org.clone(), identity.clone());
-        self.fresh(Kind::Profiles, identity.as_str(), self.profiles.get(&key))
+        let entry = with_key(&[org.as_str(), identity.as_str()], |k| self.profiles.get(k));
+        self.fresh(Kind::Profiles, identity.as_str(), entry)
     }
 
     /// Caches a profile read after `fill` began.
     pub fn put_profile(&self, org: &OrgId, identity: &IdentityId, profile: Profile, fill: Fill) {
         if let Some(stamp) = self.stamp_for_insert(fill, Kind::Profiles, identity.as_str()) {
-            self.profiles.insert(
-                (org.clone(), identity.clone()),
-                Entry {
-                    stamp,
-                    value: profile,
-                },
-            );
+            let key = owned_key(&[org.as_str(), identity.as_str()]);
+            self.profiles.insert(key, Entry::new(stamp, profile));
         }
     }
 }
@@ -306,6 +349,24 @@ mod tests {
         c.invalidate(&event(EventType::IdentityRevoked, Some("AAAAAAAA")));
         assert!(c.session("a").is_none());
         assert!(c.session("b").is_some());
+    }
+
+    #[test]
+    fn composite_keys_of_any_length_find_their_entry() {
+        let c = Caches::new();
+        let allowed = AccessDecision::Allowed {
+            role: crate::domain::MemberRole::Member,
+            room: None,
+        };
+        let id = IdentityId::from_trusted("AAAAAAAA".into());
+        let short = OrgId::from_trusted("org_0123456789abcdef".into());
+        let long = OrgId::from_trusted(format!("org_{}", "x".repeat(200)));
+        for org in [&short, &long] {
+            c.put_access(&id, org, None, allowed.clone(), c.begin());
+            assert_eq!(c.access(&id, org, None), Some(allowed.clone()));
+        }
+        let room = RoomId::from_trusted("room_0123456789abcdef".into());
+        assert_eq!(c.access(&id, &short, Some(&room)), None);
     }
 
     #[test]
