@@ -576,12 +576,9 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
             "kind",
             "title",
             "created_at",
+            "assignee_id",
+            "assignee_tenure",
         ],
-    );
-    let mut assignees = Inserter::new(
-        db,
-        "assignment_assignees",
-        &["assignment_id", "organization_id", "room_id", "assignee_id"],
     );
     let mut attachments = Inserter::new(
         db,
@@ -683,14 +680,9 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
                         "TASK".into(),
                         format!("Task {a}").into(),
                         now.into(),
-                    ])
-                    .await?;
-                assignees
-                    .push(vec![
-                        id.into(),
-                        org.clone().into(),
-                        room.clone().into(),
                         assignee.clone().into(),
+                        // Seeded members keep the default tenure 0.
+                        0i64.into(),
                     ])
                     .await?;
             }
@@ -770,14 +762,8 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
                     "TASK".into(),
                     format!("Victim task {a}").into(),
                     now.into(),
-                ])
-                .await?;
-            assignees
-                .push(vec![
-                    id.into(),
-                    big_org.clone().into(),
-                    room.into(),
                     v.clone().into(),
+                    0i64.into(),
                 ])
                 .await?;
         }
@@ -823,7 +809,6 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
     rooms_ins.flush().await?;
     room_members.flush().await?;
     assignments.flush().await?;
-    assignees.flush().await?;
     let backend = db.get_database_backend();
     db.execute_raw(roster::store::statement(
         backend,

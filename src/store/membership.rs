@@ -32,7 +32,7 @@ pub const MAX_SWEEP_MEMBERS: usize = 1000;
 
 const MEMBER_COLS: &str = "organization_id, identity_id, package_id, role, state, joined_at, \
      last_activity_at, deactivation_reason, deactivation_note, expected_return_at, \
-     deactivated_at, deactivated_by";
+     deactivated_at, deactivated_by, tenure";
 const ORG_COLS: &str = "id, display_name, package_id, parent_id, guest_inactivity_ms, created_at";
 
 // ---- inputs and outputs --------------------------------------------------
@@ -596,9 +596,10 @@ async fn guard_rooms(
 }
 
 /// M6's bulk effect for `identity` in `orgs`: out of every room of those
-/// organizations, assignments there dropped (items stay, assignee cleared),
-/// member rows deleted. Three statements per 500 organizations. Returns
-/// (rooms left, assignments dropped). Shared by RemoveMember and
+/// organizations, assignments there dropped (items stay; they held the
+/// member's tenure, which ends with its `members` row, so they need no
+/// write), member rows deleted. Three statements per 500 organizations.
+/// Returns (rooms left, assignments dropped). Shared by RemoveMember and
 /// revocation.
 async fn remove_from_orgs(txn: &Txn, identity: &IdentityId, orgs: &[OrgId]) -> Result<(u64, u64)> {
     let (mut rooms, mut assignments) = (0, 0);
@@ -617,15 +618,20 @@ async fn remove_from_orgs(txn: &Txn, identity: &IdentityId, orgs: &[OrgId]) -> R
                 values(),
             )
             .await?;
-        assignments += txn
-            .exec(
+        let held = txn
+            .query_one(
                 &format!(
-                    "DELETE FROM assignment_assignees \
-                     WHERE assignee_id = ? AND organization_id IN ({list})"
+                    "SELECT COUNT(*) AS n FROM members m JOIN assignments a \
+                       ON a.organization_id = m.organization_id \
+                      AND a.assignee_id = m.identity_id AND a.assignee_tenure = m.tenure \
+                     WHERE m.identity_id = ? AND m.organization_id IN ({list})"
                 ),
                 values(),
             )
             .await?;
+        if let Some(row) = held {
+            assignments += row.try_get::<i64>("", "n")?.max(0) as u64;
+        }
         txn.exec(
             &format!("DELETE FROM members WHERE identity_id = ? AND organization_id IN ({list})"),
             values(),
@@ -1526,8 +1532,10 @@ impl Store {
             &self.db,
             "SELECT (SELECT COUNT(*) FROM room_members \
                      WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                    (SELECT COUNT(*) FROM assignment_assignees \
-                     WHERE organization_id = ? AND assignee_id = ?) AS assignments, \
+                    (SELECT COUNT(*) FROM members m JOIN assignments a \
+                       ON a.organization_id = m.organization_id \
+                      AND a.assignee_id = m.identity_id AND a.assignee_tenure = m.tenure \
+                     WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
                     (SELECT COUNT(*) FROM attachments \
                      WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable",
             vec![
@@ -1597,8 +1605,10 @@ impl Store {
         let id = AssignmentId::generate();
         let now = txn.now_ms();
         txn.exec(
-            "INSERT INTO assignments (id, organization_id, room_id, kind, title, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO assignments (id, organization_id, room_id, kind, title, created_at, \
+             assignee_id, assignee_tenure) \
+             SELECT ?, ?, ?, ?, ?, ?, identity_id, tenure FROM members \
+             WHERE organization_id = ? AND identity_id = ?",
             vec![
                 id.as_str().into(),
                 org.as_str().into(),
@@ -1606,16 +1616,7 @@ impl Store {
                 new.kind.as_str().into(),
                 new.title.clone().into(),
                 now.into(),
-            ],
-        )
-        .await?;
-        txn.exec(
-            "INSERT INTO assignment_assignees (assignment_id, organization_id, room_id, assignee_id) \
-             VALUES (?, ?, ?, ?)",
-            vec![
-                id.as_str().into(),
                 org.as_str().into(),
-                new.room_id.as_str().into(),
                 new.assignee.as_str().into(),
             ],
         )
@@ -1649,15 +1650,16 @@ impl Store {
         self.get_organization(org).await?;
         let mut sql = String::from(
             "SELECT a.id AS id, a.organization_id AS organization_id, a.room_id AS room_id, \
-                    aa.assignee_id AS assignee_id, a.kind AS kind, a.title AS title, \
+                    m.identity_id AS assignee_id, a.kind AS kind, a.title AS title, \
                     a.created_at AS created_at \
              FROM assignments a \
-             LEFT JOIN assignment_assignees aa ON aa.assignment_id = a.id \
+             LEFT JOIN members m ON m.organization_id = a.organization_id \
+                  AND m.identity_id = a.assignee_id AND m.tenure = a.assignee_tenure \
              WHERE a.organization_id = ?",
         );
         let mut values: Vec<Value> = vec![org.as_str().into()];
         if let Some(a) = &filter.assignee {
-            sql.push_str(" AND aa.assignee_id = ?");
+            sql.push_str(" AND a.assignee_id = ? AND m.identity_id IS NOT NULL");
             values.push(a.as_str().into());
         }
         if let Some(r) = &filter.room {
@@ -1708,12 +1710,20 @@ impl Store {
             return Err(room_not_found(room));
         }
         require_active_member(txn.conn(), org, to, Reason::SuccessorNotActive).await?;
+        // Only what `from` holds in its current tenure; `to` is an active
+        // member (checked above), so its tenure exists.
         let mut sql = String::from(
-            "UPDATE assignment_assignees SET assignee_id = ? \
-             WHERE organization_id = ? AND assignee_id = ?",
+            "UPDATE assignments SET assignee_id = ?, assignee_tenure = \
+               (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?) \
+             WHERE organization_id = ? AND assignee_id = ? AND assignee_tenure = \
+               (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?)",
         );
         let mut values: Vec<Value> = vec![
             to.as_str().into(),
+            org.as_str().into(),
+            to.as_str().into(),
+            org.as_str().into(),
+            from.as_str().into(),
             org.as_str().into(),
             from.as_str().into(),
         ];
@@ -2052,6 +2062,13 @@ fn prefixed_member_cols(alias: &str) -> String {
         .join(", ")
 }
 
+/// A fresh tenure for a joining member: random, so a re-added identity
+/// never matches the assignments of an earlier membership.
+fn new_tenure() -> i64 {
+    use rand::Rng;
+    rand::rngs::OsRng.r#gen::<i64>()
+}
+
 async fn insert_member(
     txn: &Txn,
     org: &OrgId,
@@ -2062,7 +2079,7 @@ async fn insert_member(
     let now = txn.now_ms();
     txn.exec(
         "INSERT INTO members (organization_id, identity_id, package_id, role, state, joined_at, \
-         last_activity_at) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?)",
+         last_activity_at, tenure) VALUES (?, ?, ?, ?, 'ACTIVE', ?, ?, ?)",
         vec![
             org.as_str().into(),
             identity.as_str().into(),
@@ -2070,6 +2087,7 @@ async fn insert_member(
             role.as_str().into(),
             now.into(),
             now.into(),
+            new_tenure().into(),
         ],
     )
     .await?;

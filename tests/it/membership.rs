@@ -1019,7 +1019,9 @@ async fn m6_removed_member_leaves_every_room_loses_assignments_and_is_unknown(b:
     );
 }
 
-async fn m6_readding_after_removal_restores_no_rooms_but_content_resolves_again(b: Backend) {
+async fn m6_readding_after_removal_restores_no_rooms_or_assignments_but_content_resolves_again(
+    b: Backend,
+) {
     let s = TestServer::start(b).await;
     let admin = s.create_identity("Admin").await;
     let package = s.create_package(pb::Plan::Business, 10, &[&admin]).await;
@@ -1027,7 +1029,8 @@ async fn m6_readding_after_removal_restores_no_rooms_but_content_resolves_again(
     let leo = s.new_member(&org, "Leo", MEMBER).await;
     let room = s.create_room(&org, &admin).await;
     s.add_room_member(&room, &leo, pb::RoomRole::Member).await;
-    remove(&s, &org, &leo).await;
+    let old_task = s.create_assignment(&room, &leo, "Before leaving").await;
+    assert_eq!(remove(&s, &org, &leo).await.assignments_dropped, 1);
     assert_eq!(
         s.profiles(&org, &[&leo]).await[0].display_name,
         "Unknown user"
@@ -1054,6 +1057,62 @@ async fn m6_readding_after_removal_restores_no_rooms_but_content_resolves_again(
             .all(|r| r.identity_id != leo)
     );
     assert_eq!(s.seats_used(&package).await, 2);
+    // Dropped assignments stay dropped: not listed, counted or moved for
+    // the new membership.
+    assert!(assignments_of(&s, &org, &leo).await.is_empty());
+    let preview = |s: &TestServer| {
+        let mut c = s.svc_membership();
+        let (org, leo) = (org.clone(), leo.clone());
+        async move {
+            c.preview_offboarding(pb::PreviewOffboardingRequest {
+                organization_id: org,
+                identity_id: leo,
+                action: pb::OffboardingAction::Remove as i32,
+                successor_identity_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignment_count
+        }
+    };
+    assert_eq!(preview(&s).await, 0);
+    let moved = s
+        .svc_membership()
+        .transfer_assignments(pb::TransferAssignmentsRequest {
+            organization_id: org.clone(),
+            from_identity_id: leo.clone(),
+            to_identity_id: admin.clone(),
+            room_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.transferred_count, 0);
+    // New assignments belong to the new membership only.
+    s.add_room_member(&room, &leo, pb::RoomRole::Member).await;
+    let new_task = s.create_assignment(&room, &leo, "After returning").await;
+    let held: Vec<String> = assignments_of(&s, &org, &leo)
+        .await
+        .into_iter()
+        .map(|a| a.assignment_id)
+        .collect();
+    assert_eq!(held, vec![new_task]);
+    assert_eq!(preview(&s).await, 1);
+    assert_eq!(remove(&s, &org, &leo).await.assignments_dropped, 1);
+    let all = s
+        .svc_membership()
+        .list_assignments(pb::ListAssignmentsRequest {
+            organization_id: org.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignments;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|a| a.assignment_id == old_task));
+    assert!(all.iter().all(|a| a.assignee_identity_id.is_empty()));
 }
 
 async fn i4_revocation_removes_from_every_organization_and_cannot_be_readded(b: Backend) {
@@ -1340,7 +1399,7 @@ crate::db_tests!(
     m5_reactivation_needs_a_free_seat,
     m5_only_admins_of_that_sub_organization_reactivate,
     m6_removed_member_leaves_every_room_loses_assignments_and_is_unknown,
-    m6_readding_after_removal_restores_no_rooms_but_content_resolves_again,
+    m6_readding_after_removal_restores_no_rooms_or_assignments_but_content_resolves_again,
     i4_revocation_removes_from_every_organization_and_cannot_be_readded,
     m9_assignments_are_created_listed_and_transferred,
     l6_seat_is_freed_only_after_deactivating_in_every_sub_organization,

@@ -1,12 +1,15 @@
 //! Running the service (O1): health and reflection are on, for every
 //! service, in both reflection protocol versions; migrations are
-//! idempotent.
+//! idempotent and carry data across schema changes.
 
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use roster::pb;
+
+use crate::db;
 use crate::harness::{Backend, TestServer};
 
 const SERVICES: [&str; 4] = [
@@ -98,8 +101,72 @@ async fn o1_migrations_apply_once_and_are_idempotent(b: Backend) {
     s.create_identity("Still").await;
 }
 
+/// The assignee-tenure migration carries assignees both ways: down puts
+/// the current ones back into `assignment_assignees`, up moves them onto
+/// the items again, and the API shows the same assignee throughout.
+async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
+    use sea_orm_migration::MigratorTrait;
+    let s = TestServer::start(b).await;
+    let (package, admin, _) = s.package_with_admin(pb::Plan::Business, 10).await;
+    let org = s.create_org(&package, &admin).await;
+    let leo = s.new_member(&org, "Leo", pb::MemberRole::Member).await;
+    let room = s.create_room(&org, &admin).await;
+    s.add_room_member(&room, &leo, pb::RoomRole::Member).await;
+    let task = s.create_assignment(&room, &leo, "Carried over").await;
+    let listed = |s: &TestServer| {
+        let mut c = s.svc_membership();
+        let org = org.clone();
+        async move {
+            c.list_assignments(pb::ListAssignmentsRequest {
+                organization_id: org,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments
+            .into_iter()
+            .map(|a| (a.assignment_id, a.assignee_identity_id))
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(&s).await, vec![(task.clone(), leo.clone())]);
+
+    let conn = roster::store::connect(&s.database_url, 1).await.unwrap();
+    roster::store::migrations::Migrator::down(&conn, Some(1))
+        .await
+        .expect("migrate down one step");
+    assert_eq!(
+        db::scalar_text(
+            &s,
+            "SELECT assignee_id FROM assignment_assignees WHERE assignment_id = ?",
+            vec![task.clone().into()],
+        )
+        .await,
+        Some(leo.clone())
+    );
+    roster::store::migrations::Migrator::up(&conn, None)
+        .await
+        .expect("migrate up again");
+    assert_eq!(listed(&s).await, vec![(task, leo.clone())]);
+    // Existing members share tenure 0 with their copied assignments, and
+    // removal still drops them.
+    let removed = s
+        .svc_membership()
+        .remove_member(pb::RemoveMemberRequest {
+            organization_id: org.clone(),
+            identity_id: leo,
+            successor_identity_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(removed.assignments_dropped, 1);
+}
+
 crate::db_tests!(
     o1_health_reports_serving_for_every_service,
     o1_reflection_lists_the_services_in_v1_and_v1alpha,
     o1_migrations_apply_once_and_are_idempotent,
+    o1_assignee_tenure_migration_keeps_assignees_both_ways,
 );

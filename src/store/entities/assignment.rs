@@ -13,6 +13,10 @@ pub struct Model {
     pub kind: String,
     pub title: String,
     pub created_at: i64,
+    /// Assigned to this identity, but only while its membership has
+    /// `assignee_tenure` (see the assignee-tenure migration).
+    pub assignee_id: Option<String>,
+    pub assignee_tenure: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -20,6 +20,8 @@ pub struct Model {
     pub expected_return_at: Option<i64>,
     pub deactivated_at: Option<i64>,
     pub deactivated_by: Option<String>,
+    /// Random, drawn each time the identity joins; assignments hold it.
+    pub tenure: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -2,7 +2,6 @@
 //! joins in the queries that need them.
 
 pub mod assignment;
-pub mod assignment_assignee;
 pub mod attachment;
 pub mod credential;
 pub mod event;

@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_identities_and_licenses;
 mod m20261122_000002_membership;
 mod m20261122_000003_events;
+mod m20261122_000004_assignee_tenure;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identities_and_licenses::Migration),
             Box::new(m20261122_000002_membership::Migration),
             Box::new(m20261122_000003_events::Migration),
+            Box::new(m20261122_000004_assignee_tenure::Migration),
         ]
     }
 }
