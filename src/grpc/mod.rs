@@ -150,14 +150,18 @@ pub async fn serve(
         .await;
 
     // Reflection lists the public services and health, in both protocol
-    // versions so every grpcurl and IDE plug-in works.
+    // versions so every grpcurl and IDE plug-in works. The google.rpc error
+    // details are served too, so grpcurl prints ErrorInfo and BadRequest
+    // as JSON instead of raw bytes.
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));

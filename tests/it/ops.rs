@@ -91,6 +91,34 @@ async fn o1_reflection_lists_the_services_in_v1_and_v1alpha(b: Backend) {
     }
 }
 
+/// Error details are resolvable by reflection, so grpcurl can print them.
+async fn o1_reflection_serves_the_error_detail_types(b: Backend) {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let s = TestServer::start(b).await;
+    let mut client = ServerReflectionClient::new(s.channel());
+    for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
+        };
+        let mut stream = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection v1")
+            .into_inner();
+        let response = stream.next().await.expect("a response").expect("ok");
+        match response.message_response {
+            Some(MessageResponse::FileDescriptorResponse(files)) => {
+                assert!(!files.file_descriptor_proto.is_empty(), "{symbol}")
+            }
+            other => panic!("{symbol} not served: {other:?}"),
+        }
+    }
+}
+
 async fn o1_migrations_apply_once_and_are_idempotent(b: Backend) {
     let s = TestServer::start(b).await;
     let config = roster::config::Config::with_database(s.database_url.clone());
@@ -167,6 +195,7 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
 crate::db_tests!(
     o1_health_reports_serving_for_every_service,
     o1_reflection_lists_the_services_in_v1_and_v1alpha,
+    o1_reflection_serves_the_error_detail_types,
     o1_migrations_apply_once_and_are_idempotent,
     o1_assignee_tenure_migration_keeps_assignees_both_ways,
 );
