@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// How long events stay in the log (and cursors stay resumable).
     #[arg(long, env = "ROSTER_EVENT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
+    /// Serve Prometheus metrics (`GET /metrics`, plain HTTP) on this
+    /// address, e.g. `0.0.0.0:9464`; off when unset.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Everything `serve` needs, independent of how it was given.
@@ -101,6 +105,8 @@ pub struct Config {
     pub sweep_interval: Duration,
     /// Event retention.
     pub event_retention: Duration,
+    /// Prometheus metrics address, if any (tests pass a listener instead).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -114,6 +120,7 @@ impl Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             sweep_interval: Duration::from_secs(3600),
             event_retention: Duration::from_secs(90 * 24 * 3600),
+            metrics_listen: None,
         }
     }
 }
@@ -130,6 +137,7 @@ impl TryFrom<ServeArgs> for Config {
             session_ttl: args.session_ttl,
             sweep_interval: args.sweep_interval,
             event_retention: args.event_retention,
+            metrics_listen: args.metrics_listen,
         })
     }
 }
@@ -188,6 +196,25 @@ mod tests {
         assert_eq!(keys[0].1, secrets::token_hash("0123456789abcdef0"));
         assert_eq!(keys[1], ("b".to_owned(), hex));
         assert!(parse_service_keys("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given() {
+        let serve = |args: &[&str]| -> Config {
+            let cli = Cli::try_parse_from([&["roster", "serve"], args].concat()).expect("parses");
+            let Command::Serve(a) = cli.command else {
+                panic!("not serve")
+            };
+            Config::try_from(a).expect("valid")
+        };
+        if std::env::var_os("ROSTER_METRICS_LISTEN").is_none() {
+            assert_eq!(serve(&[]).metrics_listen, None);
+        }
+        assert_eq!(
+            serve(&["--metrics-listen", "0.0.0.0:9464"]).metrics_listen,
+            Some(([0, 0, 0, 0], 9464).into())
+        );
+        assert!(Cli::try_parse_from(["roster", "serve", "--metrics-listen", "9464"]).is_err());
     }
 
     #[test]

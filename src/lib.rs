@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod grpc;
+pub mod metrics;
 pub mod ratelimit;
 pub mod store;
 pub mod sweep;
@@ -65,10 +66,12 @@ pub async fn create_service_key(store: &Store, name: &str) -> anyhow::Result<Str
 }
 
 /// Runs the service on `listener` until `shutdown` completes: migrations,
-/// the first-start service key, background jobs, then gRPC.
+/// the first-start service key, background jobs, then gRPC, and Prometheus
+/// metrics on `metrics_listener` when given.
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -114,8 +117,23 @@ pub async fn run(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
     });
+    let metrics = Arc::new(metrics::Metrics::new(ctx.caches.clone()));
+    if let Some(l) = metrics_listener {
+        let maddr = l.local_addr()?;
+        let mut stop = ctx.stop.clone();
+        let m = metrics.clone();
+        tasks.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = metrics::serve(m, l, stopped).await {
+                tracing::warn!(error = %e, "metrics endpoint stopped");
+            }
+        }));
+        tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
+    }
     tracing::info!(%addr, "roster is serving gRPC (health and reflection on)");
-    let result = grpc::serve(ctx, listener, async move {
+    let result = grpc::serve(ctx, metrics, listener, async move {
         shutdown.await;
         // Ends open watch streams so the drain can finish.
         let _ = stop_tx.send(true);

@@ -17,7 +17,22 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
-            roster::run(config, listener, Arc::new(SystemClock), shutdown_signal()).await
+            let metrics = match config.metrics_listen {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the metrics address {addr}"))?,
+                ),
+                None => None,
+            };
+            roster::run(
+                config,
+                listener,
+                metrics,
+                Arc::new(SystemClock),
+                shutdown_signal(),
+            )
+            .await
         }
         Command::Migrate(db) => {
             let mut config = Config::with_database(db.database_url);

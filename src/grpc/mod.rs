@@ -127,6 +127,7 @@ impl Ctx {
 /// until `shutdown` completes, then drains in-flight calls.
 pub async fn serve(
     ctx: Arc<Ctx>,
+    metrics: Arc<crate::metrics::Metrics>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -175,6 +176,7 @@ pub async fn serve(
                     tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
                 ),
         )
+        .layer(crate::metrics::MetricsLayer(metrics))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -89,6 +89,8 @@ pub type Authed = InterceptedService<Channel, Bearer>;
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves Prometheus metrics (plain HTTP `GET /metrics`).
+    pub metrics_addr: SocketAddr,
     /// Its database URL (shared by replicas).
     pub database_url: String,
     /// The server's clock; tests move it forward.
@@ -169,16 +171,27 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind metrics");
+        let metrics_addr = metrics.local_addr().expect("metrics addr");
         let clock = Arc::new(ManualClock::default());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(roster::run(config, listener, clock.clone(), async {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(roster::run(
+            config,
+            listener,
+            Some(metrics),
+            clock.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("uri")
             .connect_lazy();
         let server = TestServer {
             addr,
+            metrics_addr,
             database_url: url,
             clock,
             backend,

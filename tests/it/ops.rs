@@ -1,6 +1,6 @@
 //! Running the service (O1): health and reflection are on, for every
 //! service, in both reflection protocol versions; migrations are
-//! idempotent and carry data across schema changes.
+//! idempotent and carry data across schema changes. Metrics (O3).
 
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
@@ -119,6 +119,67 @@ async fn o1_reflection_serves_the_error_detail_types(b: Backend) {
     }
 }
 
+/// `GET /metrics` on the metrics listener, whole HTTP response as text.
+async fn scrape(s: &TestServer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
+        .await
+        .expect("connect to metrics");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut out = String::new();
+    conn.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+/// O3: every call is counted by method and status code and timed; unknown
+/// methods share one label; the feed's state is a gauge.
+async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.create_identity("Counted").await;
+    let refused = s
+        .svc_identity()
+        .create_identity(pb::CreateIdentityRequest::default())
+        .await;
+    assert!(refused.is_err());
+    let mut raw = tonic::client::Grpc::new(s.channel());
+    raw.ready().await.expect("ready");
+    let unknown = raw
+        .unary(
+            tonic::Request::new(()),
+            http::uri::PathAndQuery::from_static("/roster.v1.NoSuchService/Anything"),
+            tonic_prost::ProstCodec::<(), ()>::default(),
+        )
+        .await;
+    assert_eq!(unknown.unwrap_err().code(), tonic::Code::Unimplemented);
+
+    // On PostgreSQL the caches come on once the LISTEN connection is up.
+    let mut text = scrape(&s).await;
+    for _ in 0..100 {
+        if text.lines().any(|l| l == "roster_caches_enabled 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        text = scrape(&s).await;
+    }
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let method = "/roster.v1.IdentityService/CreateIdentity";
+    for line in [
+        format!("roster_grpc_calls_total{{method=\"{method}\",code=\"OK\"}} 1"),
+        format!("roster_grpc_calls_total{{method=\"{method}\",code=\"INVALID_ARGUMENT\"}} 1"),
+        "roster_grpc_calls_total{method=\"unknown\",code=\"UNIMPLEMENTED\"} 1".to_owned(),
+        format!("roster_grpc_call_duration_seconds_count{{method=\"{method}\"}} 2"),
+        "roster_caches_enabled 1".to_owned(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(!text.contains("NoSuchService"));
+}
+
 async fn o1_migrations_apply_once_and_are_idempotent(b: Backend) {
     let s = TestServer::start(b).await;
     let config = roster::config::Config::with_database(s.database_url.clone());
@@ -198,4 +259,5 @@ crate::db_tests!(
     o1_reflection_serves_the_error_detail_types,
     o1_migrations_apply_once_and_are_idempotent,
     o1_assignee_tenure_migration_keeps_assignees_both_ways,
+    o3_metrics_count_calls_by_method_and_code,
 );
