@@ -11,7 +11,7 @@ echo "PostgreSQL for tests: ${ROSTER_TEST_POSTGRES_URL%%@*}@…"
 
 # Databases left by earlier runs.
 psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
-  "SELECT 'DROP DATABASE IF EXISTS ' || quote_ident(datname) || ';' FROM pg_database WHERE datname LIKE 'roster_test_%'" \
+  "SELECT 'DROP DATABASE IF EXISTS ' || quote_ident(datname) || ';' FROM pg_database WHERE datname LIKE 'roster_test_%' OR datname LIKE 'roster_bench_%'" \
   | psql "$ROSTER_TEST_POSTGRES_URL" -q >/dev/null 2>&1 || true
 
 cargo fmt --check
@@ -22,3 +22,10 @@ cargo test --all-targets --locked
 # lint/breaking, generated-code staleness and the README walkthroughs. The
 # debug server binary built by `cargo test` is enough for smoke tests.
 ROSTER_BIN="${CARGO_TARGET_DIR:-target}/debug/roster" scripts/clients-test.sh
+
+# roster-bench end to end on both backends with the quick data set and
+# 1 s scenarios. A debug build, so its figures mean nothing here; it has
+# to run through (a failed call or backend exits non-zero).
+echo "===== roster-bench smoke run (debug build; figures not meaningful)"
+"${CARGO_TARGET_DIR:-target}/debug/roster-bench" --quick --duration 1s \
+  --database-url sqlite --database-url "$ROSTER_TEST_POSTGRES_URL"

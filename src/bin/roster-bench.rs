@@ -146,6 +146,9 @@ async fn serve_echo(addr: SocketAddr) -> Result<()> {
 static SERVER_CPUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// How many cores the servers may use (for per-core figures).
 static SERVER_CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+/// Calls that failed in any load scenario; a run with failures exits
+/// non-zero after printing its table.
+static FAILED_CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts the CPUs of a `taskset` list such as `0,2-3`.
 fn count_cpus(list: &str) -> usize {
@@ -405,6 +408,7 @@ where
     let errs = errors.load(Ordering::Relaxed);
     if errs > 0 {
         eprintln!("  {errs} failed calls (excluded from the figures)");
+        FAILED_CALLS.fetch_add(errs, Ordering::Relaxed);
     }
     Ok(stats(all, elapsed))
 }
@@ -1449,8 +1453,10 @@ async fn run(args: Args, all_cores: usize) -> Result<()> {
         ratio: Some(1.0),
     }];
 
+    let mut failed_backends = 0;
     for spec in &args.database_urls {
         if let Err(e) = bench_backend(spec, &args, &sizes, duration, &echo, &mut rows).await {
+            failed_backends += 1;
             eprintln!("benchmark on {spec} failed: {e:#}");
             rows.push(Row {
                 scenario: format!("FAILED: {e}"),
@@ -1487,6 +1493,10 @@ async fn run(args: Args, all_cores: usize) -> Result<()> {
             fmt_opt(r.p99, 2),
             fmt_opt(r.ratio, 2)
         );
+    }
+    let failed_calls = FAILED_CALLS.load(Ordering::Relaxed);
+    if failed_backends > 0 || failed_calls > 0 {
+        bail!("{failed_backends} backend(s) failed, {failed_calls} call(s) failed");
     }
     Ok(())
 }
