@@ -95,8 +95,10 @@ pub async fn run(
     store.set_observer(&observer);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = feed.spawn(stop_rx.clone());
-    tasks.push(spawn_event_pruning(
+    let sign_in_failures = ratelimit::FailureLimiter::new(store.clone());
+    tasks.push(spawn_pruning(
         store.clone(),
+        sign_in_failures.clone(),
         config.event_retention,
         stop_rx.clone(),
     ));
@@ -109,7 +111,7 @@ pub async fn run(
         auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),
         store,
         config,
-        sign_in_failures: ratelimit::FailureLimiter::default(),
+        sign_in_failures: sign_in_failures.clone(),
         caches,
         feed,
         stop: stop_rx,
@@ -167,9 +169,11 @@ fn spawn_checkpoints(
     })
 }
 
-/// Deletes events older than the retention window, hourly.
-fn spawn_event_pruning(
+/// Deletes events older than the retention window and sign-in failure
+/// counts of past windows, hourly.
+fn spawn_pruning(
     store: Store,
+    sign_in_failures: ratelimit::FailureLimiter,
     retention: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -180,6 +184,9 @@ fn spawn_event_pruning(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned events past the retention window"),
                 Err(e) => tracing::warn!(error = %e, "event pruning failed"),
+            }
+            if let Err(e) = sign_in_failures.prune().await {
+                tracing::warn!(error = %e, "pruning sign-in failure counts failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}

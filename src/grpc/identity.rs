@@ -215,7 +215,8 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let limiter = &self.ctx.sign_in_failures;
         let identity_key = format!("identity:{id}");
         let username_key = format!("username:{}", req.username);
-        if limiter.is_blocked(&identity_key) || limiter.is_blocked(&username_key) {
+        let both = [identity_key.as_str(), username_key.as_str()];
+        if limiter.is_blocked(&both).await? {
             return Err(Error::exhausted(
                 Reason::RateLimited,
                 "too many failed sign-ins; wait a minute",
@@ -244,8 +245,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let credential = match credential {
             Some(c) if password_ok => c,
             _ => {
-                limiter.record_failure(&identity_key);
-                limiter.record_failure(&username_key);
+                limiter.record_failure(&both).await;
                 return Err(bad().into());
             }
         };
@@ -260,7 +260,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         {
             Ok(s) => s,
             Err(e @ Error::Unauthenticated { .. }) => {
-                limiter.record_failure(&identity_key);
+                limiter.record_failure(&[identity_key.as_str()]).await;
                 return Err(e.into());
             }
             Err(e) => return Err(e.into()),

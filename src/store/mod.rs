@@ -37,6 +37,7 @@ mod keys;
 mod license;
 mod membership;
 pub mod seats;
+mod throttle;
 
 use std::sync::Arc;
 use std::time::Duration;

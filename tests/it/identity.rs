@@ -598,6 +598,21 @@ async fn i5_sign_in_is_rate_limited_after_ten_failures(b: Backend) {
     }
     // Others are unaffected.
     s.sign_in(&bob, &user2, &pass2).await;
+    // Counts are per one-minute window; only hashes of the keys are kept.
+    let rows = |sql: &'static str| db::scalar_i64(&s, sql, vec![]);
+    assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 2);
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM sign_in_failures WHERE length(key_hash) = 64").await,
+        2
+    );
+    s.clock.advance(std::time::Duration::from_secs(60));
+    s.sign_in(&ada, &user, &pass).await;
+    // The hourly pruning drops counts of past windows.
+    let config = roster::config::Config::with_database(s.database_url.clone());
+    let store = roster::open_store(&config, s.clock.clone()).await.unwrap();
+    let limiter = roster::ratelimit::FailureLimiter::new(store);
+    assert_eq!(limiter.prune().await.unwrap(), 2);
+    assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 0);
 }
 
 async fn i5_detached_identity_reappears_after_signing_in_again(b: Backend) {

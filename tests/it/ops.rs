@@ -222,9 +222,11 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
     assert_eq!(listed(&s).await, vec![(task.clone(), leo.clone())]);
 
     let conn = roster::store::connect(&s.database_url, 1).await.unwrap();
-    roster::store::migrations::Migrator::down(&conn, Some(1))
+    // Back to the schema of migration 3, whatever came after 4.
+    let after_third = roster::store::migrations::Migrator::migrations().len() as u32 - 3;
+    roster::store::migrations::Migrator::down(&conn, Some(after_third))
         .await
-        .expect("migrate down one step");
+        .expect("migrate down to before the tenure migration");
     assert_eq!(
         db::scalar_text(
             &s,

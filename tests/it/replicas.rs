@@ -197,7 +197,41 @@ async fn m11_deactivation_on_one_replica_denies_access_on_another() {
     assert_eq!((profile.badge.as_str(), profile.strikethrough), ("D", true));
 }
 
+/// I5: failed sign-ins count across replicas; ten spread over two
+/// replicas block the identity and the username on both.
+async fn i5_failed_sign_ins_count_across_replicas() {
+    use crate::harness::assert_status;
+    // Both replicas' clocks start at the system time a moment apart; stay
+    // clear of a minute boundary so they share one window.
+    use roster::store::Clock;
+    let into_minute = roster::store::SystemClock.now_ms() % 60_000;
+    if into_minute > 55_000 {
+        tokio::time::sleep(Duration::from_millis((60_100 - into_minute) as u64)).await;
+    }
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica().await;
+    let (package, _, _) = a.package_with_admin(pb::Plan::Business, 10).await;
+    let ada = a.create_identity("Ada").await;
+    let (_, user, pass) = a.issue_credential(&package, "shared").await;
+    for i in 0..10 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        assert_status(
+            replica.try_sign_in(&ada, &user, "not the password").await,
+            tonic::Code::Unauthenticated,
+            Some("BAD_CREDENTIALS"),
+        );
+    }
+    for replica in [&a, &b] {
+        assert_status(
+            replica.try_sign_in(&ada, &user, &pass).await,
+            tonic::Code::ResourceExhausted,
+            Some("RATE_LIMITED"),
+        );
+    }
+}
+
 pg_tests!(
+    i5_failed_sign_ins_count_across_replicas,
     m11_deactivation_on_one_replica_denies_access_on_another,
     i6_revocation_on_one_replica_ends_sessions_on_another,
     i6_deleting_a_credential_on_one_replica_ends_sessions_on_another,

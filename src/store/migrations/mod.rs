@@ -9,6 +9,7 @@ mod m20261122_000001_identities_and_licenses;
 mod m20261122_000002_membership;
 mod m20261122_000003_events;
 mod m20261122_000004_assignee_tenure;
+mod m20261122_000005_sign_in_failures;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_membership::Migration),
             Box::new(m20261122_000003_events::Migration),
             Box::new(m20261122_000004_assignee_tenure::Migration),
+            Box::new(m20261122_000005_sign_in_failures::Migration),
         ]
     }
 }
