@@ -111,7 +111,7 @@ pub async fn run(
         auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),
         store,
         config,
-        sign_in_failures: sign_in_failures.clone(),
+        sign_in_failures,
         caches,
         feed,
         stop: stop_rx,

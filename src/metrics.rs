@@ -111,19 +111,21 @@ impl Metrics {
         }
     }
 
-    fn record(&self, method: &str, code: i32, started: Instant) {
-        let method = if code == 12 { "unknown" } else { method };
+    fn record(&self, method: String, code: i32, started: Instant) {
+        let method = if code == 12 {
+            "unknown".to_owned()
+        } else {
+            method
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let labels = MethodLabels { method };
+        self.durations.get_or_create(&labels).observe(elapsed);
         self.calls
             .get_or_create(&CallLabels {
-                method: method.to_owned(),
+                method: labels.method,
                 code: code_name(code),
             })
             .inc();
-        self.durations
-            .get_or_create(&MethodLabels {
-                method: method.to_owned(),
-            })
-            .observe(started.elapsed().as_secs_f64());
     }
 
     /// The OpenMetrics text exposition.
@@ -217,7 +219,7 @@ where
                     .unwrap_or(0),
                 Err(_) => 13,
             };
-            metrics.record(&method, code, started);
+            metrics.record(method, code, started);
             response
         })
     }

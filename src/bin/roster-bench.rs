@@ -681,10 +681,9 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
             }
             for a in 0..assignments_per_room {
                 let assignee = &in_room[a % in_room.len()];
-                let id = AssignmentId::generate().to_string();
                 assignments
                     .push(vec![
-                        id.clone().into(),
+                        AssignmentId::generate().to_string().into(),
                         org.clone().into(),
                         room.clone().into(),
                         "TASK".into(),
@@ -762,13 +761,11 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
     }
     for v in &victims {
         for a in 0..sizes.victim_assignments {
-            let id = AssignmentId::generate().to_string();
-            let room = big_rooms[a % big_rooms.len()].clone();
             assignments
                 .push(vec![
-                    id.clone().into(),
+                    AssignmentId::generate().to_string().into(),
                     big_org.clone().into(),
-                    room.clone().into(),
+                    big_rooms[a % big_rooms.len()].clone().into(),
                     "TASK".into(),
                     format!("Victim task {a}").into(),
                     now.into(),

@@ -402,14 +402,12 @@ impl Store {
 /// Locks the identity row (one statement) and checks it is ACTIVE;
 /// returns its creation time in milliseconds.
 pub(super) async fn lock_active_identity(txn: &Txn, id: &IdentityId) -> Result<i64> {
-    let lock = if txn.backend() == sea_orm::DbBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
     let row = txn
         .query_one(
-            &format!("SELECT state, created_at FROM identities WHERE id = ?{lock}"),
+            &format!(
+                "SELECT state, created_at FROM identities WHERE id = ?{}",
+                txn.for_update()
+            ),
             vec![id.as_str().into()],
         )
         .await?

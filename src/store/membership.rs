@@ -34,6 +34,11 @@ const MEMBER_COLS: &str = "organization_id, identity_id, package_id, role, state
      last_activity_at, deactivation_reason, deactivation_note, expected_return_at, \
      deactivated_at, deactivated_by, tenure";
 const ORG_COLS: &str = "id, display_name, package_id, parent_id, guest_inactivity_ms, created_at";
+/// Joins assignments `a` to the membership `m` that holds them: the
+/// assignee's current tenure (see the assignee-tenure migration). An
+/// assignment without such a member is unassigned.
+const HELD_BY: &str = "m.organization_id = a.organization_id \
+     AND m.identity_id = a.assignee_id AND m.tenure = a.assignee_tenure";
 
 // ---- inputs and outputs --------------------------------------------------
 
@@ -274,14 +279,6 @@ async fn count<C: ConnectionTrait>(c: &C, sql: &str, values: Vec<Value>) -> Resu
     Ok(n.max(0) as u64)
 }
 
-fn for_update<C: ConnectionTrait>(c: &C) -> &'static str {
-    if c.get_database_backend() == sea_orm::DbBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
-}
-
 fn to_org(m: organization::Model) -> Organization {
     Organization {
         id: OrgId::from_trusted(m.id),
@@ -376,7 +373,7 @@ fn assignment_from_row(r: &QueryResult) -> Result<Assignment> {
 async fn lock_org(txn: &Txn, org: &OrgId) -> Result<organization::Model> {
     let sql = format!(
         "SELECT {ORG_COLS} FROM organizations WHERE id = ?{}",
-        for_update(txn.conn())
+        txn.for_update()
     );
     let row = txn
         .query_one(&sql, vec![org.as_str().into()])
@@ -394,7 +391,7 @@ async fn lock_orgs(txn: &Txn, orgs: &[OrgId]) -> Result<()> {
         let sql = format!(
             "SELECT id FROM organizations WHERE id IN ({}) ORDER BY id{}",
             placeholders(chunk.len()),
-            for_update(txn.conn())
+            txn.for_update()
         );
         txn.query_all(&sql, chunk.iter().map(|s| (*s).into()).collect())
             .await?;
@@ -618,20 +615,15 @@ async fn remove_from_orgs(txn: &Txn, identity: &IdentityId, orgs: &[OrgId]) -> R
                 values(),
             )
             .await?;
-        let held = txn
-            .query_one(
-                &format!(
-                    "SELECT COUNT(*) AS n FROM members m JOIN assignments a \
-                       ON a.organization_id = m.organization_id \
-                      AND a.assignee_id = m.identity_id AND a.assignee_tenure = m.tenure \
-                     WHERE m.identity_id = ? AND m.organization_id IN ({list})"
-                ),
-                values(),
-            )
-            .await?;
-        if let Some(row) = held {
-            assignments += row.try_get::<i64>("", "n")?.max(0) as u64;
-        }
+        assignments += count(
+            txn.conn(),
+            &format!(
+                "SELECT COUNT(*) AS n FROM members m JOIN assignments a ON {HELD_BY} \
+                 WHERE m.identity_id = ? AND m.organization_id IN ({list})"
+            ),
+            values(),
+        )
+        .await?;
         txn.exec(
             &format!("DELETE FROM members WHERE identity_id = ? AND organization_id IN ({list})"),
             values(),
@@ -1530,14 +1522,14 @@ impl Store {
         }
         let counts = one(
             &self.db,
-            "SELECT (SELECT COUNT(*) FROM room_members \
-                     WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                    (SELECT COUNT(*) FROM members m JOIN assignments a \
-                       ON a.organization_id = m.organization_id \
-                      AND a.assignee_id = m.identity_id AND a.assignee_tenure = m.tenure \
-                     WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
-                    (SELECT COUNT(*) FROM attachments \
-                     WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable",
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM room_members \
+                         WHERE organization_id = ? AND identity_id = ?) AS rooms, \
+                        (SELECT COUNT(*) FROM members m JOIN assignments a ON {HELD_BY} \
+                         WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
+                        (SELECT COUNT(*) FROM attachments \
+                         WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable"
+            ),
             vec![
                 org.as_str().into(),
                 identity.as_str().into(),
@@ -1648,14 +1640,12 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Assignment>> {
         self.get_organization(org).await?;
-        let mut sql = String::from(
+        let mut sql = format!(
             "SELECT a.id AS id, a.organization_id AS organization_id, a.room_id AS room_id, \
                     m.identity_id AS assignee_id, a.kind AS kind, a.title AS title, \
                     a.created_at AS created_at \
-             FROM assignments a \
-             LEFT JOIN members m ON m.organization_id = a.organization_id \
-                  AND m.identity_id = a.assignee_id AND m.tenure = a.assignee_tenure \
-             WHERE a.organization_id = ?",
+             FROM assignments a LEFT JOIN members m ON {HELD_BY} \
+             WHERE a.organization_id = ?"
         );
         let mut values: Vec<Value> = vec![org.as_str().into()];
         if let Some(a) = &filter.assignee {

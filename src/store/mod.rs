@@ -239,6 +239,16 @@ impl Txn {
         self.inner.get_database_backend()
     }
 
+    /// The suffix that makes a SELECT lock its rows: ` FOR UPDATE` on
+    /// PostgreSQL, nothing on SQLite (its writer already holds the lock).
+    pub fn for_update(&self) -> &'static str {
+        if self.backend() == DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        }
+    }
+
     /// Runs a raw statement with `?` placeholders (rewritten to `$n` for
     /// PostgreSQL) and returns the number of rows affected.
     pub async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
@@ -267,12 +277,10 @@ impl Txn {
         key_col: &'static str,
         key: &str,
     ) -> Result<bool> {
-        let lock = if self.backend() == DbBackend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let sql = format!("SELECT 1 FROM {table} WHERE {key_col} = ?{lock}");
+        let sql = format!(
+            "SELECT 1 FROM {table} WHERE {key_col} = ?{}",
+            self.for_update()
+        );
         let stmt = statement(self.backend(), &sql, vec![key.into()]);
         Ok(self.inner.query_one_raw(stmt).await?.is_some())
     }

@@ -13,16 +13,14 @@ impl Store {
         let mut values: Vec<sea_orm::Value> = key_hashes.iter().map(|k| k.into()).collect();
         values.push(window.into());
         let row = self
-            .db
-            .query_one_raw(statement(
-                self.backend(),
+            .query_one(
                 &format!(
                     "SELECT CAST(COALESCE(MAX(failures), 0) AS BIGINT) AS n FROM sign_in_failures \
                      WHERE key_hash IN ({}) AND window_start = ?",
                     placeholders(key_hashes.len())
                 ),
                 values,
-            ))
+            )
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<i64>("", "n")?,

@@ -35,25 +35,33 @@ async fn o1_health_reports_serving_for_every_service(b: Backend) {
     }
 }
 
+/// One reflection v1 request and its response.
+async fn reflect_v1(
+    s: &TestServer,
+    request: tonic_reflection::pb::v1::server_reflection_request::MessageRequest,
+) -> Option<tonic_reflection::pb::v1::server_reflection_response::MessageResponse> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let mut stream = ServerReflectionClient::new(s.channel())
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("reflection v1")
+        .into_inner();
+    let response = stream.next().await.expect("a response").expect("ok");
+    response.message_response
+}
+
 async fn o1_reflection_lists_the_services_in_v1_and_v1alpha(b: Backend) {
     let s = TestServer::start(b).await;
     {
-        use tonic_reflection::pb::v1::ServerReflectionRequest;
-        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-        let mut client = ServerReflectionClient::new(s.channel());
-        let request = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut stream = client
-            .server_reflection_info(tokio_stream::iter([request]))
-            .await
-            .expect("reflection v1")
-            .into_inner();
-        let response = stream.next().await.expect("a response").expect("ok");
-        let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        let response = reflect_v1(&s, MessageRequest::ListServices(String::new())).await;
+        let Some(MessageResponse::ListServicesResponse(list)) = response else {
             panic!("unexpected reflection response");
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
@@ -93,24 +101,11 @@ async fn o1_reflection_lists_the_services_in_v1_and_v1alpha(b: Backend) {
 
 /// Error details are resolvable by reflection, so grpcurl can print them.
 async fn o1_reflection_serves_the_error_detail_types(b: Backend) {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     let s = TestServer::start(b).await;
-    let mut client = ServerReflectionClient::new(s.channel());
     for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
-        let request = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
-        };
-        let mut stream = client
-            .server_reflection_info(tokio_stream::iter([request]))
-            .await
-            .expect("reflection v1")
-            .into_inner();
-        let response = stream.next().await.expect("a response").expect("ok");
-        match response.message_response {
+        match reflect_v1(&s, MessageRequest::FileContainingSymbol(symbol.into())).await {
             Some(MessageResponse::FileDescriptorResponse(files)) => {
                 assert!(!files.file_descriptor_proto.is_empty(), "{symbol}")
             }
