@@ -29,6 +29,7 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start
 pub enum Command {
     /// Apply migrations and serve gRPC until SIGTERM/SIGINT.
     Serve(ServeArgs),
@@ -101,6 +102,20 @@ pub struct ServeArgs {
     /// How often the TLS files are checked for changes.
     #[arg(long, env = "ROSTER_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub tls_reload_interval: Duration,
+    /// Do not apply migrations; refuse to start unless the schema is
+    /// exactly the one this binary knows (run `roster migrate` first).
+    #[arg(long, env = "ROSTER_NO_MIGRATE")]
+    pub no_migrate: bool,
+    /// At most this many argon2id password hashes at once (SignIn,
+    /// IssueCredential); each holds 19 MiB. Default: the number of cores,
+    /// which in a container is the node's, so set it to fit the memory
+    /// limit.
+    #[arg(long, env = "ROSTER_HASH_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub hash_concurrency: Option<u32>,
+    /// After SIGTERM, health reports NOT_SERVING for this long before
+    /// the server stops accepting and drains.
+    #[arg(long, env = "ROSTER_SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
 }
 
 /// Everything `serve` needs, independent of how it was given.
@@ -126,6 +141,12 @@ pub struct Config {
     pub tls: Option<crate::tls::TlsFiles>,
     /// How often the TLS files are polled for changes.
     pub tls_reload_interval: Duration,
+    /// Skip migrations at start and require the schema to be current.
+    pub no_migrate: bool,
+    /// Concurrent argon2id hashes (None: one per core).
+    pub hash_concurrency: Option<u32>,
+    /// NOT_SERVING time between SIGTERM and the drain.
+    pub shutdown_delay: Duration,
 }
 
 impl Config {
@@ -142,6 +163,9 @@ impl Config {
             metrics_listen: None,
             tls: None,
             tls_reload_interval: Duration::from_secs(10),
+            no_migrate: false,
+            hash_concurrency: None,
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -168,6 +192,9 @@ impl TryFrom<ServeArgs> for Config {
                 _ => None,
             },
             tls_reload_interval: args.tls_reload_interval,
+            no_migrate: args.no_migrate,
+            hash_concurrency: args.hash_concurrency,
+            shutdown_delay: args.shutdown_delay,
         })
     }
 }

@@ -41,7 +41,8 @@ pub mod bench_pb {
     tonic::include_proto!("roster.bench.v1");
 }
 
-/// Connects to the configured database and applies pending migrations.
+/// Connects to the configured database and applies pending migrations
+/// (with `no_migrate`, only checks that none are pending).
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
     let db = store::connect(&config.database_url, config.db_max_connections)
         .await
@@ -52,7 +53,11 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
             )
         })?;
     let store = Store::new(db, clock);
-    store.migrate().await.context("applying migrations")?;
+    if config.no_migrate {
+        store.check_schema().await.context("checking the schema")?;
+    } else {
+        store.migrate().await.context("applying migrations")?;
+    }
     Ok(store)
 }
 
@@ -121,6 +126,10 @@ pub async fn run(
         tasks.push(spawn_checkpoints(store.clone(), stop_rx.clone()));
     }
 
+    let hash_concurrency = match config.hash_concurrency {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let ctx = Arc::new(grpc::Ctx {
         auth: auth::Authenticator::new(store.clone(), caches.clone(), &config.service_keys),
         store,
@@ -129,9 +138,7 @@ pub async fn run(
         caches,
         feed,
         stop: stop_rx,
-        hashing: tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-        ),
+        hashing: tokio::sync::Semaphore::new(hash_concurrency),
     });
     let metrics = Arc::new(metrics::Metrics::new(ctx.caches.clone()));
     if let Some(l) = metrics_listener {
@@ -149,12 +156,7 @@ pub async fn run(
         tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
     }
     tracing::info!(%addr, tls = tls.is_some(), "roster is serving gRPC (health and reflection on)");
-    let result = grpc::serve(ctx, metrics, listener, tls, async move {
-        shutdown.await;
-        // Ends open watch streams so the drain can finish.
-        let _ = stop_tx.send(true);
-    })
-    .await;
+    let result = grpc::serve(ctx, metrics, listener, tls, shutdown, stop_tx).await;
     for task in tasks {
         task.abort();
     }

@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = roster::telemetry::init()?;
     match cli.command {
         Command::Serve(args) => {
+            let shutdown = shutdown_signal();
             let config = Config::try_from(args).map_err(anyhow::Error::msg)?;
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
@@ -25,18 +26,11 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            roster::run(
-                config,
-                listener,
-                metrics,
-                Arc::new(SystemClock),
-                shutdown_signal(),
-            )
-            .await
+            roster::run(config, listener, metrics, Arc::new(SystemClock), shutdown).await
         }
         Command::Migrate(db) => {
             let mut config = Config::with_database(db.database_url);
-            config.db_max_connections = 1;
+            config.db_max_connections = 2;
             roster::open_store(&config, Arc::new(SystemClock)).await?;
             eprintln!("migrations applied");
             Ok(())
@@ -53,30 +47,37 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Completes on SIGTERM or SIGINT; the server then drains in-flight calls.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// The handlers are installed here, before anything starts, so a SIGTERM
+/// during start-up is handled too instead of killing the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: std::io::Result<tokio::signal::unix::Signal>, name: &'static str| async move {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            tokio::select! {
+                _ = wait(term, "SIGTERM") => {},
+                _ = wait(int, "SIGINT") => {},
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for SIGINT");
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutting down: draining in-flight calls");
     }
-    tracing::info!("shutting down: draining in-flight calls");
 }

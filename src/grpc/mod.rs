@@ -124,13 +124,16 @@ impl Ctx {
 }
 
 /// Serves every Roster service plus health and reflection on `listener`
-/// until `shutdown` completes, then drains in-flight calls.
+/// until `shutdown` completes, then reports NOT_SERVING (for the configured
+/// shutdown delay), sends `stop` (ends watch streams) and drains in-flight
+/// calls.
 pub async fn serve(
     ctx: Arc<Ctx>,
     metrics: Arc<crate::metrics::Metrics>,
     listener: TcpListener,
     tls: Option<Arc<crate::tls::Reloader>>,
     shutdown: impl Future<Output = ()> + Send,
+    stop: tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     use pb::event_service_server::EventServiceServer;
     use pb::identity_service_server::IdentityServiceServer;
@@ -165,6 +168,35 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+
+    // SIGTERM: say so first, so load balancers and clients watching health
+    // move away while this replica still answers, then drain.
+    let delay = ctx.config.shutdown_delay;
+    let shutdown = async move {
+        shutdown.await;
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        health
+            .set_not_serving::<IdentityServiceServer<identity::IdentityApi>>()
+            .await;
+        health
+            .set_not_serving::<LicenseServiceServer<license::LicenseApi>>()
+            .await;
+        health
+            .set_not_serving::<MembershipServiceServer<membership::MembershipApi>>()
+            .await;
+        health
+            .set_not_serving::<EventServiceServer<events::EventApi>>()
+            .await;
+        tracing::info!(
+            ?delay,
+            "health is NOT_SERVING; draining after the shutdown delay"
+        );
+        tokio::time::sleep(delay).await;
+        // Ends open watch streams so the drain can finish.
+        let _ = stop.send(true);
+    };
 
     let router = Server::builder()
         .layer(

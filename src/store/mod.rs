@@ -118,10 +118,51 @@ impl Store {
         }
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration, all in one transaction that holds
+    /// an advisory lock on PostgreSQL (SQLite: the write lock, `BEGIN
+    /// IMMEDIATE`), so any number of processes may migrate at once: the
+    /// first applies, the others wait and find nothing pending. Refuses a
+    /// schema newer than this binary.
     pub async fn migrate(&self) -> Result<()> {
-        migrations::Migrator::up(&self.db, None).await?;
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({})",
+                migrations::LOCK_KEY
+            ))
+            .await?;
+        }
+        Self::refuse_newer(&migrations::status(&txn).await?)?;
+        migrations::Migrator::up(&txn, None).await?;
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// For `serve --no-migrate`: the schema must be exactly the one this
+    /// binary knows, neither older nor newer.
+    pub async fn check_schema(&self) -> Result<()> {
+        let status = migrations::status(&self.db).await?;
+        Self::refuse_newer(&status)?;
+        if !status.pending.is_empty() {
+            return Err(Error::Internal(format!(
+                "the database schema is older than this roster {}: migration(s) {} are pending. \
+                 Run `roster migrate` first (or start without --no-migrate)",
+                env!("CARGO_PKG_VERSION"),
+                status.pending.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse_newer(status: &migrations::SchemaStatus) -> Result<()> {
+        match status.newer_than_binary() {
+            Some(message) => Err(Error::Internal(message)),
+            None => Ok(()),
+        }
     }
 
     /// Registers who hears about commits (one observer per process). Only

@@ -13,6 +13,8 @@ mod membership;
 mod membership_access;
 mod membership_guards;
 mod membership_sweep;
+mod migrations;
 mod ops;
 mod replicas;
+mod shutdown;
 mod tls;

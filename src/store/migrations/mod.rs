@@ -40,3 +40,79 @@ pub(crate) fn index(
     }
     idx.to_owned()
 }
+
+/// Key of the PostgreSQL advisory lock every `migrate` takes ("rosterm1"),
+/// so replicas and Jobs starting together apply each migration once.
+pub(crate) const LOCK_KEY: i64 = 0x726f_7374_6572_6d31;
+
+/// Where the database's schema stands against this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Known migrations not applied yet.
+    pub pending: Vec<String>,
+    /// Applied migrations this binary does not know (a newer release ran).
+    pub unknown: Vec<String>,
+}
+
+impl SchemaStatus {
+    /// The refusal when the schema is newer than this binary.
+    pub fn newer_than_binary(&self) -> Option<String> {
+        (!self.unknown.is_empty()).then(|| {
+            format!(
+                "the database schema is newer than this roster {} knows: migration(s) {} were \
+                 applied by a newer release. Run that release (or newer), or restore the \
+                 database from before the upgrade; starting anyway could corrupt data",
+                env!("CARGO_PKG_VERSION"),
+                self.unknown.join(", ")
+            )
+        })
+    }
+}
+
+/// Compares the applied migrations (`seaql_migrations`) with the known ones.
+pub(crate) async fn status(conn: &impl sea_orm::ConnectionTrait) -> Result<SchemaStatus, DbErr> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = conn.get_database_backend();
+    let exists = match backend {
+        DbBackend::Postgres => {
+            "SELECT CAST(to_regclass('seaql_migrations') IS NOT NULL AS INTEGER) AS n"
+        }
+        _ => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
+        }
+    };
+    let n: i64 = match conn
+        .query_one_raw(Statement::from_string(backend, exists))
+        .await?
+    {
+        Some(row) => match row.try_get::<i32>("", "n") {
+            Ok(v) => i64::from(v),
+            Err(_) => row.try_get::<i64>("", "n")?,
+        },
+        None => 0,
+    };
+    let applied: Vec<String> = if n == 0 {
+        Vec::new()
+    } else {
+        conn.query_all_raw(Statement::from_string(
+            backend,
+            "SELECT version FROM seaql_migrations ORDER BY version",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "version"))
+        .collect::<Result<_, _>>()?
+    };
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok(SchemaStatus {
+        pending: known
+            .iter()
+            .filter(|k| !applied.contains(k))
+            .cloned()
+            .collect(),
+        unknown: applied.into_iter().filter(|a| !known.contains(a)).collect(),
+    })
+}
