@@ -16,6 +16,8 @@ psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# deploy/: render, strict schema validation, the Deployment run for real.
+scripts/deploy-test.sh
 cargo test --all-targets --locked
 
 # Client SDKs (Python, TypeScript, Go, Java) against a live server, buf

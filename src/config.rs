@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// address, e.g. `0.0.0.0:9464`; off when unset.
     #[arg(long, env = "ROSTER_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Also serve plaintext gRPC health (only `grpc.health.v1`) on this
+    /// address, for kubelet probes, which cannot speak TLS; off when unset.
+    #[arg(long, env = "ROSTER_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
     /// PEM certificate chain (leaf first); with `--tls-key` it turns TLS
     /// on for gRPC. Re-read when the file changes.
     #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
@@ -137,7 +141,9 @@ pub struct Config {
     pub event_retention: Duration,
     /// Prometheus metrics address, if any (tests pass a listener instead).
     pub metrics_listen: Option<SocketAddr>,
-    /// TLS for gRPC (and metrics), off when None.
+    /// Plaintext health-only gRPC address for probes, if any.
+    pub health_listen: Option<SocketAddr>,
+    /// TLS for gRPC, off when None.
     pub tls: Option<crate::tls::TlsFiles>,
     /// How often the TLS files are polled for changes.
     pub tls_reload_interval: Duration,
@@ -161,6 +167,7 @@ impl Config {
             sweep_interval: Duration::from_secs(3600),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
+            health_listen: None,
             tls: None,
             tls_reload_interval: Duration::from_secs(10),
             no_migrate: false,
@@ -183,6 +190,7 @@ impl TryFrom<ServeArgs> for Config {
             sweep_interval: args.sweep_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
+            health_listen: args.health_listen,
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
                     cert,

@@ -198,6 +198,28 @@ pub async fn serve(
         let _ = stop.send(true);
     };
 
+    // Probes: kubelet's gRPC probe speaks plaintext only, so health alone
+    // may be served on a separate plaintext port.
+    if let Some(addr) = ctx.config.health_listen {
+        let probe = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("binding the health address {addr}: {e}"))?;
+        let health_only = health_service.clone();
+        let mut stopped = ctx.stop.clone();
+        tokio::spawn(async move {
+            let result = Server::builder()
+                .add_service(health_only)
+                .serve_with_incoming_shutdown(TcpIncoming::from(probe), async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "health endpoint stopped");
+            }
+        });
+        tracing::info!(%addr, "serving plaintext gRPC health for probes");
+    }
+
     let router = Server::builder()
         .layer(
             TraceLayer::new_for_grpc()

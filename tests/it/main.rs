@@ -6,6 +6,7 @@ mod harness;
 
 mod authz;
 mod db;
+mod deploy;
 mod events;
 mod identity;
 mod license;

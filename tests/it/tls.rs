@@ -21,12 +21,12 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::harness::{Backend, SERVICE_KEY};
 
 /// A test certificate authority.
-struct Ca {
+pub struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Ca {
-    fn new(name: &str) -> Ca {
+    pub fn new(name: &str) -> Ca {
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.distinguished_name.push(DnType::CommonName, name);
@@ -37,7 +37,7 @@ impl Ca {
         }
     }
 
-    fn pem(&self) -> String {
+    pub fn pem(&self) -> String {
         self.issuer.pem()
     }
 
@@ -52,7 +52,7 @@ impl Ca {
         (cert.pem(), key.serialize_pem())
     }
 
-    fn server(&self) -> (String, String) {
+    pub fn server(&self) -> (String, String) {
         self.leaf("roster", ExtendedKeyUsagePurpose::ServerAuth)
     }
 
