@@ -16,6 +16,10 @@ psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# A real OpenTelemetry Collector for the O2 telemetry test (built once and
+# cached under target/; needs Go, as the client SDK tests do).
+ROSTER_OTELCOL_BIN="$(scripts/otel-collector.sh)"
+export ROSTER_OTELCOL_BIN
 cargo test --all-targets --locked
 
 # Client SDKs (Python, TypeScript, Go, Java) against a live server, buf

@@ -21,6 +21,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db?mode=rwc";
     about = "Identities, membership and license seats over gRPC"
 )]
 pub struct Cli {
+    /// Log line format on stderr: `text` (coloured on a terminal only) or
+    /// `json` (one object per line).
+    #[arg(long, global = true, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text)]
+    pub log_format: crate::telemetry::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -86,6 +90,10 @@ pub struct ServeArgs {
     /// address, e.g. `0.0.0.0:9464`; off when unset.
     #[arg(long, env = "ROSTER_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// One info line per call (target `roster::access`: method, code,
+    /// latency, caller kind; never a token).
+    #[arg(long, env = "ROSTER_ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub access_log: bool,
 }
 
 /// Everything `serve` needs, independent of how it was given.
@@ -107,6 +115,8 @@ pub struct Config {
     pub event_retention: Duration,
     /// Prometheus metrics address, if any (tests pass a listener instead).
     pub metrics_listen: Option<SocketAddr>,
+    /// Write one access log line per call.
+    pub access_log: bool,
 }
 
 impl Config {
@@ -121,6 +131,7 @@ impl Config {
             sweep_interval: Duration::from_secs(3600),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
+            access_log: true,
         }
     }
 }
@@ -138,6 +149,7 @@ impl TryFrom<ServeArgs> for Config {
             sweep_interval: args.sweep_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
+            access_log: args.access_log,
         })
     }
 }

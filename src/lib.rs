@@ -119,7 +119,12 @@ pub async fn run(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
         ),
     });
-    let metrics = Arc::new(metrics::Metrics::new(ctx.caches.clone()));
+    let metrics = Arc::new(metrics::Metrics::new(
+        ctx.caches.clone(),
+        ctx.feed.clone(),
+        ctx.store.clone(),
+        ctx.config.access_log,
+    ));
     if let Some(l) = metrics_listener {
         let maddr = l.local_addr()?;
         let mut stop = ctx.stop.clone();
@@ -134,7 +139,13 @@ pub async fn run(
         }));
         tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
     }
-    tracing::info!(%addr, "roster is serving gRPC (health and reflection on)");
+    tracing::info!(
+        %addr,
+        version = env!("CARGO_PKG_VERSION"),
+        commit = env!("ROSTER_GIT_COMMIT"),
+        backend = metrics::backend_name(&ctx.store),
+        "roster is serving gRPC (health and reflection on)"
+    );
     let result = grpc::serve(ctx, metrics, listener, async move {
         shutdown.await;
         // Ends open watch streams so the drain can finish.
