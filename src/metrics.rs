@@ -98,6 +98,8 @@ struct PoolLabels {
 /// The counters of one method, created at start-up.
 #[derive(Debug)]
 struct MethodMetrics {
+    /// `/package.Service/Method`, or `unknown`.
+    path: String,
     started: Counter,
     /// By status code, 0 ..= 16.
     handled: Vec<Counter>,
@@ -198,8 +200,9 @@ fn served_methods() -> Vec<(String, &'static str, String, String)> {
 /// The metrics of one server.
 pub struct Metrics {
     registry: Registry,
-    methods: HashMap<String, MethodMetrics>,
-    unknown: MethodMetrics,
+    /// Index into `by_index` by path; the last entry is `unknown`.
+    methods: HashMap<String, usize>,
+    by_index: Vec<MethodMetrics>,
     access_log: bool,
     caches_enabled: Gauge,
     feed_lag: Gauge,
@@ -245,13 +248,14 @@ impl Metrics {
              handled by the server.",
             handling.clone(),
         );
-        let create = |kind: &'static str, service: &str, method: &str| {
+        let create = |path: String, kind: &'static str, service: &str, method: &str| {
             let labels = MethodLabels {
                 grpc_type: kind,
                 grpc_service: service.to_owned(),
                 grpc_method: method.to_owned(),
             };
             MethodMetrics {
+                path,
                 started: started.get_or_create(&labels).clone(),
                 handled: CODE_NAMES
                     .iter()
@@ -269,11 +273,16 @@ impl Metrics {
                 handling: handling.get_or_create(&labels).clone(),
             }
         };
-        let methods = served_methods()
+        let mut by_index: Vec<MethodMetrics> = served_methods()
             .into_iter()
-            .map(|(path, kind, service, method)| (path, create(kind, &service, &method)))
+            .map(|(path, kind, service, method)| create(path, kind, &service, &method))
             .collect();
-        let unknown = create("unary", "unknown", "unknown");
+        let methods = by_index
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.path.clone(), i))
+            .collect();
+        by_index.push(create("unknown".to_owned(), "unary", "unknown", "unknown"));
 
         registry.register_collector(Box::new(ProcessCollector));
         let build = Family::<BuildLabels, Gauge>::default();
@@ -324,7 +333,7 @@ impl Metrics {
         Metrics {
             registry,
             methods,
-            unknown,
+            by_index,
             access_log,
             caches_enabled,
             feed_lag,
@@ -337,20 +346,23 @@ impl Metrics {
         }
     }
 
-    fn record(&self, path: &str, code: i32, started: Instant) {
-        let m = self.methods.get(path).unwrap_or(&self.unknown);
-        let elapsed = started.elapsed().as_secs_f64();
-        m.handling.observe(elapsed);
-        let code_index = usize::try_from(code).ok().filter(|c| *c < 17).unwrap_or(2);
-        m.handled[code_index].inc();
+    /// Counts a call to `path` as started; returns its method's index.
+    fn started(&self, path: &str) -> usize {
+        let i = self
+            .methods
+            .get(path)
+            .copied()
+            .unwrap_or(self.by_index.len() - 1);
+        self.by_index[i].started.inc();
+        i
     }
 
-    fn started(&self, path: &str) {
-        self.methods
-            .get(path)
-            .unwrap_or(&self.unknown)
-            .started
-            .inc();
+    fn record(&self, method: usize, code: i32, started: Instant) -> &MethodMetrics {
+        let m = &self.by_index[method];
+        m.handling.observe(started.elapsed().as_secs_f64());
+        let code_index = usize::try_from(code).ok().filter(|c| *c < 17).unwrap_or(2);
+        m.handled[code_index].inc();
+        m
     }
 
     /// The OpenMetrics text exposition; the log head is read now, so a
@@ -584,14 +596,13 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let metrics = self.metrics.clone();
-        metrics.started(request.uri().path());
+        let method = metrics.started(request.uri().path());
         // The per-RPC span (entered by the trace layer around us); a
         // disabled span when nothing records spans.
         let span = tracing::Span::current();
         let access = (metrics.access_log
             && tracing::enabled!(target: "roster::access", tracing::Level::INFO))
         .then(|| caller_kind(request.headers()));
-        let path = request.uri().path().to_owned();
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await;
@@ -607,17 +618,16 @@ where
                     .unwrap_or(0),
                 Err(_) => 13,
             };
-            metrics.record(&path, code, started);
+            let m = metrics.record(method, code, started);
             if !span.is_disabled() {
                 crate::telemetry::record_status(&span, code);
             }
             if let Some(caller) = access {
-                let known = metrics.methods.contains_key(path.as_str());
                 tracing::info!(
                     target: "roster::access",
-                    method = if known { path.as_str() } else { "unknown" },
+                    method = m.path.as_str(),
                     code = canonical_code_name(code),
-                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
                     caller,
                     "call"
                 );
