@@ -230,6 +230,33 @@ mod tests {
     }
 
     #[test]
+    fn log_format_and_access_log_flags_parse() {
+        use crate::telemetry::LogFormat;
+        let cli = |args: &[&str]| Cli::try_parse_from([&["roster"], args].concat());
+        if std::env::var_os("ROSTER_LOG_FORMAT").is_none() {
+            assert_eq!(cli(&["serve"]).expect("parses").log_format, LogFormat::Text);
+        }
+        // A global flag: before or after the subcommand.
+        for args in [
+            &["--log-format", "json", "serve"][..],
+            &["serve", "--log-format", "json"][..],
+        ] {
+            assert_eq!(cli(args).expect("parses").log_format, LogFormat::Json);
+        }
+        assert!(cli(&["--log-format", "xml", "serve"]).is_err());
+        let access = |args: &[&str]| {
+            let Command::Serve(a) = cli(args).expect("parses").command else {
+                panic!("not serve")
+            };
+            Config::try_from(a).expect("valid").access_log
+        };
+        if std::env::var_os("ROSTER_ACCESS_LOG").is_none() {
+            assert!(access(&["serve"]));
+        }
+        assert!(!access(&["serve", "--access-log", "false"]));
+    }
+
+    #[test]
     fn passwords_are_hidden_in_urls() {
         assert_eq!(
             redact_url("postgres://roster:secret@db:5432/roster"),

@@ -132,18 +132,102 @@ impl Traced {
     }
 }
 
+/// Writes a CA and a server certificate for 127.0.0.1 signed by it into
+/// `dir` (with the `openssl` command line tool); returns the CA's path.
+fn make_certificates(dir: &Path) -> PathBuf {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=roster test CA",
+            "-days",
+            "1",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write extensions");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+    ]);
+    dir.join("ca.pem")
+}
+
 async fn start(b: Backend, protocol: &str, service_name: &str) -> Option<Traced> {
+    start_with(b, protocol, service_name, false).await
+}
+
+async fn start_with(b: Backend, protocol: &str, service_name: &str, tls: bool) -> Option<Traced> {
     let Ok(collector_bin) = std::env::var("ROSTER_OTELCOL_BIN") else {
         eprintln!("ROSTER_OTELCOL_BIN is not set (scripts/otel-collector.sh builds it); skipped");
         return None;
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let (grpc, http) = (free_addr(), free_addr());
+    let ca = tls.then(|| make_certificates(dir.path()));
+    let grpc_tls = match &ca {
+        Some(_) => format!(
+            "\n        tls:\n          cert_file: {}\n          key_file: {}",
+            dir.path().join("server.pem").display(),
+            dir.path().join("server.key").display()
+        ),
+        None => String::new(),
+    };
     let config = dir.path().join("collector.yaml");
     std::fs::write(
         &config,
         format!(
-            "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: {grpc}\n      \
+            "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: {grpc}{grpc_tls}\n      \
              http:\n        endpoint: {http}\n\
              exporters:\n  file:\n    path: {}\n    flush_interval: 100ms\n\
              service:\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: warn\n  \
@@ -175,12 +259,20 @@ async fn start(b: Backend, protocol: &str, service_name: &str) -> Option<Traced>
         Backend::Postgres => crate::harness::fresh_postgres_database().await,
     };
     let addr = free_addr();
-    let server = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+    let scheme = if tls { "https" } else { "http" };
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    if let Some(ca) = &ca {
+        server.env("OTEL_EXPORTER_OTLP_CERTIFICATE", ca);
+    }
+    let server = server
         .arg("serve")
         .env("DATABASE_URL", url)
         .env("ROSTER_LISTEN", addr.to_string())
         .env("ROSTER_SERVICE_KEYS", format!("test={SERVICE_KEY}"))
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{receiver}"))
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{scheme}://{receiver}"),
+        )
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         .env("OTEL_SERVICE_NAME", service_name)
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
@@ -373,7 +465,25 @@ async fn o2_spans_also_travel_over_otlp_http(b: Backend) {
     );
 }
 
+/// O2: an `https://` endpoint is reached over TLS, trusting the CA named
+/// by `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+async fn o2_spans_travel_over_tls_to_an_https_endpoint(b: Backend) {
+    let Some(t) = start_with(b, "grpc", "roster-tls", true).await else {
+        return;
+    };
+    let spans = t
+        .wait_for("the readiness probe's span over TLS", |s| {
+            s.iter().any(|s| s.name == "grpc.health.v1.Health/Check")
+        })
+        .await;
+    assert!(
+        spans.iter().all(|s| s.service == "roster-tls"),
+        "{spans:#?}"
+    );
+}
+
 crate::db_tests!(
     o2_a_real_collector_receives_one_server_span_per_call,
     o2_spans_also_travel_over_otlp_http,
+    o2_spans_travel_over_tls_to_an_https_endpoint,
 );
