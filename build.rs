@@ -19,6 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
 
+    git_commit();
+
     let mut compiler = protox::Compiler::new([&proto_dir])?;
     compiler.include_source_info(true).include_imports(true);
     for file in &files {
@@ -41,4 +43,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let echo = protox::compile(["echo.proto"], ["bench"])?;
     tonic_prost_build::configure().compile_fds(echo)?;
     Ok(())
+}
+
+/// `ROSTER_GIT_COMMIT` for the build-info metric: taken from the
+/// environment when set (image builds without `.git`), else from git,
+/// else `unknown`.
+fn git_commit() {
+    println!("cargo:rerun-if-env-changed=ROSTER_GIT_COMMIT");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+    };
+    let commit = std::env::var("ROSTER_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_owned());
+    // HEAD's reflog changes on every commit and checkout.
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/logs/HEAD");
+    }
+    println!("cargo:rustc-env=ROSTER_GIT_COMMIT={commit}");
 }

@@ -18,6 +18,10 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 # deploy/: render, strict schema validation, the Deployment run for real.
 scripts/deploy-test.sh
+# A real OpenTelemetry Collector for the O2 telemetry test (built once and
+# cached under target/; needs Go, as the client SDK tests do).
+ROSTER_OTELCOL_BIN="$(scripts/otel-collector.sh)"
+export ROSTER_OTELCOL_BIN
 cargo test --all-targets --locked
 
 # Client SDKs (Python, TypeScript, Go, Java) against a live server, buf

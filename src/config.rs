@@ -22,6 +22,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db?mode=rwc";
     about = "Identities, membership and license seats over gRPC"
 )]
 pub struct Cli {
+    /// Log line format on stderr: `text` (coloured on a terminal only) or
+    /// `json` (one object per line).
+    #[arg(long, global = true, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text)]
+    pub log_format: crate::telemetry::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -120,6 +124,10 @@ pub struct ServeArgs {
     /// the server stops accepting and drains.
     #[arg(long, env = "ROSTER_SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
     pub shutdown_delay: Duration,
+    /// One info line per call (target `roster::access`: method, code,
+    /// latency, caller kind; never a token).
+    #[arg(long, env = "ROSTER_ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub access_log: bool,
 }
 
 /// Everything `serve` needs, independent of how it was given.
@@ -153,6 +161,8 @@ pub struct Config {
     pub hash_concurrency: Option<u32>,
     /// NOT_SERVING time between SIGTERM and the drain.
     pub shutdown_delay: Duration,
+    /// Write one access log line per call.
+    pub access_log: bool,
 }
 
 impl Config {
@@ -173,6 +183,7 @@ impl Config {
             no_migrate: false,
             hash_concurrency: None,
             shutdown_delay: Duration::ZERO,
+            access_log: true,
         }
     }
 }
@@ -203,6 +214,7 @@ impl TryFrom<ServeArgs> for Config {
             no_migrate: args.no_migrate,
             hash_concurrency: args.hash_concurrency,
             shutdown_delay: args.shutdown_delay,
+            access_log: args.access_log,
         })
     }
 }
@@ -295,6 +307,7 @@ mod tests {
         assert!(parse(&["--tls-client-ca", "ca.pem"]).is_err());
         let Ok(Cli {
             command: Command::Serve(a),
+            ..
         }) = parse(&[
             "--tls-cert",
             "c.pem",
@@ -309,6 +322,33 @@ mod tests {
         let tls = Config::try_from(a).expect("valid").tls.expect("TLS on");
         assert_eq!(tls.cert, PathBuf::from("c.pem"));
         assert_eq!(tls.client_ca, Some(PathBuf::from("ca.pem")));
+    }
+
+    #[test]
+    fn log_format_and_access_log_flags_parse() {
+        use crate::telemetry::LogFormat;
+        let cli = |args: &[&str]| Cli::try_parse_from([&["roster"], args].concat());
+        if std::env::var_os("ROSTER_LOG_FORMAT").is_none() {
+            assert_eq!(cli(&["serve"]).expect("parses").log_format, LogFormat::Text);
+        }
+        // A global flag: before or after the subcommand.
+        for args in [
+            &["--log-format", "json", "serve"][..],
+            &["serve", "--log-format", "json"][..],
+        ] {
+            assert_eq!(cli(args).expect("parses").log_format, LogFormat::Json);
+        }
+        assert!(cli(&["--log-format", "xml", "serve"]).is_err());
+        let access = |args: &[&str]| {
+            let Command::Serve(a) = cli(args).expect("parses").command else {
+                panic!("not serve")
+            };
+            Config::try_from(a).expect("valid").access_log
+        };
+        if std::env::var_os("ROSTER_ACCESS_LOG").is_none() {
+            assert!(access(&["serve"]));
+        }
+        assert!(!access(&["serve", "--access-log", "false"]));
     }
 
     #[test]

@@ -140,7 +140,12 @@ pub async fn run(
         stop: stop_rx,
         hashing: tokio::sync::Semaphore::new(hash_concurrency),
     });
-    let metrics = Arc::new(metrics::Metrics::new(ctx.caches.clone()));
+    let metrics = Arc::new(metrics::Metrics::new(
+        ctx.caches.clone(),
+        ctx.feed.clone(),
+        ctx.store.clone(),
+        ctx.config.access_log,
+    ));
     if let Some(l) = metrics_listener {
         let maddr = l.local_addr()?;
         let mut stop = ctx.stop.clone();
@@ -155,7 +160,14 @@ pub async fn run(
         }));
         tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
     }
-    tracing::info!(%addr, tls = tls.is_some(), "roster is serving gRPC (health and reflection on)");
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        version = env!("CARGO_PKG_VERSION"),
+        commit = env!("ROSTER_GIT_COMMIT"),
+        backend = metrics::backend_name(&ctx.store),
+        "roster is serving gRPC (health and reflection on)"
+    );
     let result = grpc::serve(ctx, metrics, listener, tls, shutdown, stop_tx).await;
     for task in tasks {
         task.abort();

@@ -10,7 +10,7 @@ use roster::store::SystemClock;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let _telemetry = roster::telemetry::init()?;
+    let _telemetry = roster::telemetry::init(cli.log_format)?;
     match cli.command {
         Command::Serve(args) => {
             let shutdown = shutdown_signal();

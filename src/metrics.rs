@@ -1,59 +1,135 @@
 //! O3: Prometheus metrics, served as plain HTTP `GET /metrics` on their own
 //! listener (`ROSTER_METRICS_LISTEN`), apart from the gRPC port.
 //!
-//! Every gRPC call is counted by method and status code and timed by
-//! method; the state of the cross-replica event feed is a gauge. Methods
-//! the server does not know are counted under `unknown`, so a caller
-//! cannot grow the label set.
+//! Calls are counted under the names of grpc-ecosystem's Prometheus
+//! provider (go-grpc-middleware), so stock gRPC dashboards and alerts work
+//! unchanged: `grpc_server_started_total`, `grpc_server_handled_total` and
+//! `grpc_server_handling_seconds`, labelled `grpc_type`, `grpc_service`,
+//! `grpc_method` (and `grpc_code`, spelled as Go spells codes: `OK`,
+//! `InvalidArgument`, …). Methods the server does not serve are counted
+//! under `unknown`, so a caller cannot grow the label set. Next to them:
+//! the standard `process_*` metrics, `roster_build_info`, the database
+//! pool, the feed's lag behind the log head and open WatchEvents streams.
+//!
+//! The per-call layer is on the hot path: every known method's counters
+//! are created at start-up, so a call costs one map lookup and a few
+//! atomic increments. The same layer records the call's status on its
+//! trace span and writes the access log line.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::cache::Caches;
+use crate::feed::Feed;
+use crate::store::Store;
 
-/// Labels of a finished call.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CallLabels {
-    /// `/package.Service/Method`, or `unknown`.
-    method: String,
-    /// gRPC status code name, e.g. `OK`, `INVALID_ARGUMENT`.
-    code: &'static str,
-}
+/// WatchEvents streams open in this process (see [`OpenStream`]).
+static OPEN_WATCH_STREAMS: AtomicI64 = AtomicI64::new(0);
 
-/// Labels of a call's duration.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MethodLabels {
-    method: String,
-}
+/// Counts one open WatchEvents stream for as long as it lives.
+#[derive(Debug)]
+pub struct OpenStream(());
 
-/// The metrics of one server.
-pub struct Metrics {
-    registry: Registry,
-    calls: Family<CallLabels, Counter>,
-    durations: Family<MethodLabels, Histogram>,
-    caches_enabled: Gauge,
-    caches: Arc<Caches>,
-}
-
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics").finish_non_exhaustive()
+impl OpenStream {
+    /// Counts a stream that has just opened.
+    pub fn new() -> Self {
+        OPEN_WATCH_STREAMS.fetch_add(1, Ordering::Relaxed);
+        OpenStream(())
     }
 }
 
-/// The canonical name of a gRPC status code (as in `grpc-status`).
-fn code_name(code: i32) -> &'static str {
+impl Default for OpenStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        OPEN_WATCH_STREAMS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Labels of one method.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    grpc_type: &'static str,
+    grpc_service: String,
+    grpc_method: String,
+}
+
+/// Labels of one method and outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandledLabels {
+    grpc_type: &'static str,
+    grpc_service: String,
+    grpc_method: String,
+    grpc_code: &'static str,
+}
+
+/// Labels of the build-info gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    commit: &'static str,
+    backend: &'static str,
+}
+
+/// Labels of the pool gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+/// The counters of one method, created at start-up.
+#[derive(Debug)]
+struct MethodMetrics {
+    /// `/package.Service/Method`, or `unknown`.
+    path: String,
+    started: Counter,
+    /// By status code, 0 ..= 16.
+    handled: Vec<Counter>,
+    handling: Histogram,
+}
+
+/// Status code names as grpc-go's `codes.Code.String()` spells them, which
+/// is what grpc-ecosystem dashboards query.
+const CODE_NAMES: [&str; 17] = [
+    "OK",
+    "Canceled",
+    "Unknown",
+    "InvalidArgument",
+    "DeadlineExceeded",
+    "NotFound",
+    "AlreadyExists",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "FailedPrecondition",
+    "Aborted",
+    "OutOfRange",
+    "Unimplemented",
+    "Internal",
+    "Unavailable",
+    "DataLoss",
+    "Unauthenticated",
+];
+
+/// The canonical name of a gRPC status code (as in the gRPC spec), for logs.
+fn canonical_code_name(code: i32) -> &'static str {
     match code {
         0 => "OK",
         1 => "CANCELLED",
@@ -76,66 +152,361 @@ fn code_name(code: i32) -> &'static str {
     }
 }
 
+/// `(path, grpc_type, service, method)` of every method served: the Roster
+/// API, health and both reflection versions.
+fn served_methods() -> Vec<(String, &'static str, String, String)> {
+    use prost::Message;
+    let sets = [
+        crate::pb::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let mut out = Vec::new();
+    for bytes in sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) else {
+            continue;
+        };
+        for file in &set.file {
+            // Imports (google.rpc, well-known types) declare no services
+            // that are served here; only files that define services count.
+            for service in &file.service {
+                let full = match file.package() {
+                    "" => service.name().to_owned(),
+                    p => format!("{p}.{}", service.name()),
+                };
+                for m in &service.method {
+                    let kind = match (m.client_streaming(), m.server_streaming()) {
+                        (false, false) => "unary",
+                        (false, true) => "server_stream",
+                        (true, false) => "client_stream",
+                        (true, true) => "bidi_stream",
+                    };
+                    out.push((
+                        format!("/{full}/{}", m.name()),
+                        kind,
+                        full.clone(),
+                        m.name().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The metrics of one server.
+pub struct Metrics {
+    registry: Registry,
+    /// Index into `by_index` by path; the last entry is `unknown`.
+    methods: HashMap<String, usize>,
+    by_index: Vec<MethodMetrics>,
+    access_log: bool,
+    caches_enabled: Gauge,
+    feed_lag: Gauge,
+    open_streams: Gauge,
+    pool: Family<PoolLabels, Gauge>,
+    pool_max: Gauge,
+    caches: Arc<Caches>,
+    feed: Arc<Feed>,
+    store: Store,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
 impl Metrics {
-    /// Registers every metric; `caches` reports whether the feed can hear
-    /// other replicas (caches are on only then).
-    pub fn new(caches: Arc<Caches>) -> Self {
-        let mut registry = Registry::with_prefix("roster");
-        let calls = Family::<CallLabels, Counter>::default();
+    /// Registers every metric. `access_log` writes one info line per call
+    /// (target `roster::access`).
+    pub fn new(caches: Arc<Caches>, feed: Arc<Feed>, store: Store, access_log: bool) -> Self {
+        let mut registry = Registry::default();
+        let started = Family::<MethodLabels, Counter>::default();
         registry.register(
-            "grpc_calls",
-            "gRPC calls finished, by method and status code (streams count when they start)",
-            calls.clone(),
+            "grpc_server_started",
+            "Total number of RPCs started on the server.",
+            started.clone(),
         );
-        let durations = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
+        let handled = Family::<HandledLabels, Counter>::default();
+        registry.register(
+            "grpc_server_handled",
+            "Total number of RPCs completed on the server, regardless of success or failure \
+             (a stream counts when its response headers are sent).",
+            handled.clone(),
+        );
+        let handling = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
             // 50 µs … ~1.6 s.
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
         });
         registry.register(
-            "grpc_call_duration_seconds",
-            "Time from request to response headers, by method",
-            durations.clone(),
+            "grpc_server_handling_seconds",
+            "Histogram of response latency (seconds) of gRPC that had been application-level \
+             handled by the server.",
+            handling.clone(),
+        );
+        let create = |path: String, kind: &'static str, service: &str, method: &str| {
+            let labels = MethodLabels {
+                grpc_type: kind,
+                grpc_service: service.to_owned(),
+                grpc_method: method.to_owned(),
+            };
+            MethodMetrics {
+                path,
+                started: started.get_or_create(&labels).clone(),
+                handled: CODE_NAMES
+                    .iter()
+                    .map(|code| {
+                        handled
+                            .get_or_create(&HandledLabels {
+                                grpc_type: kind,
+                                grpc_service: service.to_owned(),
+                                grpc_method: method.to_owned(),
+                                grpc_code: code,
+                            })
+                            .clone()
+                    })
+                    .collect(),
+                handling: handling.get_or_create(&labels).clone(),
+            }
+        };
+        let mut by_index: Vec<MethodMetrics> = served_methods()
+            .into_iter()
+            .map(|(path, kind, service, method)| create(path, kind, &service, &method))
+            .collect();
+        let methods = by_index
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.path.clone(), i))
+            .collect();
+        by_index.push(create("unknown".to_owned(), "unary", "unknown", "unknown"));
+
+        registry.register_collector(Box::new(ProcessCollector));
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+                commit: env!("ROSTER_GIT_COMMIT"),
+                backend: backend_name(&store),
+            })
+            .set(1);
+
+        let roster = registry.sub_registry_with_prefix("roster");
+        roster.register(
+            "build_info",
+            "Always 1; the labels name the running build and its database backend",
+            build,
         );
         let caches_enabled = Gauge::default();
-        registry.register(
+        roster.register(
             "caches_enabled",
             "1 while hot-path caches are in use (the event feed hears every replica), else 0",
             caches_enabled.clone(),
         );
+        let feed_lag = Gauge::default();
+        roster.register(
+            "feed_lag_events",
+            "Events in the log this replica's feed has not applied yet (log head minus feed head)",
+            feed_lag.clone(),
+        );
+        let open_streams = Gauge::default();
+        roster.register(
+            "watch_streams_open",
+            "WatchEvents streams open on this replica",
+            open_streams.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge>::default();
+        roster.register(
+            "db_pool_connections",
+            "Database pool connections by state (in_use, idle)",
+            pool.clone(),
+        );
+        let pool_max = Gauge::default();
+        roster.register(
+            "db_pool_max_connections",
+            "Database pool size limit",
+            pool_max.clone(),
+        );
         Metrics {
             registry,
-            calls,
-            durations,
+            methods,
+            by_index,
+            access_log,
             caches_enabled,
+            feed_lag,
+            open_streams,
+            pool,
+            pool_max,
             caches,
+            feed,
+            store,
         }
     }
 
-    fn record(&self, method: String, code: i32, started: Instant) {
-        let method = if code == 12 {
-            "unknown".to_owned()
-        } else {
-            method
-        };
-        let elapsed = started.elapsed().as_secs_f64();
-        let labels = MethodLabels { method };
-        self.durations.get_or_create(&labels).observe(elapsed);
-        self.calls
-            .get_or_create(&CallLabels {
-                method: labels.method,
-                code: code_name(code),
-            })
-            .inc();
+    /// Counts a call to `path` as started; returns its method's index.
+    fn started(&self, path: &str) -> usize {
+        let i = self
+            .methods
+            .get(path)
+            .copied()
+            .unwrap_or(self.by_index.len() - 1);
+        self.by_index[i].started.inc();
+        i
     }
 
-    /// The OpenMetrics text exposition.
-    pub fn render(&self) -> String {
+    fn record(&self, method: usize, code: i32, started: Instant) -> &MethodMetrics {
+        let m = &self.by_index[method];
+        m.handling.observe(started.elapsed().as_secs_f64());
+        let code_index = usize::try_from(code).ok().filter(|c| *c < 17).unwrap_or(2);
+        m.handled[code_index].inc();
+        m
+    }
+
+    /// The OpenMetrics text exposition; the log head is read now, so a
+    /// scrape costs one small query.
+    pub async fn render(&self) -> String {
         self.caches_enabled.set(i64::from(self.caches.is_enabled()));
+        self.open_streams
+            .set(OPEN_WATCH_STREAMS.load(Ordering::Relaxed));
+        match self.store.event_bounds().await {
+            Ok((_, head)) => {
+                self.feed_lag.set((head - self.feed.head()).max(0));
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the log head for metrics failed"),
+        }
+        let (size, idle, max) = pool_state(&self.store);
+        self.pool
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(i64::from(size).saturating_sub(idle as i64));
+        self.pool
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(idle as i64);
+        self.pool_max.set(i64::from(max));
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::warn!(error = %e, "encoding metrics failed");
         }
         out
+    }
+}
+
+/// `sqlite` or `postgres`.
+pub fn backend_name(store: &Store) -> &'static str {
+    match store.backend() {
+        sea_orm::DbBackend::Postgres => "postgres",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}
+
+/// (open connections, idle connections, limit) of the database pool.
+fn pool_state(store: &Store) -> (u32, usize, u32) {
+    let db = store.db();
+    match store.backend() {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle(), p.options().get_max_connections())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle(), p.options().get_max_connections())
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+/// The standard `process_*` metrics of the Prometheus client libraries,
+/// read from `/proc/self` at scrape time (Linux; nothing elsewhere).
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl ProcessCollector {
+    fn stat() -> Option<(f64, f64, f64, f64)> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The command name may hold spaces; fields resume after its ')'.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // After the name: state is field 3, utime 14, stime 15, starttime
+        // 22, vsize 23, rss 24 (1-based, proc(5)).
+        let num = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok());
+        let ticks = 100.0; // USER_HZ on every Linux platform Roster runs on.
+        let page = 4096.0;
+        let cpu = (num(14)? + num(15)?) / ticks;
+        let boot = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())?;
+        let start = boot + num(22)? / ticks;
+        Some((cpu, start, num(23)?, num(24)? * page))
+    }
+
+    fn max_fds() -> Option<f64> {
+        std::fs::read_to_string("/proc/self/limits")
+            .ok()?
+            .lines()
+            .find(|l| l.starts_with("Max open files"))?
+            .split_whitespace()
+            .nth(3)?
+            .parse()
+            .ok()
+    }
+}
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let gauge = |encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64| {
+            let g = ConstGauge::new(value);
+            let m = encoder.encode_descriptor(name, help, None, g.metric_type())?;
+            g.encode(m)
+        };
+        if let Some((cpu, start, vsize, rss)) = Self::stat() {
+            let c = ConstCounter::new(cpu);
+            let m = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds.",
+                None,
+                c.metric_type(),
+            )?;
+            c.encode(m)?;
+            gauge(
+                &mut encoder,
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                start,
+            )?;
+            gauge(
+                &mut encoder,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                vsize,
+            )?;
+            gauge(
+                &mut encoder,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                rss,
+            )?;
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            gauge(
+                &mut encoder,
+                "process_open_fds",
+                "Number of open file descriptors.",
+                fds.count() as f64,
+            )?;
+        }
+        if let Some(max) = Self::max_fds() {
+            gauge(
+                &mut encoder,
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                max,
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -155,7 +526,7 @@ pub async fn serve(
                         http::header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.render(),
+                    metrics.render().await,
                 )
             }
         }),
@@ -165,7 +536,8 @@ pub async fn serve(
         .await
 }
 
-/// Tower layer that records every gRPC call in [`Metrics`].
+/// Tower layer that records every gRPC call in [`Metrics`], sets the
+/// status code on the call's trace span and writes its access log line.
 #[derive(Clone, Debug)]
 pub struct MetricsLayer(pub Arc<Metrics>);
 
@@ -187,6 +559,27 @@ pub struct MetricsService<S> {
     metrics: Arc<Metrics>,
 }
 
+/// What kind of caller sent `headers` (never the token itself).
+fn caller_kind(headers: &http::HeaderMap) -> &'static str {
+    let Some(value) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return "anonymous";
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .unwrap_or("");
+    if token.starts_with(crate::domain::secrets::SERVICE_KEY_PREFIX) {
+        "service"
+    } else if token.starts_with(crate::domain::secrets::SESSION_TOKEN_PREFIX) {
+        "session"
+    } else {
+        "unrecognized"
+    }
+}
+
 impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<R>>,
@@ -202,8 +595,14 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let started = Instant::now();
-        let method = request.uri().path().to_owned();
         let metrics = self.metrics.clone();
+        let method = metrics.started(request.uri().path());
+        // The per-RPC span (entered by the trace layer around us); a
+        // disabled span when nothing records spans.
+        let span = tracing::Span::current();
+        let access = (metrics.access_log
+            && tracing::enabled!(target: "roster::access", tracing::Level::INFO))
+        .then(|| caller_kind(request.headers()));
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await;
@@ -219,7 +618,20 @@ where
                     .unwrap_or(0),
                 Err(_) => 13,
             };
-            metrics.record(method, code, started);
+            let m = metrics.record(method, code, started);
+            if !span.is_disabled() {
+                crate::telemetry::record_status(&span, code);
+            }
+            if let Some(caller) = access {
+                tracing::info!(
+                    target: "roster::access",
+                    method = m.path.as_str(),
+                    code = canonical_code_name(code),
+                    latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
+                    caller,
+                    "call"
+                );
+            }
             response
         })
     }

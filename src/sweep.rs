@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
 
 use crate::domain::Actor;
 use crate::store::Store;
@@ -23,8 +24,21 @@ pub fn spawn(store: Store, interval: Duration) -> JoinHandle<()> {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
+            // An idle tick leaves no trace: the candidates are counted
+            // first, outside any span; only a sweep with work gets one.
+            match store
+                .run_inactivity_sweep(Actor::system(), None, true)
+                .await
+            {
+                Ok(candidates) if candidates.count == 0 => {
+                    tracing::debug!("inactive-guest sweep: nobody idle");
+                    continue;
+                }
+                _ => {}
+            }
             match store
                 .run_inactivity_sweep(Actor::system(), None, false)
+                .instrument(tracing::info_span!("inactive_guest_sweep"))
                 .await
             {
                 Ok(outcome) if outcome.count > 0 => {

@@ -204,6 +204,7 @@ impl Watch {
     }
 
     async fn run(mut self, mut live: broadcast::Receiver<Arc<domain::Event>>) {
+        let _open = crate::metrics::OpenStream::new();
         let mut stop = self.ctx.stop.clone();
         if !self.send(None).await {
             return;

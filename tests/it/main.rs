@@ -18,4 +18,5 @@ mod migrations;
 mod ops;
 mod replicas;
 mod shutdown;
+mod telemetry;
 mod tls;

@@ -128,8 +128,10 @@ async fn scrape(s: &TestServer) -> String {
     out
 }
 
-/// O3: every call is counted by method and status code and timed; unknown
-/// methods share one label; the feed's state is a gauge.
+/// O3: every call is counted under the grpc-ecosystem names (type,
+/// service, method, code as grpc-go spells it) and timed; unknown methods
+/// share one label; process, build, pool, feed and stream metrics are
+/// there.
 async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
     let s = TestServer::start(b).await;
     s.create_identity("Counted").await;
@@ -148,31 +150,77 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
         )
         .await;
     assert_eq!(unknown.unwrap_err().code(), tonic::Code::Unimplemented);
+    // One open WatchEvents stream (its first message says it is live).
+    let mut watch = s
+        .svc_events()
+        .watch_events(pb::WatchEventsRequest {
+            filter: Some(pb::EventFilter {
+                identity_id: s.create_identity("Watched").await,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    watch.message().await.expect("first message");
 
-    // On PostgreSQL the caches come on once the LISTEN connection is up.
+    // On PostgreSQL the caches come on once the LISTEN connection is up;
+    // the feed applies the last commit a moment after it returns.
     let mut text = scrape(&s).await;
     for _ in 0..100 {
-        if text.lines().any(|l| l == "roster_caches_enabled 1") {
+        if text.lines().any(|l| l == "roster_caches_enabled 1")
+            && text.lines().any(|l| l == "roster_feed_lag_events 0")
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         text = scrape(&s).await;
     }
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    let method = "/roster.v1.IdentityService/CreateIdentity";
+    let create = "grpc_type=\"unary\",grpc_service=\"roster.v1.IdentityService\",grpc_method=\"CreateIdentity\"";
+    let backend = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
     for line in [
-        format!("roster_grpc_calls_total{{method=\"{method}\",code=\"OK\"}} 1"),
-        format!("roster_grpc_calls_total{{method=\"{method}\",code=\"INVALID_ARGUMENT\"}} 1"),
-        "roster_grpc_calls_total{method=\"unknown\",code=\"UNIMPLEMENTED\"} 1".to_owned(),
-        format!("roster_grpc_call_duration_seconds_count{{method=\"{method}\"}} 2"),
+        format!("grpc_server_started_total{{{create}}} 3"),
+        format!("grpc_server_handled_total{{{create},grpc_code=\"OK\"}} 2"),
+        format!("grpc_server_handled_total{{{create},grpc_code=\"InvalidArgument\"}} 1"),
+        format!("grpc_server_handled_total{{{create},grpc_code=\"NotFound\"}} 0"),
+        "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"unknown\",grpc_method=\"unknown\",grpc_code=\"Unimplemented\"} 1".to_owned(),
+        format!("grpc_server_handling_seconds_count{{{create}}} 3"),
+        "grpc_server_started_total{grpc_type=\"server_stream\",grpc_service=\"roster.v1.EventService\",grpc_method=\"WatchEvents\"} 1".to_owned(),
         "roster_caches_enabled 1".to_owned(),
+        "roster_watch_streams_open 1".to_owned(),
+        "roster_feed_lag_events 0".to_owned(),
+        "roster_db_pool_max_connections 5".to_owned(),
+        format!(
+            "roster_build_info{{version=\"{}\",commit=\"{}\",backend=\"{backend}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            env!("ROSTER_GIT_COMMIT")
+        ),
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "missing {line:?} in:\n{text}"
         );
     }
+    for prefix in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+        "roster_db_pool_connections{state=\"in_use\"} ",
+        "roster_db_pool_connections{state=\"idle\"} ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(prefix)),
+            "missing {prefix:?} in:\n{text}"
+        );
+    }
     assert!(!text.contains("NoSuchService"));
+    drop(watch);
 }
 
 async fn o1_migrations_apply_once_and_are_idempotent(b: Backend) {
