@@ -183,21 +183,52 @@ function roundRobin(endpoints: Endpoints, make: (baseUrl: string, servername: st
     });
     resolvedAt = Date.now();
   };
+  // An address that refused the connection is skipped for a while; the call
+  // moves on to the next one (safe: the request never left the client).
+  const downUntil = new Map<Transport, number>();
   const pick = async (): Promise<Transport> => {
     if (ring.length === 0 || Date.now() - resolvedAt > resolveIntervalMs) {
       resolving ??= resolve().finally(() => (resolving = undefined));
       if (ring.length === 0) await resolving;
     }
+    const now = Date.now();
+    for (let i = 0; i < ring.length; i++) {
+      const t = ring[next++ % ring.length];
+      if (t && (downUntil.get(t) ?? 0) <= now) return t;
+    }
     const t = ring[next++ % ring.length];
     if (!t) throw new ConnectError(`no address for ${endpoints.url}`, Code.Unavailable);
     return t;
   };
-  return {
-    unary: async (method, signal, timeoutMs, header, message, contextValues) =>
-      (await pick()).unary(method, signal, timeoutMs, header, message, contextValues),
-    stream: async (method, signal, timeoutMs, header, input, contextValues) =>
-      (await pick()).stream(method, signal, timeoutMs, header, input, contextValues),
+  const call = async <R>(run: (t: Transport) => Promise<R>): Promise<R> => {
+    for (let attempt = 1; ; attempt++) {
+      const t = await pick();
+      try {
+        return await run(t);
+      } catch (err) {
+        if (!notConnected(err) || attempt >= ring.length) throw err;
+        downUntil.set(t, Date.now() + 5_000);
+      }
+    }
   };
+  return {
+    unary: (method, signal, timeoutMs, header, message, contextValues) =>
+      call((t) => t.unary(method, signal, timeoutMs, header, message, contextValues)),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      call((t) => t.stream(method, signal, timeoutMs, header, input, contextValues)),
+  };
+}
+
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+
+/** Whether a call failed because no connection could be made to the address. */
+function notConnected(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECT_ERRORS.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function bearer(token: string): Interceptor {
