@@ -66,12 +66,12 @@ run_step() {
 }
 
 summary() {
-  printf '\n%-14s %6s  %s\n' step seconds result
+  printf '\n%-18s %6s  %s\n' step seconds result
   local i
   for i in "${!names[@]}"; do
-    printf '%-14s %6s  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
+    printf '%-18s %6s  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
   done
-  printf '%-14s %6s\n' total $((SECONDS - script_start))
+  printf '%-18s %6s\n' total $((SECONDS - script_start))
   echo "clients: $passed passed, $failed failed"
 }
 

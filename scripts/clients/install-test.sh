@@ -38,7 +38,7 @@ oldest_python() {
   local c
   for c in "${ROSTER_PYTHON_OLDEST:-}" "python$min" "$HOME"/.pyenv/versions/"$min".*/bin/python; do
     [ -n "$c" ] && command -v "$c" >/dev/null 2>&1 || continue
-    if [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$min" ]; then
+    if [ "$("$c" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$min" ]; then
       echo "$c"; return 0
     fi
   done

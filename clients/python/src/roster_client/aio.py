@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import grpc
 import grpc.aio
 
-from roster_client._client import DEFAULT_TIMEOUT, _SERVICE_CONFIG
+from roster_client._client import DEFAULT_TIMEOUT, _channel_options
 from roster_client.v1 import (
     events_pb2_grpc,
     identity_pb2_grpc,
@@ -99,11 +99,7 @@ def connect(
     """
     auth: Tuple[Tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
     interceptors = [_UnaryUnary(auth, default_timeout), _UnaryStream(auth)]
-    channel_options = [
-        ("grpc.service_config", _SERVICE_CONFIG),
-        ("grpc.enable_retries", 1),
-        *options,
-    ]
+    channel_options = _channel_options(target, options)
     if credentials is None:
         channel = grpc.aio.insecure_channel(target, options=channel_options, interceptors=interceptors)
     else:
