@@ -3,6 +3,7 @@
 //! `127.0.0.1:50051`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -86,6 +87,20 @@ pub struct ServeArgs {
     /// address, e.g. `0.0.0.0:9464`; off when unset.
     #[arg(long, env = "ROSTER_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// PEM certificate chain (leaf first); with `--tls-key` it turns TLS
+    /// on for gRPC. Re-read when the file changes.
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s): clients must present a certificate signed by
+    /// one of them (mutual TLS). Needs `--tls-cert`.
+    #[arg(long, env = "ROSTER_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// How often the TLS files are checked for changes.
+    #[arg(long, env = "ROSTER_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub tls_reload_interval: Duration,
 }
 
 /// Everything `serve` needs, independent of how it was given.
@@ -107,6 +122,10 @@ pub struct Config {
     pub event_retention: Duration,
     /// Prometheus metrics address, if any (tests pass a listener instead).
     pub metrics_listen: Option<SocketAddr>,
+    /// TLS for gRPC (and metrics), off when None.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// How often the TLS files are polled for changes.
+    pub tls_reload_interval: Duration,
 }
 
 impl Config {
@@ -121,6 +140,8 @@ impl Config {
             sweep_interval: Duration::from_secs(3600),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
+            tls: None,
+            tls_reload_interval: Duration::from_secs(10),
         }
     }
 }
@@ -138,6 +159,15 @@ impl TryFrom<ServeArgs> for Config {
             sweep_interval: args.sweep_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
+            tls: match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
+                    cert,
+                    key,
+                    client_ca: args.tls_client_ca,
+                }),
+                _ => None,
+            },
+            tls_reload_interval: args.tls_reload_interval,
         })
     }
 }
@@ -215,6 +245,35 @@ mod tests {
             Some(([0, 0, 0, 0], 9464).into())
         );
         assert!(Cli::try_parse_from(["roster", "serve", "--metrics-listen", "9464"]).is_err());
+    }
+
+    #[test]
+    fn tls_needs_both_cert_and_key() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["roster", "serve"], args].concat());
+        if std::env::var_os("ROSTER_TLS_CERT").is_some()
+            || std::env::var_os("ROSTER_TLS_KEY").is_some()
+        {
+            return;
+        }
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err());
+        assert!(parse(&["--tls-key", "k.pem"]).is_err());
+        assert!(parse(&["--tls-client-ca", "ca.pem"]).is_err());
+        let Ok(Cli {
+            command: Command::Serve(a),
+        }) = parse(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+        ])
+        else {
+            panic!("does not parse")
+        };
+        let tls = Config::try_from(a).expect("valid").tls.expect("TLS on");
+        assert_eq!(tls.cert, PathBuf::from("c.pem"));
+        assert_eq!(tls.client_ca, Some(PathBuf::from("ca.pem")));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -75,6 +76,11 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    // Bad TLS files fail the start before anything else happens.
+    let tls = match &config.tls {
+        Some(files) => Some(tls::Reloader::load(files.clone(), &[b"h2"]).context("loading TLS")?),
+        None => None,
+    };
     let store = open_store(&config, clock).await?;
     let addr = listener.local_addr()?;
 
@@ -83,9 +89,14 @@ pub async fn run(
         println!(
             "\nRoster created a service key on first start. It is shown only now \
              (only its hash is stored):\n\n    {key}\n\nTry it:\n\n    \
-             grpcurl -plaintext -H 'authorization: Bearer {key}' {addr} list\n\n\
+             grpcurl {flag} -H 'authorization: Bearer {key}' {addr} list\n\n\
              Mint more with `roster create-service-key NAME`; configure keys with \
-             ROSTER_SERVICE_KEYS.\n"
+             ROSTER_SERVICE_KEYS.\n",
+            flag = if tls.is_some() {
+                "-insecure"
+            } else {
+                "-plaintext"
+            },
         );
     }
 
@@ -103,6 +114,9 @@ pub async fn run(
         stop_rx.clone(),
     ));
     tasks.push(sweep::spawn(store.clone(), config.sweep_interval));
+    if let Some(t) = &tls {
+        tasks.push(t.spawn_watch(config.tls_reload_interval, stop_rx.clone()));
+    }
     if store.backend() == sea_orm::DbBackend::Sqlite {
         tasks.push(spawn_checkpoints(store.clone(), stop_rx.clone()));
     }
@@ -134,8 +148,8 @@ pub async fn run(
         }));
         tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
     }
-    tracing::info!(%addr, "roster is serving gRPC (health and reflection on)");
-    let result = grpc::serve(ctx, metrics, listener, async move {
+    tracing::info!(%addr, tls = tls.is_some(), "roster is serving gRPC (health and reflection on)");
+    let result = grpc::serve(ctx, metrics, listener, tls, async move {
         shutdown.await;
         // Ends open watch streams so the drain can finish.
         let _ = stop_tx.send(true);

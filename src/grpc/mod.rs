@@ -129,6 +129,7 @@ pub async fn serve(
     ctx: Arc<Ctx>,
     metrics: Arc<crate::metrics::Metrics>,
     listener: TcpListener,
+    tls: Option<Arc<crate::tls::Reloader>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     use pb::event_service_server::EventServiceServer;
@@ -165,8 +166,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder()
+    let router = Server::builder()
         .layer(
             TraceLayer::new_for_grpc()
                 .make_span_with(crate::telemetry::grpc_span)
@@ -189,8 +189,21 @@ pub async fn serve(
         .add_service(MembershipServiceServer::new(
             membership::MembershipApi::new(ctx.clone()),
         ))
-        .add_service(EventServiceServer::new(events::EventApi::new(ctx.clone())))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .add_service(EventServiceServer::new(events::EventApi::new(ctx.clone())));
+    match tls {
+        // TLS is terminated in front of tonic so the certificate can be
+        // swapped at run time (see tls.rs).
+        Some(tls) => {
+            router
+                .serve_with_incoming_shutdown(crate::tls::incoming(listener, tls), shutdown)
+                .await?
+        }
+        None => {
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            router
+                .serve_with_incoming_shutdown(incoming, shutdown)
+                .await?
+        }
+    }
     Ok(())
 }

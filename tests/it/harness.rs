@@ -111,7 +111,7 @@ impl Drop for TestServer {
     }
 }
 
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let admin = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!(
             "ROSTER_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a \
