@@ -6,8 +6,13 @@
 #   buf         buf lint; buf breaking against the main branch's proto/
 #   stale       regenerate Go/Python/TypeScript into a temp dir, diff with the committed code
 #   server      cargo build --release (once), roster serve on a free port, fresh SQLite
+#   version     the four SDK manifests and CHANGELOG.md agree with VERSION
 #   python, go, typescript, java
-#               build each SDK from the repository and run its smoke test against the server
+#               build each SDK from the repository and run its tests against the server
+#               (smoke, plus round_robin over two more servers: ROSTER_LB_A / ROSTER_LB_B)
+#   install-python, install-go, install-typescript, install-java
+#               install the SDK into a fresh project outside the repository, import it
+#               and call the server (scripts/clients/install-test.sh)
 #   walkthrough extractor self-test, then the README's "## Walkthrough" ```sh blocks
 #               against a fresh server on 127.0.0.1:50051 (scripts/clients/walkthrough.sh)
 #
@@ -25,7 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/clients/lib.sh
 
-ALL_STEPS=(buf stale python go typescript java walkthrough)
+ALL_STEPS=(buf stale version python go typescript java install-python install-go install-typescript install-java walkthrough)
 selected=()
 for a in "$@"; do
   case $a in
@@ -61,12 +66,12 @@ run_step() {
 }
 
 summary() {
-  printf '\n%-14s %6s  %s\n' step seconds result
+  printf '\n%-18s %6s  %s\n' step seconds result
   local i
   for i in "${!names[@]}"; do
-    printf '%-14s %6s  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
+    printf '%-18s %6s  %s\n' "${names[$i]}" "${times[$i]}" "${results[$i]}"
   done
-  printf '%-14s %6s\n' total $((SECONDS - script_start))
+  printf '%-18s %6s\n' total $((SECONDS - script_start))
   echo "clients: $passed passed, $failed failed"
 }
 
@@ -81,10 +86,12 @@ if [ "${results[-1]}" != ok ]; then summary; exit 1; fi
 
 want buf && run_step buf scripts/clients/buf-check.sh
 want stale && run_step stale scripts/clients/generate.sh --check
+want version && run_step version scripts/clients/version-check.sh
 
 # ---- server for the smoke tests ----------------------------------------
 needs_server=false
-for s in python go typescript java walkthrough; do want "$s" && needs_server=true; done
+SMOKE_STEPS=(python go typescript java install-python install-go install-typescript install-java)
+for s in "${SMOKE_STEPS[@]}" walkthrough; do want "$s" && needs_server=true; done
 if $needs_server; then
   build_server() { ROSTER_BIN=$(roster_bin) && [ -x "$ROSTER_BIN" ]; }
   run_step server-build build_server
@@ -99,9 +106,29 @@ smoke_server() {
   start_roster "127.0.0.1:$port" "$work/smoke" "$SMOKE_KEY"
   export ROSTER_SMOKE_TARGET="127.0.0.1:$port" ROSTER_SMOKE_KEY="$SMOKE_KEY"
   log "roster serve on $ROSTER_SMOKE_TARGET (log: $work/smoke/server.log)"
+  # Two more servers, each on its own database, for the round_robin tests.
+  local a b
+  a=$(free_port); start_roster "127.0.0.1:$a" "$work/lb-a" "$SMOKE_KEY"
+  b=$(free_port); start_roster "127.0.0.1:$b" "$work/lb-b" "$SMOKE_KEY"
+  export ROSTER_LB_A="127.0.0.1:$a" ROSTER_LB_B="127.0.0.1:$b"
+  log "round_robin replicas on $ROSTER_LB_A and $ROSTER_LB_B"
+  # One more with TLS and client certificates from a CA made here, for the
+  # smoke tests' mTLS run (SPEC O6), when the server has the flags.
+  if "$ROSTER_BIN" serve --help 2>/dev/null | grep -q -- '--tls-client-ca'; then
+    local m
+    make_test_ca "$work/tls"
+    m=$(free_port)
+    start_roster "127.0.0.1:$m" "$work/mtls" "$SMOKE_KEY" \
+      --tls-cert "$work/tls/server.pem" --tls-key "$work/tls/server.key" --tls-client-ca "$work/tls/ca.pem"
+    export ROSTER_MTLS_TARGET="127.0.0.1:$m" ROSTER_MTLS_CA="$work/tls/ca.pem" \
+      ROSTER_MTLS_CERT="$work/tls/client.pem" ROSTER_MTLS_KEY="$work/tls/client.key"
+    log "mTLS server on $ROSTER_MTLS_TARGET (test CA in $work/tls)"
+  else
+    log "SKIP mTLS runs: this roster serve has no --tls-client-ca (SPEC O6 not built in)"
+  fi
 }
 smokes=false
-for s in python go typescript java; do want "$s" && smokes=true; done
+for s in "${SMOKE_STEPS[@]}"; do want "$s" && smokes=true; done
 if $smokes; then
   run_step server-start smoke_server
   if [ "${results[-1]}" != ok ]; then summary; exit 1; fi
@@ -131,7 +158,7 @@ typescript_smoke() {
     (cd clients/typescript && npm_quiet ci --ignore-scripts)
     stamp_write ts-sdk clients/typescript/package-lock.json
   fi
-  (cd clients/typescript && ./node_modules/.bin/tsc -p . && node --test dist/test/smoke.test.js)
+  (cd clients/typescript && ./node_modules/.bin/tsc -p . && npm_quiet test)
 }
 
 java_smoke() {
@@ -147,6 +174,9 @@ want python && run_step python python_smoke
 want go && run_step go go_smoke
 want typescript && run_step typescript typescript_smoke
 want java && run_step java java_smoke
+for s in python go typescript java; do
+  want "install-$s" && run_step "install-$s" scripts/clients/install-test.sh "$s"
+done
 $smokes && stop_roster
 
 # ---- grpcurl walkthroughs ---------------------------------------------------

@@ -21,8 +21,13 @@ import (
 	"github.com/roster-dev/roster/clients/go/rosterv1"
 )
 
-// serviceConfig is clients/service_config.json: a 30s deadline for unary
-// calls and retries on UNAVAILABLE for read-only RPCs and WatchEvents.
+// Version of this SDK (the repository's VERSION file; checked by
+// scripts/clients/version-check.sh).
+const Version = "0.1.0"
+
+// serviceConfig is clients/service_config.json: round_robin over every
+// address the target resolves to, a 30s deadline for unary calls and retries
+// on UNAVAILABLE for read-only RPCs and WatchEvents.
 //
 //go:embed service_config.json
 var serviceConfig string

@@ -8,12 +8,13 @@ package roster_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -26,6 +27,50 @@ func TestSmoke(t *testing.T) {
 	if target == "" || key == "" {
 		t.Skip("ROSTER_SMOKE_TARGET / ROSTER_SMOKE_KEY not set")
 	}
+	smoke(t, key, func(token string) (*roster.Client, error) { return roster.Dial(target, token) })
+}
+
+// TestSmokeMTLS runs the smoke test once over mutual TLS against a server
+// with a test CA (scripts/clients-test.sh: ROSTER_MTLS_TARGET, _CA, _CERT,
+// _KEY), and checks that a client without a certificate is refused.
+func TestSmokeMTLS(t *testing.T) {
+	target, key := os.Getenv("ROSTER_MTLS_TARGET"), os.Getenv("ROSTER_SMOKE_KEY")
+	if target == "" || key == "" {
+		t.Skip("ROSTER_MTLS_TARGET not set (no TLS server)")
+	}
+	caPEM, err := os.ReadFile(os.Getenv("ROSTER_MTLS_CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no certificate in ROSTER_MTLS_CA")
+	}
+	pair, err := tls.LoadX509KeyPair(os.Getenv("ROSTER_MTLS_CERT"), os.Getenv("ROSTER_MTLS_KEY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtls := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	smoke(t, key, func(token string) (*roster.Client, error) {
+		return roster.Dial(target, token, roster.WithTLS(mtls))
+	})
+
+	noCert, err := roster.Dial(target, key, roster.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noCert.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = noCert.Identity.GetIdentity(ctx, &rosterv1.GetIdentityRequest{IdentityId: "AB12CD34"})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("without a client certificate: want UNAVAILABLE, got %v", err)
+	}
+	t.Logf("ok   mTLS: no client certificate -> %v", status.Code(err))
+}
+
+func smoke(t *testing.T, key string, dial func(token string) (*roster.Client, error)) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	step := func(name string, err error) {
@@ -40,7 +85,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("FAIL %s: %v", name, err)
 	}
 
-	svc, err := roster.Dial(target, key)
+	svc, err := dial(key)
 	step("dial", err)
 	defer svc.Close()
 
@@ -67,14 +112,14 @@ func TestSmoke(t *testing.T) {
 		t.Fatal("IssueCredential returned no generated password")
 	}
 
-	anon, err := roster.Dial(target, "")
+	anon, err := dial("")
 	step("dial without token", err)
 	defer anon.Close()
 	signIn, err := anon.Identity.SignIn(ctx, &rosterv1.SignInRequest{
 		IdentityId: id, Username: username, Password: cred.GetPassword(),
 	})
 	step("SignIn", err)
-	self, err := roster.Dial(target, signIn.GetSessionToken())
+	self, err := dial(signIn.GetSessionToken())
 	step("dial with session", err)
 	defer self.Close()
 
@@ -84,24 +129,18 @@ func TestSmoke(t *testing.T) {
 	if st.Code() != codes.InvalidArgument {
 		t.Fatalf("FAIL GetIdentity(bad): want INVALID_ARGUMENT, got %v", err)
 	}
-	var fields []string
-	domain := ""
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.BadRequest:
-			for _, v := range d.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		case *errdetails.ErrorInfo:
-			domain = d.GetDomain()
-		}
+	violations := roster.FieldViolations(err)
+	if _, ok := violations["identity_id"]; !ok {
+		t.Fatalf("FAIL GetIdentity(bad): no BadRequest violation for identity_id (got %v, details %v)", violations, st.Details())
 	}
-	if !contains(fields, "identity_id") {
-		t.Fatalf("FAIL GetIdentity(bad): no BadRequest violation for identity_id (got %v, details %v)", fields, st.Details())
+	info := roster.ErrorInfo(err)
+	if info.GetDomain() != roster.ErrorDomain {
+		t.Fatalf("FAIL GetIdentity(bad): want ErrorInfo domain roster.dev, got %v", info)
 	}
-	if domain != "roster.dev" {
-		t.Fatalf("FAIL GetIdentity(bad): want ErrorInfo domain roster.dev, got %q", domain)
+	if !roster.HasReason(err, rosterv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT) {
+		t.Fatalf("FAIL GetIdentity(bad): want reason INVALID_ARGUMENT, got %q", roster.Reason(err))
 	}
+	fields, domain := violations, info.GetDomain()
 	t.Logf("ok   GetIdentity(bad) -> INVALID_ARGUMENT, violations %v, ErrorInfo domain %s", fields, domain)
 
 	org, err := svc.Membership.CreateOrganization(ctx, &rosterv1.CreateOrganizationRequest{

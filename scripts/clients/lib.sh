@@ -47,11 +47,13 @@ roster_bin() {
   echo "$dir/release/roster"
 }
 
-# start_roster ADDR DIR KEY: runs `roster serve` on ADDR with a fresh SQLite
-# database in DIR and the service key smoke=KEY; sets ROSTER_PID. Waits until
+# start_roster ADDR DIR KEY [SERVE_ARG...]: runs `roster serve` on ADDR with a fresh SQLite
+# database in DIR and the service key smoke=KEY; sets ROSTER_PID (and adds it
+# to ROSTER_PIDS, which stop_roster stops). Waits until
 # the server answers (reflection) and fails if it does not within 30s.
 start_roster() {
   local addr=$1 dir=$2 key=$3 bin
+  shift 3
   bin=$(roster_bin)
   mkdir -p "$dir"
   rm -f "$dir"/r.db*
@@ -59,9 +61,10 @@ start_roster() {
     die "$addr is already in use; stop whatever listens there (another roster serve?) and retry"
   fi
   ROSTER_SERVICE_KEYS="smoke=$key" RUST_LOG=${RUST_LOG:-warn} \
-    "$bin" serve --listen "$addr" --database-url "sqlite://$dir/r.db?mode=rwc" \
+    "$bin" serve --listen "$addr" --database-url "sqlite://$dir/r.db?mode=rwc" "$@" \
     > "$dir/server.log" 2>&1 &
   ROSTER_PID=$!
+  ROSTER_PIDS+=("$ROSTER_PID")
   for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then return 0; fi
     kill -0 "$ROSTER_PID" 2>/dev/null || { cat "$dir/server.log" >&2; die "roster serve exited"; }
@@ -71,12 +74,43 @@ start_roster() {
   die "roster serve did not listen on $addr within 30s"
 }
 
+ROSTER_PIDS=()
 stop_roster() {
-  if [ -n "${ROSTER_PID:-}" ] && kill -0 "$ROSTER_PID" 2>/dev/null; then
-    kill "$ROSTER_PID" 2>/dev/null || true
-    wait "$ROSTER_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${ROSTER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  ROSTER_PIDS=()
   ROSTER_PID=""
+}
+
+# make_test_ca DIR: a throwaway CA (EC P-256) and two certificates it signs,
+# server.pem/server.key for 127.0.0.1 and localhost, client.pem/client.key
+# (PKCS#8, as Java wants it); ca.pem is the CA. Nothing here is committed.
+make_test_ca() {
+  local d=$1
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+      -subj "/CN=Roster test CA" -keyout ca.key -out ca.pem \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    local name
+    for name in server client; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=roster-$name" -keyout "$name.key" -out "$name.csr" 2>/dev/null
+    done
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' > server.ext
+    printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' > client.ext
+    for name in server client; do
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 \
+        -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+    done
+    rm -f ./*.csr ./*.ext ca.srl
+  )
 }
 
 # A free TCP port on 127.0.0.1.

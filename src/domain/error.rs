@@ -2,134 +2,115 @@
 //! [`Reason`] code; the gRPC layer maps each variant to exactly one status
 //! code and attaches the reason as `google.rpc.ErrorInfo`.
 
-/// Stable, machine-readable reason codes (`ErrorInfo.reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// Input failed validation.
-    InvalidArgument,
-    /// No or an unknown bearer token.
-    Unauthenticated,
-    /// Identity, username or password wrong (one code for all).
-    BadCredentials,
-    /// Too many attempts; try later.
-    RateLimited,
-    /// The caller's role does not allow this.
-    NotAuthorized,
-    /// Only the identity itself may do this.
-    NotSelf,
-    /// The caller does not administer the package.
-    NotPackageAdmin,
-    /// The caller does not administer the organization.
-    NotOrganizationAdmin,
-    /// The caller administers neither the room nor its organization.
-    NotRoomAdmin,
-    /// Self-revocation with a wrong or missing revocation password.
-    WrongRevocationPassword,
-    /// Admin revocation needs an ENTERPRISE package.
-    EnterprisePlanRequired,
-    /// The identity is not attached to the package.
-    IdentityNotAttached,
-    /// The identity is revoked.
-    IdentityRevoked,
-    /// No identity with this ID.
-    IdentityNotFound,
-    /// No package with this ID.
-    PackageNotFound,
-    /// No credential with this ID.
-    CredentialNotFound,
-    /// No organization with this ID.
-    OrganizationNotFound,
-    /// No room with this ID.
-    RoomNotFound,
-    /// No member with this identity in the organization.
-    MemberNotFound,
-    /// The identity is not in the room.
-    RoomMemberNotFound,
-    /// No free seat in the package.
-    SeatLimitReached,
-    /// The new seat limit is below the seats in use.
-    SeatLimitBelowUsage,
-    /// A package needs at least one administrator.
-    NoPackageAdmin,
-    /// The username is taken.
-    UsernameTaken,
-    /// Still an active member of organizations bound to the package.
-    ActiveMemberships,
-    /// Already a member of the organization.
-    AlreadyMember,
-    /// Already in the room.
-    AlreadyRoomMember,
-    /// Already deactivated.
-    AlreadyDeactivated,
-    /// Not deactivated.
-    NotDeactivated,
-    /// Would leave a room without an active room admin.
-    LastRoomAdmin,
-    /// Would leave the organization without an active admin.
-    LastOrganizationAdmin,
-    /// The named successor is not an active member.
-    SuccessorNotActive,
-    /// The identity is not an active member of the organization.
-    NotActiveMember,
-    /// The identity is not a member of the room.
-    NotRoomMember,
-    /// The room belongs to another organization.
-    RoomNotInOrganization,
-    /// The event cursor is older than the retention window.
-    CursorExpired,
-    /// The page token does not fit the request.
-    InvalidPageToken,
-    /// The request was aborted by a concurrent change; retry.
-    Conflict,
-    /// Storage or another dependency failed.
-    Internal,
+/// Declares [`Reason`], its wire strings and [`Reason::ALL`] from one list,
+/// so a code cannot exist without its string or be left out of `ALL`.
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal,)+) => {
+        /// Stable, machine-readable reason codes (`ErrorInfo.reason`).
+        ///
+        /// Published in the API as `roster.v1.ErrorReason`
+        /// (`proto/roster/v1/errors.proto`): the wire string is the proto value
+        /// name without its `ERROR_REASON_` prefix. Adding a code is one line
+        /// here and one line there; `tests/it/reasons.rs` fails until both
+        /// sides agree.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Reason {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Reason {
+            /// Every reason code, in declaration order.
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            /// The wire form, `SCREAMING_SNAKE_CASE`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => $wire,)+
+                }
+            }
+        }
+    };
 }
 
-impl Reason {
-    /// The wire form, `SCREAMING_SNAKE_CASE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::InvalidArgument => "INVALID_ARGUMENT",
-            Reason::Unauthenticated => "UNAUTHENTICATED",
-            Reason::BadCredentials => "BAD_CREDENTIALS",
-            Reason::RateLimited => "RATE_LIMITED",
-            Reason::NotAuthorized => "NOT_AUTHORIZED",
-            Reason::NotSelf => "NOT_SELF",
-            Reason::NotPackageAdmin => "NOT_PACKAGE_ADMIN",
-            Reason::NotOrganizationAdmin => "NOT_ORGANIZATION_ADMIN",
-            Reason::NotRoomAdmin => "NOT_ROOM_ADMIN",
-            Reason::WrongRevocationPassword => "WRONG_REVOCATION_PASSWORD",
-            Reason::EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
-            Reason::IdentityNotAttached => "IDENTITY_NOT_ATTACHED",
-            Reason::IdentityRevoked => "IDENTITY_REVOKED",
-            Reason::IdentityNotFound => "IDENTITY_NOT_FOUND",
-            Reason::PackageNotFound => "PACKAGE_NOT_FOUND",
-            Reason::CredentialNotFound => "CREDENTIAL_NOT_FOUND",
-            Reason::OrganizationNotFound => "ORGANIZATION_NOT_FOUND",
-            Reason::RoomNotFound => "ROOM_NOT_FOUND",
-            Reason::MemberNotFound => "MEMBER_NOT_FOUND",
-            Reason::RoomMemberNotFound => "ROOM_MEMBER_NOT_FOUND",
-            Reason::SeatLimitReached => "SEAT_LIMIT_REACHED",
-            Reason::SeatLimitBelowUsage => "SEAT_LIMIT_BELOW_USAGE",
-            Reason::NoPackageAdmin => "NO_PACKAGE_ADMIN",
-            Reason::UsernameTaken => "USERNAME_TAKEN",
-            Reason::ActiveMemberships => "ACTIVE_MEMBERSHIPS",
-            Reason::AlreadyMember => "ALREADY_MEMBER",
-            Reason::AlreadyRoomMember => "ALREADY_ROOM_MEMBER",
-            Reason::AlreadyDeactivated => "ALREADY_DEACTIVATED",
-            Reason::NotDeactivated => "NOT_DEACTIVATED",
-            Reason::LastRoomAdmin => "LAST_ROOM_ADMIN",
-            Reason::LastOrganizationAdmin => "LAST_ORGANIZATION_ADMIN",
-            Reason::SuccessorNotActive => "SUCCESSOR_NOT_ACTIVE",
-            Reason::NotActiveMember => "NOT_ACTIVE_MEMBER",
-            Reason::NotRoomMember => "NOT_ROOM_MEMBER",
-            Reason::RoomNotInOrganization => "ROOM_NOT_IN_ORGANIZATION",
-            Reason::CursorExpired => "CURSOR_EXPIRED",
-            Reason::InvalidPageToken => "INVALID_PAGE_TOKEN",
-            Reason::Conflict => "CONFLICT",
-            Reason::Internal => "INTERNAL",
-        }
-    }
+reasons! {
+    /// Input failed validation.
+    InvalidArgument => "INVALID_ARGUMENT",
+    /// No or an unknown bearer token.
+    Unauthenticated => "UNAUTHENTICATED",
+    /// Identity, username or password wrong (one code for all).
+    BadCredentials => "BAD_CREDENTIALS",
+    /// Too many attempts; try later.
+    RateLimited => "RATE_LIMITED",
+    /// The caller's role does not allow this.
+    NotAuthorized => "NOT_AUTHORIZED",
+    /// Only the identity itself may do this.
+    NotSelf => "NOT_SELF",
+    /// The caller does not administer the package.
+    NotPackageAdmin => "NOT_PACKAGE_ADMIN",
+    /// The caller does not administer the organization.
+    NotOrganizationAdmin => "NOT_ORGANIZATION_ADMIN",
+    /// The caller administers neither the room nor its organization.
+    NotRoomAdmin => "NOT_ROOM_ADMIN",
+    /// Self-revocation with a wrong or missing revocation password.
+    WrongRevocationPassword => "WRONG_REVOCATION_PASSWORD",
+    /// Admin revocation needs an ENTERPRISE package.
+    EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
+    /// The identity is not attached to the package.
+    IdentityNotAttached => "IDENTITY_NOT_ATTACHED",
+    /// The identity is revoked.
+    IdentityRevoked => "IDENTITY_REVOKED",
+    /// No identity with this ID.
+    IdentityNotFound => "IDENTITY_NOT_FOUND",
+    /// No package with this ID.
+    PackageNotFound => "PACKAGE_NOT_FOUND",
+    /// No credential with this ID.
+    CredentialNotFound => "CREDENTIAL_NOT_FOUND",
+    /// No organization with this ID.
+    OrganizationNotFound => "ORGANIZATION_NOT_FOUND",
+    /// No room with this ID.
+    RoomNotFound => "ROOM_NOT_FOUND",
+    /// No member with this identity in the organization.
+    MemberNotFound => "MEMBER_NOT_FOUND",
+    /// The identity is not in the room.
+    RoomMemberNotFound => "ROOM_MEMBER_NOT_FOUND",
+    /// No free seat in the package.
+    SeatLimitReached => "SEAT_LIMIT_REACHED",
+    /// The new seat limit is below the seats in use.
+    SeatLimitBelowUsage => "SEAT_LIMIT_BELOW_USAGE",
+    /// A package needs at least one administrator.
+    NoPackageAdmin => "NO_PACKAGE_ADMIN",
+    /// The username is taken.
+    UsernameTaken => "USERNAME_TAKEN",
+    /// Still an active member of organizations bound to the package.
+    ActiveMemberships => "ACTIVE_MEMBERSHIPS",
+    /// Already a member of the organization.
+    AlreadyMember => "ALREADY_MEMBER",
+    /// Already in the room.
+    AlreadyRoomMember => "ALREADY_ROOM_MEMBER",
+    /// Already deactivated.
+    AlreadyDeactivated => "ALREADY_DEACTIVATED",
+    /// Not deactivated.
+    NotDeactivated => "NOT_DEACTIVATED",
+    /// Would leave a room without an active room admin.
+    LastRoomAdmin => "LAST_ROOM_ADMIN",
+    /// Would leave the organization without an active admin.
+    LastOrganizationAdmin => "LAST_ORGANIZATION_ADMIN",
+    /// The named successor is not an active member.
+    SuccessorNotActive => "SUCCESSOR_NOT_ACTIVE",
+    /// The identity is not an active member of the organization.
+    NotActiveMember => "NOT_ACTIVE_MEMBER",
+    /// The identity is not a member of the room.
+    NotRoomMember => "NOT_ROOM_MEMBER",
+    /// The room belongs to another organization.
+    RoomNotInOrganization => "ROOM_NOT_IN_ORGANIZATION",
+    /// The event cursor is older than the retention window.
+    CursorExpired => "CURSOR_EXPIRED",
+    /// The page token does not fit the request.
+    InvalidPageToken => "INVALID_PAGE_TOKEN",
+    /// The request was aborted by a concurrent change; retry.
+    Conflict => "CONFLICT",
+    /// Storage or another dependency failed.
+    Internal => "INTERNAL",
 }
 
 /// One offending request field (`google.rpc.BadRequest.FieldViolation`).

@@ -95,3 +95,51 @@ impl From<Error> for Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::Reason;
+    use crate::pb::ErrorReason;
+
+    /// The wire prefix of `roster.v1.ErrorReason` value names.
+    const PREFIX: &str = "ERROR_REASON_";
+
+    #[test]
+    fn every_reason_is_in_the_proto_enum() {
+        for reason in Reason::ALL {
+            let name = format!("{PREFIX}{}", reason.as_str());
+            assert!(
+                ErrorReason::from_str_name(&name).is_some(),
+                "Reason::{reason:?} is missing from proto/roster/v1/errors.proto: \
+                 append `{name} = <next number>;` to enum ErrorReason \
+                 and run scripts/clients/generate.sh"
+            );
+        }
+    }
+
+    #[test]
+    fn every_proto_reason_is_a_domain_reason() {
+        let wire: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        let mut seen = 0;
+        // Values are dense from 1; stop at the first gap after the last one.
+        for value in 1.. {
+            let Ok(proto) = ErrorReason::try_from(value) else {
+                break;
+            };
+            seen += 1;
+            let name = proto.as_str_name();
+            let code = name.strip_prefix(PREFIX).unwrap_or(name);
+            assert!(
+                wire.contains(&code),
+                "{name} in proto/roster/v1/errors.proto has no domain::Reason: \
+                 add `Variant => \"{code}\",` to reasons! in src/domain/error.rs"
+            );
+        }
+        assert_eq!(
+            seen,
+            Reason::ALL.len(),
+            "ErrorReason values must be dense from 1"
+        );
+        assert!(ErrorReason::try_from(0).is_ok_and(|r| r == ErrorReason::Unspecified));
+    }
+}

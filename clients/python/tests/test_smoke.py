@@ -26,6 +26,27 @@ from roster_client.v1 import (
 
 TARGET = os.environ.get("ROSTER_SMOKE_TARGET", "")
 KEY = os.environ.get("ROSTER_SMOKE_KEY", "")
+# The same smoke test once over mutual TLS, when scripts/clients-test.sh has
+# started a server with a test CA (ROSTER_MTLS_TARGET, _CA, _CERT, _KEY: PEM files).
+MTLS_TARGET = os.environ.get("ROSTER_MTLS_TARGET", "")
+
+
+def _read(env: str) -> bytes:
+    with open(os.environ[env], "rb") as f:
+        return f.read()
+
+
+def _plaintext(token: str = "") -> roster_client.RosterClient:
+    return roster_client.connect(TARGET, token)
+
+
+def _mtls(token: str = "") -> roster_client.RosterClient:
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=_read("ROSTER_MTLS_CA"),
+        private_key=_read("ROSTER_MTLS_KEY"),
+        certificate_chain=_read("ROSTER_MTLS_CERT"),
+    )
+    return roster_client.connect(MTLS_TARGET, token, credentials=creds)
 
 
 @contextmanager
@@ -41,8 +62,24 @@ def step(name: str):
 
 @pytest.mark.skipif(not (TARGET and KEY), reason="ROSTER_SMOKE_TARGET / ROSTER_SMOKE_KEY not set")
 def test_smoke() -> None:
-    svc = roster_client.connect(TARGET, KEY)
-    anon = roster_client.connect(TARGET)
+    smoke(_plaintext)
+
+
+@pytest.mark.skipif(not (MTLS_TARGET and KEY), reason="ROSTER_MTLS_TARGET not set (no TLS server)")
+def test_smoke_mtls() -> None:
+    smoke(_mtls)
+    # Without a client certificate the server refuses the handshake.
+    no_cert = grpc.ssl_channel_credentials(root_certificates=_read("ROSTER_MTLS_CA"))
+    with roster_client.connect(MTLS_TARGET, KEY, credentials=no_cert) as c:
+        with pytest.raises(grpc.RpcError) as excinfo:
+            c.identity.GetIdentity(identity_pb2.GetIdentityRequest(identity_id="AB12CD34"), timeout=10)
+        assert excinfo.value.code() == grpc.StatusCode.UNAVAILABLE, excinfo.value
+    print("ok   mTLS: no client certificate -> UNAVAILABLE")
+
+
+def smoke(connect) -> None:
+    svc = connect(KEY)
+    anon = connect()
 
     with step("CreateIdentity"):
         ident = svc.identity.CreateIdentity(
@@ -73,7 +110,7 @@ def test_smoke() -> None:
         signed_in = anon.identity.SignIn(
             identity_pb2.SignInRequest(identity_id=iid, username=username, password=cred.password)
         )
-    me = roster_client.connect(TARGET, signed_in.session_token)
+    me = connect(signed_in.session_token)
 
     # Rich error details: INVALID_ARGUMENT with a BadRequest naming the field.
     with pytest.raises(grpc.RpcError) as excinfo:
@@ -82,6 +119,7 @@ def test_smoke() -> None:
     assert details.code == grpc.StatusCode.INVALID_ARGUMENT, details
     assert "identity_id" in details.field_violations, details
     assert details.error_info is not None and details.error_info.domain == "roster.dev", details
+    assert details.reason == roster_client.Reason.INVALID_ARGUMENT, details
     print(f"ok   GetIdentity(bad) -> INVALID_ARGUMENT {details.field_violations} reason={details.reason}")
 
     with step("CreateOrganization"):

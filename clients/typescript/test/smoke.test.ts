@@ -11,9 +11,12 @@ import {
   EventType,
   IdentityState,
   Plan,
+  Reason,
   createRosterClient,
   errorDetails,
+  type RosterClient,
 } from "../src/index.js";
+import { readFileSync } from "node:fs";
 
 const target = process.env.ROSTER_SMOKE_TARGET ?? "";
 const key = process.env.ROSTER_SMOKE_KEY ?? "";
@@ -36,16 +39,32 @@ async function step<T>(name: string, call: () => Promise<T>): Promise<T> {
 
 test("smoke", { skip: !(target && key) && "ROSTER_SMOKE_TARGET / ROSTER_SMOKE_KEY not set" }, async (t) => {
   try {
-    await smoke();
+    await smoke((token) => createRosterClient(target, token));
   } catch (err) {
     if (err instanceof Pending) return t.skip(err.message);
     throw err;
   }
 });
 
-async function smoke(): Promise<void> {
-  const svc = createRosterClient(target, key);
-  const anon = createRosterClient(target);
+// The same once over mutual TLS, against a server with a test CA
+// (scripts/clients-test.sh: ROSTER_MTLS_TARGET, _CA, _CERT, _KEY).
+const mtlsTarget = process.env.ROSTER_MTLS_TARGET ?? "";
+test("smoke over mTLS", { skip: !(mtlsTarget && key) && "ROSTER_MTLS_TARGET not set (no TLS server)" }, async () => {
+  const ca = readFileSync(process.env.ROSTER_MTLS_CA ?? "");
+  const tls = { ca, cert: readFileSync(process.env.ROSTER_MTLS_CERT ?? ""), key: readFileSync(process.env.ROSTER_MTLS_KEY ?? "") };
+  await smoke((token) => createRosterClient(`https://${mtlsTarget}`, token, { tls }));
+  const noCert = createRosterClient(`https://${mtlsTarget}`, key, { tls: { ca }, retry: false });
+  const err = await noCert.identity.getIdentity({ identityId: "AB12CD34" }, { timeoutMs: 10_000 }).then(
+    () => assert.fail("a client without a certificate was served"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  assert.notEqual(err.code, Code.Unauthenticated, `refused at the TLS layer, not by the token check: ${err.message}`);
+  console.log(`ok   mTLS: no client certificate -> ${Code[err.code]}`);
+});
+
+async function smoke(connect: (token?: string) => RosterClient): Promise<void> {
+  const svc = connect(key);
+  const anon = connect();
 
   const ident = await step("CreateIdentity", () =>
     svc.identity.createIdentity({ identity: { displayName: "Smoke TypeScript" } }),
@@ -67,7 +86,7 @@ async function smoke(): Promise<void> {
   const signedIn = await step("SignIn", () =>
     anon.identity.signIn({ identityId: id, username, password: cred.password }),
   );
-  const me = createRosterClient(target, signedIn.sessionToken);
+  const me = connect(signedIn.sessionToken);
 
   // Rich error details: decode grpc-status-details-bin as google.rpc.Status.
   const err = await svc.identity.getIdentity({ identityId: "bad" }).then(
@@ -79,6 +98,7 @@ async function smoke(): Promise<void> {
   const fields = details.fieldViolations.map((v) => v.field);
   assert.ok(fields.includes("identity_id"), `no violation for identity_id: ${JSON.stringify(fields)}`);
   assert.equal(details.errorInfo?.domain, "roster.dev");
+  assert.equal(details.errorInfo?.reason, Reason.INVALID_ARGUMENT);
   console.log(`ok   GetIdentity(bad) -> INVALID_ARGUMENT ${fields.join(",")} reason=${details.errorInfo?.reason}`);
 
   const org = await step("CreateOrganization", () =>

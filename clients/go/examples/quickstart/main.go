@@ -9,7 +9,6 @@ import (
 	"log"
 	"os"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
 	roster "github.com/roster-dev/roster/clients/go"
@@ -42,12 +41,7 @@ func main() {
 
 	// Errors carry google.rpc details: which field was wrong, and why.
 	_, err = c.Identity.GetIdentity(ctx, &rosterv1.GetIdentityRequest{IdentityId: "bad"})
-	st := status.Convert(err)
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fmt.Printf("%s: %s: %s\n", st.Code(), v.GetField(), v.GetDescription())
-			}
-		}
+	for field, description := range roster.FieldViolations(err) {
+		fmt.Printf("%s: %s: %s (reason %s)\n", status.Code(err), field, description, roster.Reason(err))
 	}
 }

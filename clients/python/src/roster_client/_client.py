@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 from importlib import resources
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import grpc
 
@@ -97,6 +97,25 @@ class RosterClient:
         self.close()
 
 
+def _channel_options(target: str, options: Sequence[Tuple[str, Any]]) -> List[Tuple[str, Any]]:
+    """The service config and retries, plus the caller's options.
+
+    A static address list ("ipv4:10.0.0.1:50051,10.0.0.2:50051") would
+    otherwise be sent as the :authority, which HTTP/2 servers reject; the first
+    address stands in for it unless the caller sets grpc.default_authority.
+    """
+    out: List[Tuple[str, Any]] = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1)]
+    if (
+        target.startswith(("ipv4:", "ipv6:"))
+        and "," in target
+        and not any(k == "grpc.default_authority" for k, _ in options)
+    ):
+        first = target.split(":", 1)[1].lstrip("/").split(",", 1)[0]
+        out.append(("grpc.default_authority", first))
+    out.extend(options)
+    return out
+
+
 def connect(
     target: str,
     token: str = "",
@@ -107,7 +126,9 @@ def connect(
 ) -> RosterClient:
     """Connects to a Roster server.
 
-    target: "host:port" or any gRPC target ("dns:///roster.svc:50051").
+    target: "host:port" or any gRPC target ("dns:///roster.svc:50051", or a
+        static list "ipv4:10.0.0.1:50051,10.0.0.2:50051"); calls are spread
+        round_robin over every address it resolves to.
     token: a service key or a session token from SignIn, sent as
         `authorization: Bearer <token>`; empty to call only SignIn.
     credentials: TLS channel credentials (grpc.ssl_channel_credentials());
@@ -116,11 +137,7 @@ def connect(
         (None: only the service config's 30s per-method timeout).
     options: extra channel arguments.
     """
-    channel_options = [
-        ("grpc.service_config", _SERVICE_CONFIG),
-        ("grpc.enable_retries", 1),
-        *options,
-    ]
+    channel_options = _channel_options(target, options)
     if credentials is None:
         channel = grpc.insecure_channel(target, options=channel_options)
     else:

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Dict, List, Optional
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from roster_client.v1 import errors_pb2
+
+_PREFIX = "ERROR_REASON_"
+
+#: The ErrorInfo reason codes, built from the proto enum roster.v1.ErrorReason
+#: (so they cannot drift from it): ``Reason.SEAT_LIMIT_REACHED`` is the string
+#: "SEAT_LIMIT_REACHED" the server sends for ERROR_REASON_SEAT_LIMIT_REACHED.
+#: Members are ``str``, so ``details.reason == Reason.SEAT_LIMIT_REACHED``.
+Reason = enum.Enum(  # type: ignore[misc]
+    "Reason",
+    [
+        (name[len(_PREFIX) :], name[len(_PREFIX) :])
+        for name in errors_pb2.ErrorReason.keys()
+        if name != _PREFIX + "UNSPECIFIED"
+    ],
+    type=str,
+    module=__name__,
+)
 
 
 @dataclasses.dataclass

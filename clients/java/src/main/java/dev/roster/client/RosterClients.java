@@ -8,10 +8,14 @@ import dev.roster.v1.MembershipServiceGrpc;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
+import io.grpc.TlsChannelCredentials;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -23,9 +27,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One channel to a Roster server and stubs for its four services, with the bearer token, the
- * shared retry policy (read-only RPCs and WatchEvents retried on UNAVAILABLE) and a default
- * deadline for unary calls.
+ * One channel to a Roster server and stubs for its four services (blocking, future and async),
+ * with the bearer token, the shared service config (round_robin over every resolved address;
+ * read-only RPCs and WatchEvents retried on UNAVAILABLE) and a default deadline for unary calls.
  *
  * <pre>{@code
  * try (RosterClients roster = RosterClients.connect("127.0.0.1", 50051, System.getenv("ROSTER_KEY"))) {
@@ -52,6 +56,25 @@ public final class RosterClients implements AutoCloseable {
    */
   public static RosterClients connect(String host, int port, String token) {
     return connect(ManagedChannelBuilder.forAddress(host, port).usePlaintext(), token, DEFAULT_TIMEOUT);
+  }
+
+  /**
+   * Connects over TLS. {@code caPem}: the CA bundle to trust (null: the JVM's default trust
+   * store); {@code certPem} and {@code keyPem} (PKCS#8 PEM): the client certificate chain and key
+   * for mutual TLS, or both null. {@code target}: "host:port" or a name-resolver target such as
+   * "dns:///roster-headless:50051".
+   */
+  public static RosterClients connectTls(String target, String token, File caPem, File certPem, File keyPem)
+      throws IOException {
+    TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    if (caPem != null) {
+      tls.trustManager(caPem);
+    }
+    if (certPem != null || keyPem != null) {
+      tls.keyManager(certPem, keyPem);
+    }
+    ChannelCredentials creds = tls.build();
+    return connect(Grpc.newChannelBuilder(target, creds), token, DEFAULT_TIMEOUT);
   }
 
   /**
@@ -82,12 +105,47 @@ public final class RosterClients implements AutoCloseable {
     return EventServiceGrpc.newBlockingStub(channel).withCallCredentials(credentials);
   }
 
+  /** Future stub: unary calls return a ListenableFuture. */
+  public IdentityServiceGrpc.IdentityServiceFutureStub identityFuture() {
+    return IdentityServiceGrpc.newFutureStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Future stub: unary calls return a ListenableFuture. */
+  public LicenseServiceGrpc.LicenseServiceFutureStub licenseFuture() {
+    return LicenseServiceGrpc.newFutureStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Future stub: unary calls return a ListenableFuture. */
+  public MembershipServiceGrpc.MembershipServiceFutureStub membershipFuture() {
+    return MembershipServiceGrpc.newFutureStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Future stub: unary calls return a ListenableFuture (WatchEvents: use {@link #eventsAsync()}). */
+  public EventServiceGrpc.EventServiceFutureStub eventsFuture() {
+    return EventServiceGrpc.newFutureStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Asynchronous stub: every call takes a StreamObserver. */
+  public IdentityServiceGrpc.IdentityServiceStub identityAsync() {
+    return IdentityServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Asynchronous stub: every call takes a StreamObserver. */
+  public LicenseServiceGrpc.LicenseServiceStub licenseAsync() {
+    return LicenseServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
+  /** Asynchronous stub: every call takes a StreamObserver. */
+  public MembershipServiceGrpc.MembershipServiceStub membershipAsync() {
+    return MembershipServiceGrpc.newStub(channel).withCallCredentials(credentials);
+  }
+
   /** Asynchronous event stub, for WatchEvents with a StreamObserver. */
   public EventServiceGrpc.EventServiceStub eventsAsync() {
     return EventServiceGrpc.newStub(channel).withCallCredentials(credentials);
   }
 
-  /** The channel, for other stubs (health) or the future stubs of these services. */
+  /** The channel, for other stubs (health). */
   public ManagedChannel channel() {
     return channel;
   }

@@ -12,6 +12,7 @@ import dev.roster.v1.CreateIdentityRequest;
 import dev.roster.v1.CreateLicensePackageRequest;
 import dev.roster.v1.CreateOrganizationRequest;
 import dev.roster.v1.EventFilter;
+import dev.roster.v1.ErrorReason;
 import dev.roster.v1.EventType;
 import dev.roster.v1.GetIdentityRequest;
 import dev.roster.v1.Identity;
@@ -73,9 +74,41 @@ class SmokeTest {
     int colon = target.lastIndexOf(':');
     String host = target.substring(0, colon);
     int port = Integer.parseInt(target.substring(colon + 1));
+    run(key, token -> RosterClients.connect(host, port, token));
+  }
 
-    try (RosterClients svc = RosterClients.connect(host, port, key);
-        RosterClients anon = RosterClients.connect(host, port, null)) {
+  /** Connects with a token (null: none). */
+  interface Connect {
+    RosterClients connect(String token) throws Exception;
+  }
+
+  /**
+   * The same smoke test once over mutual TLS against a server with a test CA
+   * (scripts/clients-test.sh: ROSTER_MTLS_TARGET, _CA, _CERT, _KEY), and a client without a
+   * certificate refused.
+   */
+  @Test
+  void smokeOverMutualTls() throws Exception {
+    String target = System.getenv("ROSTER_MTLS_TARGET");
+    String key = System.getenv("ROSTER_SMOKE_KEY");
+    Assumptions.assumeTrue(target != null && !target.isEmpty() && key != null && !key.isEmpty(),
+        "ROSTER_MTLS_TARGET not set (no TLS server)");
+    java.io.File ca = new java.io.File(System.getenv("ROSTER_MTLS_CA"));
+    java.io.File cert = new java.io.File(System.getenv("ROSTER_MTLS_CERT"));
+    java.io.File pkcs8 = new java.io.File(System.getenv("ROSTER_MTLS_KEY"));
+    run(key, token -> RosterClients.connectTls(target, token, ca, cert, pkcs8));
+    try (RosterClients noCert = RosterClients.connectTls(target, key, ca, null, null)) {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> noCert.identity().withDeadlineAfter(10, TimeUnit.SECONDS)
+              .getIdentity(GetIdentityRequest.newBuilder().setIdentityId("AB12CD34").build()));
+      assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+      System.out.println("ok   mTLS: no client certificate -> UNAVAILABLE");
+    }
+  }
+
+  private void run(String key, Connect connect) throws Exception {
+    try (RosterClients svc = connect.connect(key);
+        RosterClients anon = connect.connect(null)) {
       Identity ident = step("CreateIdentity", () -> svc.identity().createIdentity(
           CreateIdentityRequest.newBuilder()
               .setIdentity(Identity.newBuilder().setDisplayName("Smoke Java"))
@@ -106,6 +139,17 @@ class SmokeTest {
       Map<String, String> violations = RosterErrors.fieldViolations(bad);
       assertTrue(violations.containsKey("identity_id"), "violations: " + violations);
       assertEquals("roster.dev", RosterErrors.errorInfo(bad).map(ErrorInfo::getDomain).orElse(""));
+      assertTrue(RosterErrors.hasReason(bad, ErrorReason.ERROR_REASON_INVALID_ARGUMENT), RosterErrors.reason(bad));
+
+      // The future stub: same call, the failure arrives through the future.
+      java.util.concurrent.ExecutionException failed = assertThrows(java.util.concurrent.ExecutionException.class,
+          () -> svc.identityFuture().getIdentity(GetIdentityRequest.newBuilder().setIdentityId("bad").build())
+              .get(30, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(ErrorReason.ERROR_REASON_INVALID_ARGUMENT, RosterErrors.parseReason(RosterErrors.reason(failed.getCause())));
+      Identity viaFuture = svc.identityFuture().getIdentity(GetIdentityRequest.newBuilder().setIdentityId(id).build())
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertEquals(id, viaFuture.getIdentityId());
+      System.out.println("ok   future stub: GetIdentity and GetIdentity(bad) -> " + RosterErrors.reason(failed.getCause()));
       System.out.println("ok   GetIdentity(bad) -> INVALID_ARGUMENT " + violations.keySet()
           + " reason=" + RosterErrors.errorInfo(bad).map(ErrorInfo::getReason).orElse(""));
 
@@ -163,7 +207,7 @@ class SmokeTest {
       assertTrue(headers.get() != null || early != null, "WatchEvents: no response headers within 10s");
       System.out.println("ok   WatchEvents");
 
-      try (RosterClients me = RosterClients.connect(host, port, signedIn.getSessionToken())) {
+      try (RosterClients me = connect.connect(signedIn.getSessionToken())) {
         Identity revoked = step("RevokeIdentity (own session)", () -> me.identity().revokeIdentity(
             RevokeIdentityRequest.newBuilder().setIdentityId(id).build()));
         assertEquals(IdentityState.IDENTITY_STATE_REVOKED, revoked.getState());
