@@ -23,8 +23,10 @@ pub enum Reason {
     NotOrganizationAdmin,
     /// The caller administers neither the room nor its organization.
     NotRoomAdmin,
-    /// Self-revocation with a wrong or missing revocation password.
+    /// Self-revocation with a wrong revocation password.
     WrongRevocationPassword,
+    /// Self-revocation without the revocation password that is set.
+    RevocationPasswordRequired,
     /// Admin revocation needs an ENTERPRISE package.
     EnterprisePlanRequired,
     /// The identity is not attached to the package.
@@ -99,6 +101,7 @@ impl Reason {
             Reason::NotOrganizationAdmin => "NOT_ORGANIZATION_ADMIN",
             Reason::NotRoomAdmin => "NOT_ROOM_ADMIN",
             Reason::WrongRevocationPassword => "WRONG_REVOCATION_PASSWORD",
+            Reason::RevocationPasswordRequired => "REVOCATION_PASSWORD_REQUIRED",
             Reason::EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
             Reason::IdentityNotAttached => "IDENTITY_NOT_ATTACHED",
             Reason::IdentityRevoked => "IDENTITY_REVOKED",
@@ -229,12 +232,24 @@ pub enum Error {
     Internal(String),
 }
 
+/// Violations named in the message; the rest are counted (the status
+/// details carry more, see `grpc::status`).
+const DESCRIBED_VIOLATIONS: usize = 5;
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    let mut out = violations
         .iter()
+        .take(DESCRIBED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if violations.len() > DESCRIBED_VIOLATIONS {
+        out.push_str(&format!(
+            " (and {} more)",
+            violations.len() - DESCRIBED_VIOLATIONS
+        ));
+    }
+    out
 }
 
 impl Error {

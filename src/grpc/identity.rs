@@ -75,13 +75,8 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         self.ctx.principal(&request).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        validate::batch_len(&mut v, "identity_ids", req.identity_ids.len());
-        let ids: Vec<IdentityId> = req
-            .identity_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| v.id(&format!("identity_ids[{i}]"), IdentityId::parse(raw)))
-            .collect();
+        let ids: Vec<IdentityId> =
+            validate::batch_ids(&mut v, "identity_ids", &req.identity_ids, IdentityId::parse);
         v.finish()?;
         let found = self.ctx.store.batch_get_identities(&ids).await?;
         let results = ids
@@ -155,6 +150,13 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
                     return Err(Error::precondition(
                         Reason::IdentityRevoked,
                         format!("identity {id} is already revoked"),
+                    )
+                    .into());
+                }
+                if hash.is_some() && req.revocation_password.is_empty() {
+                    return Err(Error::denied(
+                        Reason::RevocationPasswordRequired,
+                        "this identity has a revocation password; give it in revocation_password",
                     )
                     .into());
                 }
@@ -282,6 +284,13 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }
         if token.len() > 256 {
             return Err(Error::invalid("session_token", "must be at most 256 characters").into());
+        }
+        if !secrets::is_session_token_shape(token) {
+            return Err(Error::invalid(
+                "session_token",
+                "is not a session token (rss_ and 43 URL-safe base64 characters)",
+            )
+            .into());
         }
         if !principal.is_service() && crate::auth::bearer(request.metadata())? != token {
             return Err(Error::denied(

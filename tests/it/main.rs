@@ -15,3 +15,4 @@ mod membership_guards;
 mod membership_sweep;
 mod ops;
 mod replicas;
+mod v1_hostile_input;
