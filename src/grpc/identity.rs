@@ -200,6 +200,11 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::SignInRequest>,
     ) -> Result<Response<pb::SignInResponse>, Status> {
+        // The TCP peer (see ratelimit: the limit a guesser meets is per
+        // address, so the owner elsewhere is not locked out).
+        let address = request
+            .remote_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
         let req = request.into_inner();
         let mut v = Violations::new();
         let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
@@ -214,17 +219,17 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         v.finish()?;
         let id = id.ok_or_else(|| Error::invalid("identity_id", "is required"))?;
 
+        // Reserve the attempt before any argon2 work, so parallel guesses
+        // verify at most the limit.
         let limiter = &self.ctx.sign_in_failures;
-        let identity_key = format!("identity:{id}");
-        let username_key = format!("username:{}", req.username);
-        let both = [identity_key.as_str(), username_key.as_str()];
-        if limiter.is_blocked(&both).await? {
+        let keys = crate::ratelimit::sign_in_keys(id.as_str(), &req.username, &address);
+        let Some(reservation) = limiter.reserve(&keys).await? else {
             return Err(Error::exhausted(
                 Reason::RateLimited,
                 "too many failed sign-ins; wait a minute",
             )
             .into());
-        }
+        };
 
         // Always run one argon2 verification, against a decoy when the
         // username is unknown, so timing does not reveal which part was wrong.
@@ -246,10 +251,8 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         };
         let credential = match credential {
             Some(c) if password_ok => c,
-            _ => {
-                limiter.record_failure(&both).await;
-                return Err(bad().into());
-            }
+            // The reservation stays: a failed check counts.
+            _ => return Err(bad().into()),
         };
 
         let token = secrets::new_session_token();
@@ -260,12 +263,16 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             .sign_in(&id, &credential, secrets::token_hash(&token), ttl_ms)
             .await
         {
-            Ok(s) => s,
-            Err(e @ Error::Unauthenticated { .. }) => {
-                limiter.record_failure(&[identity_key.as_str()]).await;
+            Ok(s) => {
+                limiter.release(reservation).await;
+                s
+            }
+            // Not attached or revoked: counts as a failure.
+            Err(e @ Error::Unauthenticated { .. }) => return Err(e.into()),
+            Err(e) => {
+                limiter.release(reservation).await;
                 return Err(e.into());
             }
-            Err(e) => return Err(e.into()),
         };
         Ok(Response::new(pb::SignInResponse {
             session_token: token,

@@ -7,6 +7,8 @@ mod harness;
 mod authz;
 mod db;
 mod events;
+mod i4_erasure_on_disk;
+mod i5_sign_in_bursts;
 mod identity;
 mod license;
 mod membership;
