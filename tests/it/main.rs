@@ -6,6 +6,7 @@ mod harness;
 
 mod authz;
 mod db;
+mod e2_watch_rights;
 mod events;
 mod i4_erasure_on_disk;
 mod i5_sign_in_bursts;
