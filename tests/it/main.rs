@@ -12,6 +12,7 @@ mod i4_erasure_on_disk;
 mod i5_sign_in_bursts;
 mod identity;
 mod license;
+mod m2_orphaned_org_recovery;
 mod membership;
 mod membership_access;
 mod membership_guards;
