@@ -137,7 +137,12 @@ async fn i4_revoked_identitys_personal_data_leaves_the_database_files(b: Backend
         let files = database_files(&s, &db).await;
         // Before: the data is on disk (the scan finds what it looks for).
         let before = found(&files, &markers);
-        assert!(!before.is_empty(), "markers not written at all");
+        assert!(
+            !before.is_empty(),
+            "markers not found before the revocation: are the database files \
+             readable ({files:?})? On PostgreSQL the test needs the server on this \
+             host and a superuser for CHECKPOINT"
+        );
         s.identity(Some(&token))
             .revoke_identity(pb::RevokeIdentityRequest {
                 identity_id: id.clone(),

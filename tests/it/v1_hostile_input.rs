@@ -289,7 +289,7 @@ async fn v1_thousand_malformed_ids_give_a_small_error(b: Backend) {
             .and_then(|i| i.metadata.get("omitted_violations").cloned())
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        assert!(named >= 1 && named <= 20, "{named} violations");
+        assert!((1..=20).contains(&named), "{named} violations");
         (size, named + omitted)
     };
     let batch = s
