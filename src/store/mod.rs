@@ -219,7 +219,7 @@ impl Store {
             };
             let _running = store.scrubbing.lock().await;
             drop(_queued);
-            for attempt in 1..=3 {
+            for attempt in 1..=6u64 {
                 let result = match store.backend() {
                     DbBackend::Sqlite => store.checkpoint_truncate().await,
                     DbBackend::Postgres => store.vacuum_erased_tables().await,
@@ -232,7 +232,7 @@ impl Store {
                     }
                     Err(e) => tracing::warn!(error = %e, attempt, "scrub after an erasure failed"),
                 }
-                tokio::time::sleep(Duration::from_secs(30)).await;
+                tokio::time::sleep(Duration::from_secs(2 * attempt)).await;
             }
         });
     }
@@ -243,7 +243,8 @@ impl Store {
     /// notes) are rewritten with VACUUM FULL; the others hold only IDs and
     /// get a plain VACUUM. VACUUM FULL holds an exclusive lock while it
     /// rewrites (milliseconds for thousands of rows); `lock_timeout` keeps
-    /// it from queueing in front of traffic for long when the table is busy.
+    /// it from queueing in front of traffic for long when the table is busy
+    /// (the scrub then retries, with a growing pause, six times).
     async fn vacuum_erased_tables(&self) -> Result<()> {
         use sqlx::Executor;
         let pool = self.db.get_postgres_connection_pool();
@@ -253,7 +254,7 @@ impl Store {
             .map_err(|e| Error::Unavailable(format!("no connection for VACUUM: {e}")))?;
         let run = async {
             let conn = &mut *conn;
-            conn.execute("SET lock_timeout = '1s'").await?;
+            conn.execute("SET lock_timeout = '3s'").await?;
             conn.execute("VACUUM FULL identities").await?;
             conn.execute("VACUUM FULL members").await?;
             conn.execute("VACUUM room_members, sessions, package_admins, attachments")
