@@ -33,9 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
+    // Our codec answers undecodable requests with INVALID_ARGUMENT.
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .codec_path("crate::grpc::codec::RosterCodec")
         .compile_fds(compiler.file_descriptor_set())?;
 
     // The benchmark's echo baseline, outside the public API.

@@ -176,21 +176,29 @@ pub async fn run(
 }
 
 /// SQLite: checkpoints the write-ahead log once a second, off the request
-/// path.
+/// path, and truncates it once a minute (and on shutdown) so it does not
+/// keep old page versions or grow without bound.
 fn spawn_checkpoints(
     store: Store,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut tick: u64 = 0;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                 _ = stop.changed() => {
-                    let _ = store.checkpoint().await;
+                    let _ = store.checkpoint_truncate().await;
                     return;
                 }
             }
-            if let Err(e) = store.checkpoint().await {
+            tick += 1;
+            let result = if tick.is_multiple_of(60) {
+                store.checkpoint_truncate().await
+            } else {
+                store.checkpoint().await
+            };
+            if let Err(e) = result {
                 tracing::warn!(error = %e, "SQLite checkpoint failed");
             }
         }

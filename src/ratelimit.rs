@@ -1,28 +1,63 @@
-//! Sign-in throttling (I5): failed attempts are counted per identity and
-//! per username in fixed one-minute windows; past the limit, further
-//! attempts are refused before any password is checked. Successful
-//! sign-ins cost nothing, so a credential shared by a whole team is not
-//! locked by its own traffic.
+//! Sign-in throttling (I5). Every attempt *reserves* a slot before its
+//! password is checked: one atomic upsert adds 1 to the attempt count of
+//! each of the attempt's keys in the current one-minute window and returns
+//! the new counts. Past a key's limit the attempt is refused without any
+//! argon2 work and its reservation is given back; a successful sign-in
+//! gives its reservation back too, so only failed checks stay counted and
+//! a credential shared by a whole team is not throttled by its own use.
+//! Because the count is taken before the check, a burst of parallel
+//! guesses verifies at most the limit, on one replica or many.
 //!
-//! Counts live in the database (`sign_in_failures`), so every replica
-//! refuses once the limit is reached anywhere: spreading attempts over
-//! replicas gains nothing. Keys are stored as SHA-256 hashes. Attempts
-//! already past the check when the limit is reached still finish, so a
-//! burst of parallel attempts can end a few failures past the limit.
+//! The policy keeps guessing bounded without handing out a free lockout:
+//! - per client address and identity, and per client address and
+//!   username: [`MAX_FAILURES`] failed checks a window. This is the limit a
+//!   guesser meets; the owner signing in from another address does not.
+//! - per identity and per username, from every address together:
+//!   [`MAX_FAILURES_ANY_ADDRESS`] a window, a ceiling against guessing
+//!   spread over many addresses. Only an attacker with that many failed
+//!   guesses a minute can block the owner, and only for that minute.
+//!
+//! The client address is the TCP peer: behind a proxy that does not keep
+//! it every caller shares one address (see README, "Sign-in throttling").
+//! Counts live in the database (`sign_in_failures`), shared by every
+//! replica; keys are stored as SHA-256 hashes.
 
 use std::time::Duration;
 
 use crate::domain::{Result, secrets};
 use crate::store::Store;
 
-/// Failed sign-ins allowed per key and window.
+/// Failed sign-ins allowed per client address and identity (or username)
+/// and window.
 pub const MAX_FAILURES: i64 = 10;
 
-/// Counts failed attempts per key, shared through the database.
+/// Failed sign-ins allowed per identity (or username) and window, from all
+/// addresses together.
+pub const MAX_FAILURES_ANY_ADDRESS: i64 = 100;
+
+/// Counts sign-in attempts per key, shared through the database.
 #[derive(Clone, Debug)]
 pub struct FailureLimiter {
     store: Store,
     window_ms: i64,
+}
+
+/// Slots held by one sign-in attempt (see [`FailureLimiter::reserve`]).
+#[derive(Debug)]
+pub struct Reservation {
+    hashes: Vec<String>,
+    window: i64,
+}
+
+/// The keys of a sign-in by `identity` with `username` from `address`,
+/// each with its limit.
+pub fn sign_in_keys(identity: &str, username: &str, address: &str) -> Vec<(String, i64)> {
+    vec![
+        (format!("identity:{identity}@{address}"), MAX_FAILURES),
+        (format!("username:{username}@{address}"), MAX_FAILURES),
+        (format!("identity:{identity}"), MAX_FAILURES_ANY_ADDRESS),
+        (format!("username:{username}"), MAX_FAILURES_ANY_ADDRESS),
+    ]
 }
 
 impl FailureLimiter {
@@ -43,31 +78,44 @@ impl FailureLimiter {
         self.store.now_ms().div_euclid(self.window_ms)
     }
 
-    fn hashes(keys: &[&str]) -> Vec<String> {
-        let mut out: Vec<String> = keys.iter().map(|k| secrets::token_hash(k)).collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// Whether any of `keys` has used up its failures for this window.
-    pub async fn is_blocked(&self, keys: &[&str]) -> Result<bool> {
-        let n = self
+    /// Reserves one attempt on each of `keys` (key, limit). `None` when a
+    /// key is past its limit: the attempt must be refused unchecked (its
+    /// reservation has been given back already).
+    pub async fn reserve(&self, keys: &[(String, i64)]) -> Result<Option<Reservation>> {
+        let mut limits: Vec<(String, i64)> = keys
+            .iter()
+            .map(|(k, limit)| (secrets::token_hash(k), *limit))
+            .collect();
+        limits.sort_unstable();
+        limits.dedup_by(|a, b| a.0 == b.0);
+        let reservation = Reservation {
+            hashes: limits.iter().map(|(h, _)| h.clone()).collect(),
+            window: self.window(),
+        };
+        let counts = self
             .store
-            .sign_in_failures(&Self::hashes(keys), self.window())
+            .reserve_sign_in_attempt(&reservation.hashes, reservation.window)
             .await?;
-        Ok(n >= MAX_FAILURES)
+        let over = limits
+            .iter()
+            .any(|(hash, limit)| counts.iter().any(|(h, n)| h == hash && *n > *limit));
+        if over {
+            self.release(reservation).await;
+            return Ok(None);
+        }
+        Ok(Some(reservation))
     }
 
-    /// Records one failure of each of `keys`. A database error is logged,
-    /// not returned: the caller is answering "bad credentials" anyway.
-    pub async fn record_failure(&self, keys: &[&str]) {
+    /// Gives a reservation back (a refused or a successful attempt). A
+    /// database error is logged, not returned: the count then stays one
+    /// too high until the window ends, which errs on the safe side.
+    pub async fn release(&self, reservation: Reservation) {
         if let Err(e) = self
             .store
-            .record_sign_in_failure(&Self::hashes(keys), self.window())
+            .release_sign_in_attempt(&reservation.hashes, reservation.window)
             .await
         {
-            tracing::warn!(error = %e, "cannot record a failed sign-in");
+            tracing::warn!(error = %e, "cannot release a sign-in reservation");
         }
     }
 

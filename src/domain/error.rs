@@ -51,8 +51,10 @@ reasons! {
     NotOrganizationAdmin => "NOT_ORGANIZATION_ADMIN",
     /// The caller administers neither the room nor its organization.
     NotRoomAdmin => "NOT_ROOM_ADMIN",
-    /// Self-revocation with a wrong or missing revocation password.
+    /// Self-revocation with a wrong revocation password.
     WrongRevocationPassword => "WRONG_REVOCATION_PASSWORD",
+    /// Self-revocation without the revocation password that is set.
+    RevocationPasswordRequired => "REVOCATION_PASSWORD_REQUIRED",
     /// Admin revocation needs an ENTERPRISE package.
     EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
     /// The identity is not attached to the package.
@@ -210,12 +212,24 @@ pub enum Error {
     Internal(String),
 }
 
+/// Violations named in the message; the rest are counted (the status
+/// details carry more, see `grpc::status`).
+const DESCRIBED_VIOLATIONS: usize = 5;
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    let mut out = violations
         .iter()
+        .take(DESCRIBED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if violations.len() > DESCRIBED_VIOLATIONS {
+        out.push_str(&format!(
+            " (and {} more)",
+            violations.len() - DESCRIBED_VIOLATIONS
+        ));
+    }
+    out
 }
 
 impl Error {

@@ -135,6 +135,17 @@ pub fn new_session_token() -> String {
     random_token(SESSION_TOKEN_PREFIX)
 }
 
+/// Whether `s` has the shape of a session token: the prefix and the
+/// URL-safe base64 of 32 bytes (43 characters, no padding).
+pub fn is_session_token_shape(s: &str) -> bool {
+    s.strip_prefix(SESSION_TOKEN_PREFIX).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
 /// A fresh service key (256 random bits).
 pub fn new_service_key() -> String {
     random_token(SERVICE_KEY_PREFIX)
@@ -196,6 +207,9 @@ mod tests {
     fn tokens_are_prefixed_and_distinct() {
         let a = new_session_token();
         assert!(a.starts_with(SESSION_TOKEN_PREFIX));
+        assert!(is_session_token_shape(&a));
+        assert!(!is_session_token_shape("rss_short"));
+        assert!(!is_session_token_shape(&new_service_key()));
         assert_ne!(a, new_session_token());
         assert_eq!(token_hash(&a).len(), 64);
         assert_eq!(

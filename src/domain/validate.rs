@@ -10,6 +10,8 @@ pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 1000;
 /// Largest number of IDs in one batch call.
 pub const MAX_BATCH: usize = 1000;
+/// Most paths in one `update_mask` (no resource has more fields).
+pub const MAX_MASK_PATHS: usize = 16;
 
 /// Collects field violations of one request.
 #[derive(Debug, Default)]
@@ -163,13 +165,56 @@ pub fn page_size(v: &mut Violations, raw: i32) -> u64 {
     }
 }
 
-/// Checks the size of a batch of IDs.
-pub fn batch_len(v: &mut Violations, field: &str, len: usize) {
+/// Checks the size of a batch of IDs; false when it is too large to look
+/// at its entries (V1: no per-entry work past the documented maximum).
+pub fn batch_len(v: &mut Violations, field: &str, len: usize) -> bool {
     if len == 0 {
         v.add(field, "must not be empty");
     } else if len > MAX_BATCH {
         v.add(field, format!("must hold at most {MAX_BATCH} entries"));
+        return false;
     }
+    true
+}
+
+/// Parses a batch of IDs (1 to [`MAX_BATCH`]), each violation naming its
+/// index. An oversized batch is refused without parsing its entries.
+pub fn batch_ids<T>(
+    v: &mut Violations,
+    field: &str,
+    raw: &[String],
+    parse: impl Fn(&str) -> std::result::Result<T, IdError>,
+) -> Vec<T> {
+    if !batch_len(v, field, raw.len()) {
+        return Vec::new();
+    }
+    raw.iter()
+        .enumerate()
+        .filter_map(|(i, s)| v.id(&format!("{field}[{i}]"), parse(s)))
+        .collect()
+}
+
+/// The paths of an `update_mask`, each with its index: at most
+/// [`MAX_MASK_PATHS`] (more are refused without looking at them), none
+/// named twice. Linear in the number of paths.
+pub fn mask_paths<'a>(v: &mut Violations, paths: &'a [String]) -> Vec<(usize, &'a str)> {
+    if paths.len() > MAX_MASK_PATHS {
+        v.add(
+            "update_mask.paths",
+            format!("must name at most {MAX_MASK_PATHS} paths"),
+        );
+        return Vec::new();
+    }
+    let mut seen = std::collections::HashSet::with_capacity(paths.len());
+    let mut out = Vec::with_capacity(paths.len());
+    for (i, p) in paths.iter().enumerate() {
+        if seen.insert(p.as_str()) {
+            out.push((i, p.as_str()));
+        } else {
+            v.add(format!("update_mask.paths[{i}]"), "is named twice");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -187,6 +232,18 @@ mod tests {
             email(&mut v, "e", bad);
             assert!(!v.is_empty(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn mask_paths_refuses_duplicates_and_floods() {
+        let mut v = Violations::new();
+        let paths: Vec<String> = ["a", "b", "a"].map(String::from).to_vec();
+        assert_eq!(mask_paths(&mut v, &paths), vec![(0, "a"), (1, "b")]);
+        assert!(!v.is_empty());
+        let mut v = Violations::new();
+        let flood = vec!["a".to_owned(); 8000];
+        assert!(mask_paths(&mut v, &flood).is_empty());
+        assert_eq!(v.0.len(), 1);
     }
 
     #[test]

@@ -169,7 +169,42 @@ struct Watch {
     metadata: tonic::metadata::MetadataMap,
 }
 
+/// Event types that can take a watcher's right to its stream away: its
+/// session ending (sign-out, credential deleted, detached, revoked), its
+/// package admin role (package admins changed) or its organization admin
+/// role (demoted, deactivated, removed).
+fn may_revoke_rights(t: EventType) -> bool {
+    matches!(
+        t,
+        EventType::SessionEnded
+            | EventType::IdentityRevoked
+            | EventType::IdentityDetached
+            | EventType::CredentialDeleted
+            | EventType::PackageUpdated
+            | EventType::MemberRoleUpdated
+            | EventType::MemberDeactivated
+            | EventType::MemberRemoved
+    )
+}
+
 impl Watch {
+    /// Whether the caller may still watch (A1–A3 again, against the state
+    /// as of now: the caches are invalidated before an event fans out).
+    async fn still_allowed(&self) -> Result<()> {
+        let principal = self.ctx.auth.authenticate(&self.metadata).await?;
+        authorize(&self.ctx, &principal, &self.filter).await
+    }
+
+    /// Before `e` goes out (or is skipped): when it may have taken the
+    /// caller's right away, checks again. Every later event is committed
+    /// after it, so none reaches a caller who lost the right (E2).
+    async fn guard(&self, e: &domain::Event) -> Result<()> {
+        if may_revoke_rights(e.event_type) {
+            self.still_allowed().await?;
+        }
+        Ok(())
+    }
+
     /// Sends a message; false when the caller has gone.
     async fn send(&self, event: Option<&domain::Event>) -> bool {
         let msg = pb::WatchEventsResponse {
@@ -189,6 +224,12 @@ impl Watch {
                 .events_after(self.pos, CATCH_UP_BATCH, &self.filter)
                 .await?;
             let full = events.len() as u64 == CATCH_UP_BATCH;
+            // The batch was read after every event in it committed, so one
+            // check now covers a right lost anywhere before it (the batch
+            // holds matching events only, maybe not the one that took it).
+            if !events.is_empty() {
+                self.still_allowed().await?;
+            }
             for e in &events {
                 self.pos = e.seq;
                 if !self.send(Some(e)).await {
@@ -226,6 +267,10 @@ impl Watch {
                         if e.seq <= self.pos {
                             continue;
                         }
+                        if let Err(err) = self.guard(&e).await {
+                            let _ = self.tx.send(Err(err.into())).await;
+                            return;
+                        }
                         self.pos = e.seq;
                         if self.filter.matches(&e) && !self.send(Some(&e)).await {
                             return;
@@ -243,11 +288,8 @@ impl Watch {
                 },
                 _ = heartbeat.tick() => {
                     // The caller's session or rights may have ended since.
-                    let still = match self.ctx.auth.authenticate(&self.metadata).await {
-                        Ok(p) => authorize(&self.ctx, &p, &self.filter).await.map(|_| ()),
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = still {
+                    // Sessions also end by expiry, which writes no event.
+                    if let Err(e) = self.still_allowed().await {
                         let _ = self.tx.send(Err(e.into())).await;
                         return;
                     }

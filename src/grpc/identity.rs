@@ -75,13 +75,8 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         self.ctx.principal(&request).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        validate::batch_len(&mut v, "identity_ids", req.identity_ids.len());
-        let ids: Vec<IdentityId> = req
-            .identity_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| v.id(&format!("identity_ids[{i}]"), IdentityId::parse(raw)))
-            .collect();
+        let ids: Vec<IdentityId> =
+            validate::batch_ids(&mut v, "identity_ids", &req.identity_ids, IdentityId::parse);
         v.finish()?;
         let found = self.ctx.store.batch_get_identities(&ids).await?;
         let results = ids
@@ -158,6 +153,13 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
                     )
                     .into());
                 }
+                if hash.is_some() && req.revocation_password.is_empty() {
+                    return Err(Error::denied(
+                        Reason::RevocationPasswordRequired,
+                        "this identity has a revocation password; give it in revocation_password",
+                    )
+                    .into());
+                }
                 if let Some(hash) = hash {
                     let given = req.revocation_password;
                     let ok = self
@@ -198,6 +200,11 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::SignInRequest>,
     ) -> Result<Response<pb::SignInResponse>, Status> {
+        // The TCP peer (see ratelimit: the limit a guesser meets is per
+        // address, so the owner elsewhere is not locked out).
+        let address = request
+            .remote_addr()
+            .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
         let req = request.into_inner();
         let mut v = Violations::new();
         let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
@@ -212,17 +219,17 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         v.finish()?;
         let id = id.ok_or_else(|| Error::invalid("identity_id", "is required"))?;
 
+        // Reserve the attempt before any argon2 work, so parallel guesses
+        // verify at most the limit.
         let limiter = &self.ctx.sign_in_failures;
-        let identity_key = format!("identity:{id}");
-        let username_key = format!("username:{}", req.username);
-        let both = [identity_key.as_str(), username_key.as_str()];
-        if limiter.is_blocked(&both).await? {
+        let keys = crate::ratelimit::sign_in_keys(id.as_str(), &req.username, &address);
+        let Some(reservation) = limiter.reserve(&keys).await? else {
             return Err(Error::exhausted(
                 Reason::RateLimited,
                 "too many failed sign-ins; wait a minute",
             )
             .into());
-        }
+        };
 
         // Always run one argon2 verification, against a decoy when the
         // username is unknown, so timing does not reveal which part was wrong.
@@ -244,10 +251,8 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         };
         let credential = match credential {
             Some(c) if password_ok => c,
-            _ => {
-                limiter.record_failure(&both).await;
-                return Err(bad().into());
-            }
+            // The reservation stays: a failed check counts.
+            _ => return Err(bad().into()),
         };
 
         let token = secrets::new_session_token();
@@ -258,12 +263,16 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             .sign_in(&id, &credential, secrets::token_hash(&token), ttl_ms)
             .await
         {
-            Ok(s) => s,
-            Err(e @ Error::Unauthenticated { .. }) => {
-                limiter.record_failure(&[identity_key.as_str()]).await;
+            Ok(s) => {
+                limiter.release(reservation).await;
+                s
+            }
+            // Not attached or revoked: counts as a failure.
+            Err(e @ Error::Unauthenticated { .. }) => return Err(e.into()),
+            Err(e) => {
+                limiter.release(reservation).await;
                 return Err(e.into());
             }
-            Err(e) => return Err(e.into()),
         };
         Ok(Response::new(pb::SignInResponse {
             session_token: token,
@@ -282,6 +291,13 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         }
         if token.len() > 256 {
             return Err(Error::invalid("session_token", "must be at most 256 characters").into());
+        }
+        if !secrets::is_session_token_shape(token) {
+            return Err(Error::invalid(
+                "session_token",
+                "is not a session token (rss_ and 43 URL-safe base64 characters)",
+            )
+            .into());
         }
         if !principal.is_service() && crate::auth::bearer(request.metadata())? != token {
             return Err(Error::denied(

@@ -109,6 +109,7 @@ fn admin_ids_allow_empty(v: &mut Violations, field: &str, raw: &[String]) -> Vec
             field,
             format!("must name at most {MAX_ADMINS} administrators"),
         );
+        return Vec::new();
     }
     let mut ids: Vec<IdentityId> = raw
         .iter()
@@ -242,8 +243,8 @@ impl pb::license_service_server::LicenseService for LicenseApi {
             );
         }
         let mut update = PackageUpdate::default();
-        for (i, path) in paths.iter().enumerate() {
-            match path.as_str() {
+        for (i, path) in validate::mask_paths(&mut v, &paths) {
+            match path {
                 "display_name" => {
                     update.display_name = Some(validate::display_name(
                         &mut v,
@@ -381,9 +382,13 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         let principal = self.ctx.principal(&request).await?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        validate::batch_len(&mut v, "pairs", req.pairs.len());
-        let mut pairs = Vec::with_capacity(req.pairs.len());
-        for (i, pair) in req.pairs.iter().enumerate() {
+        let pairs_to_check = if validate::batch_len(&mut v, "pairs", req.pairs.len()) {
+            &req.pairs[..]
+        } else {
+            &[]
+        };
+        let mut pairs = Vec::with_capacity(pairs_to_check.len());
+        for (i, pair) in pairs_to_check.iter().enumerate() {
             let first = v.id(
                 &format!("pairs[{i}].first_identity_id"),
                 IdentityId::parse(&pair.first_identity_id),

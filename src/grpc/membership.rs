@@ -291,9 +291,20 @@ fn guest_inactivity(v: &mut Violations, field: &str, d: Option<&PbDuration>) -> 
     }
 }
 
+/// Most entries of a `permissions` list (there is one permission; some
+/// room for repeats and future ones).
+const MAX_PERMISSIONS: usize = 16;
+
 /// Reads room permissions: every entry must be a known permission.
 fn room_permissions(v: &mut Violations, field: &str, raw: &[i32]) -> bool {
     let mut delete = false;
+    if raw.len() > MAX_PERMISSIONS {
+        v.add(
+            field,
+            format!("must list at most {MAX_PERMISSIONS} permissions"),
+        );
+        return false;
+    }
     for (i, p) in raw.iter().enumerate() {
         match pb::RoomPermission::try_from(*p) {
             Ok(pb::RoomPermission::DeleteEntries) => delete = true,
@@ -326,10 +337,8 @@ fn mask_paths<'a>(
     allowed: &[&'static str],
     populated: &[bool],
 ) -> Vec<&'static str> {
-    let paths: Vec<&'a str> = mask
-        .map(|m| m.paths.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    if paths.is_empty() {
+    let raw: &'a [String] = mask.map(|m| &m.paths[..]).unwrap_or_default();
+    if raw.is_empty() {
         return allowed
             .iter()
             .zip(populated)
@@ -337,12 +346,12 @@ fn mask_paths<'a>(
             .map(|(a, _)| *a)
             .collect();
     }
-    if paths == ["*"] {
+    if raw == ["*"] {
         return allowed.to_vec();
     }
     let mut out = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        match allowed.iter().find(|a| *a == p) {
+    for (i, p) in validate::mask_paths(v, raw) {
+        match allowed.iter().find(|a| **a == p) {
             Some(a) => out.push(*a),
             None => v.add(
                 format!("update_mask.paths[{i}]"),
@@ -682,6 +691,13 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
                     &m.permissions,
                 ));
             }
+        }
+        if role.is_none() && delete.is_none() && v.is_empty() {
+            v.add(
+                "update_mask",
+                "names nothing to change: set role or permissions, or name them in \
+                 update_mask (withdrawing every permission needs update_mask: permissions)",
+            );
         }
         v.finish()?;
         let (room, id) = (
@@ -1025,6 +1041,16 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         v.finish()?;
         let org = checked(org, "organization_id")?;
         let caller = authz::require_org_member(&self.ctx, &principal, &org, false).await?;
+        if let Some(room) = &filter.room
+            && self.ctx.store.get_room(room).await?.org_id != org
+        {
+            // As elsewhere: another organization's room does not exist here.
+            return Err(Error::not_found(
+                Reason::RoomNotFound,
+                format!("room {room} does not exist in organization {org}"),
+            )
+            .into());
+        }
         if !caller.is_admin() {
             // Members see their own assignments only.
             let me = caller.identity().cloned();
@@ -1092,13 +1118,8 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         let req = request.into_inner();
         let mut v = Violations::new();
         let org = v.id("organization_id", OrgId::parse(&req.organization_id));
-        validate::batch_len(&mut v, "identity_ids", req.identity_ids.len());
-        let ids: Vec<IdentityId> = req
-            .identity_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| v.id(&format!("identity_ids[{i}]"), IdentityId::parse(raw)))
-            .collect();
+        let ids: Vec<IdentityId> =
+            validate::batch_ids(&mut v, "identity_ids", &req.identity_ids, IdentityId::parse);
         v.finish()?;
         let org = checked(org, "organization_id")?;
         authz::require_org_member(&self.ctx, &principal, &org, false).await?;

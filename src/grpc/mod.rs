@@ -3,6 +3,7 @@
 //! the result. Also wires health, reflection and the per-RPC trace span.
 
 pub mod authz;
+pub mod codec;
 pub mod convert;
 pub mod events;
 pub mod identity;

@@ -2,6 +2,13 @@
 //! `google.rpc.ErrorInfo` (domain `roster.dev`) with a stable reason code;
 //! bad input carries `google.rpc.BadRequest` field violations. Internal
 //! failures are logged here and answered without internals.
+//!
+//! Every status fits in 8 KiB of trailers (gRPC C-core clients refuse
+//! more than 16 KiB of metadata): the message is cut at
+//! [`MAX_MESSAGE_BYTES`], `BadRequest` carries at most
+//! [`MAX_VIOLATIONS`] violations within [`MAX_VIOLATION_BYTES`] and counts
+//! the rest in `ErrorInfo.metadata["omitted_violations"]`, and each
+//! metadata value is cut at [`MAX_METADATA_VALUE_BYTES`].
 
 use std::collections::HashMap;
 
@@ -13,14 +20,43 @@ use crate::domain::{Error, Reason};
 /// `ErrorInfo.domain` of every Roster error.
 pub const ERROR_DOMAIN: &str = "roster.dev";
 
+/// Longest status message, in bytes (before percent-encoding).
+pub const MAX_MESSAGE_BYTES: usize = 512;
+/// Most field violations in one `BadRequest`.
+pub const MAX_VIOLATIONS: usize = 20;
+/// Budget of all violations' field and description text, in bytes.
+pub const MAX_VIOLATION_BYTES: usize = 2048;
+/// Longest `ErrorInfo.metadata` value, in bytes.
+pub const MAX_METADATA_VALUE_BYTES: usize = 1024;
+/// Longest violation field path or description, in bytes.
+const MAX_VIOLATION_PART_BYTES: usize = 256;
+
+/// `s` cut to at most `max` bytes on a character boundary, marked with `…`.
+fn cut(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push('…');
+    s
+}
+
 fn with_info(
     code: Code,
     message: String,
     reason: Reason,
     metadata: HashMap<String, String>,
 ) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(k, v)| (k, cut(v, MAX_METADATA_VALUE_BYTES)))
+        .collect();
     let details = ErrorDetails::with_error_info(reason.as_str(), ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, cut(message, MAX_MESSAGE_BYTES), details)
 }
 
 impl From<Error> for Status {
@@ -29,15 +65,30 @@ impl From<Error> for Status {
         match err {
             Error::InvalidArgument(violations) => {
                 let mut details = ErrorDetails::new();
-                for v in violations {
-                    details.add_bad_request_violation(v.field, v.description);
+                let total = violations.len();
+                let mut kept = 0;
+                let mut budget = MAX_VIOLATION_BYTES;
+                for v in violations.into_iter().take(MAX_VIOLATIONS) {
+                    let field = cut(v.field, MAX_VIOLATION_PART_BYTES);
+                    let description = cut(v.description, MAX_VIOLATION_PART_BYTES);
+                    let size = field.len() + description.len();
+                    if size > budget {
+                        break;
+                    }
+                    budget -= size;
+                    kept += 1;
+                    details.add_bad_request_violation(field, description);
                 }
-                details.set_error_info(
-                    Reason::InvalidArgument.as_str(),
-                    ERROR_DOMAIN,
-                    HashMap::new(),
-                );
-                Status::with_error_details(Code::InvalidArgument, message, details)
+                let mut metadata = HashMap::new();
+                if kept < total {
+                    metadata.insert("omitted_violations".to_owned(), (total - kept).to_string());
+                }
+                details.set_error_info(Reason::InvalidArgument.as_str(), ERROR_DOMAIN, metadata);
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    cut(message, MAX_MESSAGE_BYTES),
+                    details,
+                )
             }
             Error::Unauthenticated { reason, .. } => {
                 with_info(Code::Unauthenticated, message, reason, HashMap::new())
@@ -98,6 +149,8 @@ impl From<Error> for Status {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::domain::FieldViolation;
     use crate::domain::Reason;
     use crate::pb::ErrorReason;
 
@@ -141,5 +194,40 @@ mod tests {
             "ErrorReason values must be dense from 1"
         );
         assert!(ErrorReason::try_from(0).is_ok_and(|r| r == ErrorReason::Unspecified));
+    }
+
+    #[test]
+    fn cut_keeps_short_text_and_marks_long_text() {
+        assert_eq!(cut("abc".into(), 10), "abc");
+        let long = "ä".repeat(100);
+        let c = cut(long, 11);
+        assert!(c.len() <= 11 && c.ends_with('…'), "{c}");
+    }
+
+    /// V1: a huge violation list still yields a small status.
+    #[test]
+    fn many_violations_make_a_small_status() {
+        let violations = (0..100_000)
+            .map(|i| FieldViolation::new(format!("update_mask.paths[{i}]"), "ü".repeat(500)))
+            .collect();
+        let status = Status::from(Error::InvalidArgument(violations));
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+        assert!(status.details().len() < 4096, "{}", status.details().len());
+        let mut trailers = http::HeaderMap::new();
+        assert!(status.add_header(&mut trailers).is_ok());
+        let size: usize = trailers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(size < 6144, "{size}");
+        let details = status.get_error_details();
+        let kept = details
+            .bad_request()
+            .map_or(0, |b| b.field_violations.len());
+        assert!((1..=MAX_VIOLATIONS).contains(&kept));
+        let omitted = details
+            .error_info()
+            .and_then(|i| i.metadata.get("omitted_violations").cloned());
+        assert_eq!(omitted, Some((100_000 - kept).to_string()));
     }
 }

@@ -229,6 +229,7 @@ impl Store {
                 .reason(reason),
         );
         txn.commit(self).await?;
+        self.scrub_after_erasure();
         Ok(Identity {
             id: id.clone(),
             display_name: String::new(),

@@ -689,6 +689,28 @@ impl Store {
             .map(|m| (member_role(&m.role), member_state(&m.state))))
     }
 
+    /// M2 recovery: whether `identity` administers the license package of
+    /// `org` while `org` has no ACTIVE ADMIN (its last one revoked their
+    /// ID). Such package admins act as the organization's admins until it
+    /// has one again. One query.
+    pub async fn stewards_orphaned_org(&self, org: &OrgId, identity: &IdentityId) -> Result<bool> {
+        let n = count(
+            &self.db,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM organizations o \
+             JOIN package_admins pa ON pa.package_id = o.package_id AND pa.identity_id = ? \
+             WHERE o.id = ? AND NOT EXISTS (SELECT 1 FROM members m \
+               WHERE m.organization_id = o.id AND m.role = ? AND m.state = ?)",
+            vec![
+                identity.as_str().into(),
+                org.as_str().into(),
+                MemberRole::Admin.as_str().into(),
+                MemberState::Active.as_str().into(),
+            ],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
     /// A room's organization and `identity`'s standing in both; `None` when
     /// the room does not exist. One query.
     pub async fn room_standing(

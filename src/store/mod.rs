@@ -76,6 +76,10 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     /// Weak: the observer (the feed) holds a `Store` itself.
     observer: Arc<std::sync::RwLock<Option<std::sync::Weak<dyn CommitObserver>>>>,
+    /// One scrub after erasures at a time ([`Store::scrub_after_erasure`]).
+    scrubbing: Arc<tokio::sync::Mutex<()>>,
+    /// Held by the one scrub waiting for `scrubbing`.
+    scrub_queue: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -99,7 +103,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // whichever request happens to commit past 1,000 WAL pages.
         o.pragma("wal_autocheckpoint", "0")
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            // FULL: a committed revocation (or any write) survives a power
+            // cut, not only a crash of the process.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            // Deleted and overwritten content is zeroed in the file, so an
+            // erased identity's data leaves no copy in free space (I4).
+            .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(30))
             .create_if_missing(true)
     });
@@ -115,6 +124,8 @@ impl Store {
             db,
             clock,
             observer: Arc::new(std::sync::RwLock::new(None)),
+            scrubbing: Arc::new(tokio::sync::Mutex::new(())),
+            scrub_queue: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -220,6 +231,80 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// SQLite: copies the whole WAL back into the database file and
+    /// truncates it to zero bytes, so no old page versions stay in
+    /// `roster.db-wal` (a no-op elsewhere). Waits for readers (up to the
+    /// busy timeout); run off the request path.
+    pub async fn checkpoint_truncate(&self) -> Result<()> {
+        if self.backend() == DbBackend::Sqlite {
+            self.db
+                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After an erasure has committed (I4), in the background: on SQLite a
+    /// truncating checkpoint (with `secure_delete` the database file then
+    /// holds no copy of the erased values and the WAL is empty); on
+    /// PostgreSQL a VACUUM of the tables the revocation touched. Scrubs run
+    /// one at a time; a scrub asked for while one waits is covered by it.
+    pub fn scrub_after_erasure(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            // One scrub queued behind the running one is enough.
+            let Ok(_queued) = store.scrub_queue.try_lock() else {
+                return;
+            };
+            let _running = store.scrubbing.lock().await;
+            drop(_queued);
+            for attempt in 1..=6u64 {
+                let result = match store.backend() {
+                    DbBackend::Sqlite => store.checkpoint_truncate().await,
+                    DbBackend::Postgres => store.vacuum_erased_tables().await,
+                    _ => Ok(()),
+                };
+                match result {
+                    Ok(()) => {
+                        tracing::debug!("scrubbed after an erasure");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(error = %e, attempt, "scrub after an erasure failed"),
+                }
+                tokio::time::sleep(Duration::from_secs(2 * attempt)).await;
+            }
+        });
+    }
+
+    /// PostgreSQL: plain VACUUM leaves dead tuples' bytes in the page's
+    /// free space, so the two tables whose old row versions hold personal
+    /// data (`identities`: names, e-mails, avatars; `members`: deactivation
+    /// notes) are rewritten with VACUUM FULL; the others hold only IDs and
+    /// get a plain VACUUM. VACUUM FULL holds an exclusive lock while it
+    /// rewrites (milliseconds for thousands of rows); `lock_timeout` keeps
+    /// it from queueing in front of traffic for long when the table is busy
+    /// (the scrub then retries, with a growing pause, six times).
+    async fn vacuum_erased_tables(&self) -> Result<()> {
+        use sqlx::Executor;
+        let pool = self.db.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| Error::Unavailable(format!("no connection for VACUUM: {e}")))?;
+        let run = async {
+            let conn = &mut *conn;
+            conn.execute("SET lock_timeout = '3s'").await?;
+            conn.execute("VACUUM FULL identities").await?;
+            conn.execute("VACUUM FULL members").await?;
+            conn.execute("VACUUM room_members, sessions, package_admins, attachments")
+                .await?;
+            conn.execute("RESET lock_timeout").await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        run.await
+            .map_err(|e| Error::Internal(format!("VACUUM after an erasure: {e}")))
     }
 
     /// Runs a raw read query with `?` placeholders outside a transaction.

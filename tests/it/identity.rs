@@ -372,11 +372,14 @@ async fn i4_self_revocation_needs_the_revocation_password_when_set(b: Backend) {
     let (package, _, _) = s.package_with_admin(pb::Plan::Basic, 5).await;
     let (ada, token, _, _) = member_of(&s, &package, "Ada").await;
     set_password(&s, &token, &ada, "correct horse battery").await;
-    for wrong in ["", "wrong horse battery"] {
+    for (wrong, reason) in [
+        ("", "REVOCATION_PASSWORD_REQUIRED"),
+        ("wrong horse battery", "WRONG_REVOCATION_PASSWORD"),
+    ] {
         assert_status(
             revoke(&s, &token, &ada, wrong).await,
             Code::PermissionDenied,
-            Some("WRONG_REVOCATION_PASSWORD"),
+            Some(reason),
         );
     }
     assert_eq!(get(&s, &ada).await.state, pb::IdentityState::Active as i32);
@@ -600,18 +603,25 @@ async fn i5_sign_in_is_rate_limited_after_ten_failures(b: Backend) {
     s.sign_in(&bob, &user2, &pass2).await;
     // Counts are per one-minute window; only hashes of the keys are kept.
     let rows = |sql: &'static str| db::scalar_i64(&s, sql, vec![]);
-    assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 2);
+    // Per address and identity/username, and per identity/username from
+    // any address; refused and successful attempts gave theirs back.
+    assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 4);
     assert_eq!(
         rows("SELECT COUNT(*) FROM sign_in_failures WHERE length(key_hash) = 64").await,
-        2
+        4
+    );
+    assert_eq!(
+        rows("SELECT CAST(MAX(failures) AS BIGINT) FROM sign_in_failures").await,
+        10
     );
     s.clock.advance(std::time::Duration::from_secs(60));
-    s.sign_in(&ada, &user, &pass).await;
     // The hourly pruning drops counts of past windows.
     let config = roster::config::Config::with_database(s.database_url.clone());
     let store = roster::open_store(&config, s.clock.clone()).await.unwrap();
     let limiter = roster::ratelimit::FailureLimiter::new(store);
-    assert_eq!(limiter.prune().await.unwrap(), 2);
+    assert_eq!(limiter.prune().await.unwrap(), 4);
+    assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 0);
+    s.sign_in(&ada, &user, &pass).await;
     assert_eq!(rows("SELECT COUNT(*) FROM sign_in_failures").await, 0);
 }
 
@@ -730,9 +740,16 @@ async fn i6_a_session_validates_only_its_own_token_and_expires(b: Backend) {
         validate(crate::harness::SERVICE_KEY, &"x".repeat(300)).await,
         "session_token",
     );
-    let unknown = validate(crate::harness::SERVICE_KEY, "rss_unknown")
-        .await
-        .unwrap();
+    assert_invalid(
+        validate(crate::harness::SERVICE_KEY, "rss_unknown").await,
+        "session_token",
+    );
+    let unknown = validate(
+        crate::harness::SERVICE_KEY,
+        &roster::domain::secrets::new_session_token(),
+    )
+    .await
+    .unwrap();
     assert!(!unknown.valid);
     assert_eq!(
         unknown.denial_reason,
