@@ -55,7 +55,7 @@ const (
 	ErrorReason_ERROR_REASON_NOT_ORGANIZATION_ADMIN ErrorReason = 8
 	// The caller administers neither the room nor its organization.
 	ErrorReason_ERROR_REASON_NOT_ROOM_ADMIN ErrorReason = 9
-	// Self-revocation with a wrong or missing revocation password.
+	// Self-revocation with a wrong revocation password.
 	ErrorReason_ERROR_REASON_WRONG_REVOCATION_PASSWORD ErrorReason = 10
 	// Admin revocation needs an ENTERPRISE package.
 	ErrorReason_ERROR_REASON_ENTERPRISE_PLAN_REQUIRED ErrorReason = 11
@@ -115,6 +115,8 @@ const (
 	ErrorReason_ERROR_REASON_CONFLICT ErrorReason = 38
 	// Storage or another dependency failed.
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 39
+	// Self-revocation without the revocation password that is set.
+	ErrorReason_ERROR_REASON_REVOCATION_PASSWORD_REQUIRED ErrorReason = 40
 )
 
 // Enum value maps for ErrorReason.
@@ -160,48 +162,50 @@ var (
 		37: "ERROR_REASON_INVALID_PAGE_TOKEN",
 		38: "ERROR_REASON_CONFLICT",
 		39: "ERROR_REASON_INTERNAL",
+		40: "ERROR_REASON_REVOCATION_PASSWORD_REQUIRED",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":               0,
-		"ERROR_REASON_INVALID_ARGUMENT":          1,
-		"ERROR_REASON_UNAUTHENTICATED":           2,
-		"ERROR_REASON_BAD_CREDENTIALS":           3,
-		"ERROR_REASON_RATE_LIMITED":              4,
-		"ERROR_REASON_NOT_AUTHORIZED":            5,
-		"ERROR_REASON_NOT_SELF":                  6,
-		"ERROR_REASON_NOT_PACKAGE_ADMIN":         7,
-		"ERROR_REASON_NOT_ORGANIZATION_ADMIN":    8,
-		"ERROR_REASON_NOT_ROOM_ADMIN":            9,
-		"ERROR_REASON_WRONG_REVOCATION_PASSWORD": 10,
-		"ERROR_REASON_ENTERPRISE_PLAN_REQUIRED":  11,
-		"ERROR_REASON_IDENTITY_NOT_ATTACHED":     12,
-		"ERROR_REASON_IDENTITY_REVOKED":          13,
-		"ERROR_REASON_IDENTITY_NOT_FOUND":        14,
-		"ERROR_REASON_PACKAGE_NOT_FOUND":         15,
-		"ERROR_REASON_CREDENTIAL_NOT_FOUND":      16,
-		"ERROR_REASON_ORGANIZATION_NOT_FOUND":    17,
-		"ERROR_REASON_ROOM_NOT_FOUND":            18,
-		"ERROR_REASON_MEMBER_NOT_FOUND":          19,
-		"ERROR_REASON_ROOM_MEMBER_NOT_FOUND":     20,
-		"ERROR_REASON_SEAT_LIMIT_REACHED":        21,
-		"ERROR_REASON_SEAT_LIMIT_BELOW_USAGE":    22,
-		"ERROR_REASON_NO_PACKAGE_ADMIN":          23,
-		"ERROR_REASON_USERNAME_TAKEN":            24,
-		"ERROR_REASON_ACTIVE_MEMBERSHIPS":        25,
-		"ERROR_REASON_ALREADY_MEMBER":            26,
-		"ERROR_REASON_ALREADY_ROOM_MEMBER":       27,
-		"ERROR_REASON_ALREADY_DEACTIVATED":       28,
-		"ERROR_REASON_NOT_DEACTIVATED":           29,
-		"ERROR_REASON_LAST_ROOM_ADMIN":           30,
-		"ERROR_REASON_LAST_ORGANIZATION_ADMIN":   31,
-		"ERROR_REASON_SUCCESSOR_NOT_ACTIVE":      32,
-		"ERROR_REASON_NOT_ACTIVE_MEMBER":         33,
-		"ERROR_REASON_NOT_ROOM_MEMBER":           34,
-		"ERROR_REASON_ROOM_NOT_IN_ORGANIZATION":  35,
-		"ERROR_REASON_CURSOR_EXPIRED":            36,
-		"ERROR_REASON_INVALID_PAGE_TOKEN":        37,
-		"ERROR_REASON_CONFLICT":                  38,
-		"ERROR_REASON_INTERNAL":                  39,
+		"ERROR_REASON_UNSPECIFIED":                  0,
+		"ERROR_REASON_INVALID_ARGUMENT":             1,
+		"ERROR_REASON_UNAUTHENTICATED":              2,
+		"ERROR_REASON_BAD_CREDENTIALS":              3,
+		"ERROR_REASON_RATE_LIMITED":                 4,
+		"ERROR_REASON_NOT_AUTHORIZED":               5,
+		"ERROR_REASON_NOT_SELF":                     6,
+		"ERROR_REASON_NOT_PACKAGE_ADMIN":            7,
+		"ERROR_REASON_NOT_ORGANIZATION_ADMIN":       8,
+		"ERROR_REASON_NOT_ROOM_ADMIN":               9,
+		"ERROR_REASON_WRONG_REVOCATION_PASSWORD":    10,
+		"ERROR_REASON_ENTERPRISE_PLAN_REQUIRED":     11,
+		"ERROR_REASON_IDENTITY_NOT_ATTACHED":        12,
+		"ERROR_REASON_IDENTITY_REVOKED":             13,
+		"ERROR_REASON_IDENTITY_NOT_FOUND":           14,
+		"ERROR_REASON_PACKAGE_NOT_FOUND":            15,
+		"ERROR_REASON_CREDENTIAL_NOT_FOUND":         16,
+		"ERROR_REASON_ORGANIZATION_NOT_FOUND":       17,
+		"ERROR_REASON_ROOM_NOT_FOUND":               18,
+		"ERROR_REASON_MEMBER_NOT_FOUND":             19,
+		"ERROR_REASON_ROOM_MEMBER_NOT_FOUND":        20,
+		"ERROR_REASON_SEAT_LIMIT_REACHED":           21,
+		"ERROR_REASON_SEAT_LIMIT_BELOW_USAGE":       22,
+		"ERROR_REASON_NO_PACKAGE_ADMIN":             23,
+		"ERROR_REASON_USERNAME_TAKEN":               24,
+		"ERROR_REASON_ACTIVE_MEMBERSHIPS":           25,
+		"ERROR_REASON_ALREADY_MEMBER":               26,
+		"ERROR_REASON_ALREADY_ROOM_MEMBER":          27,
+		"ERROR_REASON_ALREADY_DEACTIVATED":          28,
+		"ERROR_REASON_NOT_DEACTIVATED":              29,
+		"ERROR_REASON_LAST_ROOM_ADMIN":              30,
+		"ERROR_REASON_LAST_ORGANIZATION_ADMIN":      31,
+		"ERROR_REASON_SUCCESSOR_NOT_ACTIVE":         32,
+		"ERROR_REASON_NOT_ACTIVE_MEMBER":            33,
+		"ERROR_REASON_NOT_ROOM_MEMBER":              34,
+		"ERROR_REASON_ROOM_NOT_IN_ORGANIZATION":     35,
+		"ERROR_REASON_CURSOR_EXPIRED":               36,
+		"ERROR_REASON_INVALID_PAGE_TOKEN":           37,
+		"ERROR_REASON_CONFLICT":                     38,
+		"ERROR_REASON_INTERNAL":                     39,
+		"ERROR_REASON_REVOCATION_PASSWORD_REQUIRED": 40,
 	}
 )
 
@@ -236,7 +240,7 @@ var File_roster_v1_errors_proto protoreflect.FileDescriptor
 
 const file_roster_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16roster/v1/errors.proto\x12\troster.v1*\xa8\v\n" +
+	"\x16roster/v1/errors.proto\x12\troster.v1*\xd7\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12 \n" +
@@ -278,7 +282,8 @@ const file_roster_v1_errors_proto_rawDesc = "" +
 	"\x1bERROR_REASON_CURSOR_EXPIRED\x10$\x12#\n" +
 	"\x1fERROR_REASON_INVALID_PAGE_TOKEN\x10%\x12\x19\n" +
 	"\x15ERROR_REASON_CONFLICT\x10&\x12\x19\n" +
-	"\x15ERROR_REASON_INTERNAL\x10'BY\n" +
+	"\x15ERROR_REASON_INTERNAL\x10'\x12-\n" +
+	")ERROR_REASON_REVOCATION_PASSWORD_REQUIRED\x10(BY\n" +
 	"\rdev.roster.v1B\vErrorsProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (

@@ -38,7 +38,9 @@ type EventServiceClient interface {
 	//
 	// Callers: service keys (any filter); package administrators (their
 	// package_id); organization admins (their organization_id); a session
-	// (its own identity_id).
+	// (its own identity_id). A stream whose caller loses that right (signed
+	// out, revoked, demoted, …) ends with PERMISSION_DENIED or
+	// UNAUTHENTICATED before it delivers any event committed after the loss.
 	// Errors: INVALID_ARGUMENT (cursor, filter), PERMISSION_DENIED,
 	// OUT_OF_RANGE (CURSOR_EXPIRED: older than the retention window).
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
@@ -102,7 +104,9 @@ type EventServiceServer interface {
 	//
 	// Callers: service keys (any filter); package administrators (their
 	// package_id); organization admins (their organization_id); a session
-	// (its own identity_id).
+	// (its own identity_id). A stream whose caller loses that right (signed
+	// out, revoked, demoted, …) ends with PERMISSION_DENIED or
+	// UNAUTHENTICATED before it delivers any event committed after the loss.
 	// Errors: INVALID_ARGUMENT (cursor, filter), PERMISSION_DENIED,
 	// OUT_OF_RANGE (CURSOR_EXPIRED: older than the retention window).
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error

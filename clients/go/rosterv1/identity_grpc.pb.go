@@ -71,13 +71,16 @@ type IdentityServiceClient interface {
 	// to, ignoring the revocation password, only if that package's plan is
 	// ENTERPRISE.
 	// Errors: INVALID_ARGUMENT (identity_id, package_id), NOT_FOUND,
-	// PERMISSION_DENIED (WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED,
-	// NOT_PACKAGE_ADMIN), FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED,
-	// IDENTITY_REVOKED).
+	// PERMISSION_DENIED (REVOCATION_PASSWORD_REQUIRED,
+	// WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED, NOT_PACKAGE_ADMIN),
+	// FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED, IDENTITY_REVOKED).
 	RevokeIdentity(ctx context.Context, in *RevokeIdentityRequest, opts ...grpc.CallOption) (*Identity, error)
 	// Signs an identity in with a package's credential and returns a session
 	// token. Attaches the identity to the package if it was not (taking a
-	// seat). Every bad-credential case gives the same error. (I5)
+	// seat). Every bad-credential case gives the same error. (I5) Each
+	// attempt is counted before the password is checked: 10 failed checks a
+	// minute per client address and identity (or username), 100 per identity
+	// (or username) from all addresses; past either, RATE_LIMITED.
 	//
 	// Callers: anyone (no bearer token needed).
 	// Errors: INVALID_ARGUMENT, UNAUTHENTICATED (BAD_CREDENTIALS),
@@ -227,13 +230,16 @@ type IdentityServiceServer interface {
 	// to, ignoring the revocation password, only if that package's plan is
 	// ENTERPRISE.
 	// Errors: INVALID_ARGUMENT (identity_id, package_id), NOT_FOUND,
-	// PERMISSION_DENIED (WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED,
-	// NOT_PACKAGE_ADMIN), FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED,
-	// IDENTITY_REVOKED).
+	// PERMISSION_DENIED (REVOCATION_PASSWORD_REQUIRED,
+	// WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED, NOT_PACKAGE_ADMIN),
+	// FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED, IDENTITY_REVOKED).
 	RevokeIdentity(context.Context, *RevokeIdentityRequest) (*Identity, error)
 	// Signs an identity in with a package's credential and returns a session
 	// token. Attaches the identity to the package if it was not (taking a
-	// seat). Every bad-credential case gives the same error. (I5)
+	// seat). Every bad-credential case gives the same error. (I5) Each
+	// attempt is counted before the password is checked: 10 failed checks a
+	// minute per client address and identity (or username), 100 per identity
+	// (or username) from all addresses; past either, RATE_LIMITED.
 	//
 	// Callers: anyone (no bearer token needed).
 	// Errors: INVALID_ARGUMENT, UNAUTHENTICATED (BAD_CREDENTIALS),

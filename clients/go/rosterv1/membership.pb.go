@@ -1518,7 +1518,9 @@ type UpdateRoomMemberRequest struct {
 	// The room member with room_id, identity_id and the new values.
 	RoomMember *RoomMember `protobuf:"bytes,1,opt,name=room_member,json=roomMember,proto3" json:"room_member,omitempty"`
 	// Fields to change: role, permissions. When omitted, the populated
-	// fields (so withdrawing every permission needs the mask).
+	// fields (so withdrawing every permission needs the mask: paths
+	// ["permissions"] with an empty list). A request that names nothing to
+	// change is INVALID_ARGUMENT (update_mask).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -54,7 +54,10 @@ const (
 //
 // "Organization admins" below means ACTIVE members with role ADMIN of that
 // very organization; admins of a parent organization do not manage its
-// sub-organizations. Service keys may call every RPC here.
+// sub-organizations. Service keys may call every RPC here. While an
+// organization has no active admin (its last one revoked their ID), the
+// administrators of its license package count as its organization admins
+// (and so manage its rooms) until it has one again.
 type MembershipServiceClient interface {
 	// Creates an organization bound to a license package, optionally as a
 	// sub-organization of an ENTERPRISE organization (same package). The
@@ -470,7 +473,10 @@ func (c *membershipServiceClient) RunInactivitySweep(ctx context.Context, in *Ru
 //
 // "Organization admins" below means ACTIVE members with role ADMIN of that
 // very organization; admins of a parent organization do not manage its
-// sub-organizations. Service keys may call every RPC here.
+// sub-organizations. Service keys may call every RPC here. While an
+// organization has no active admin (its last one revoked their ID), the
+// administrators of its license package count as its organization admins
+// (and so manage its rooms) until it has one again.
 type MembershipServiceServer interface {
 	// Creates an organization bound to a license package, optionally as a
 	// sub-organization of an ENTERPRISE organization (same package). The

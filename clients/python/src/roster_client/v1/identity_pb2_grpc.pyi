@@ -74,14 +74,17 @@ class IdentityServiceStub:
     to, ignoring the revocation password, only if that package's plan is
     ENTERPRISE.
     Errors: INVALID_ARGUMENT (identity_id, package_id), NOT_FOUND,
-    PERMISSION_DENIED (WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED,
-    NOT_PACKAGE_ADMIN), FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED,
-    IDENTITY_REVOKED).
+    PERMISSION_DENIED (REVOCATION_PASSWORD_REQUIRED,
+    WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED, NOT_PACKAGE_ADMIN),
+    FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED, IDENTITY_REVOKED).
     """
     SignIn: _grpc.UnaryUnaryMultiCallable[_identity_pb2.SignInRequest, _identity_pb2.SignInResponse]
     """Signs an identity in with a package's credential and returns a session
     token. Attaches the identity to the package if it was not (taking a
-    seat). Every bad-credential case gives the same error. (I5)
+    seat). Every bad-credential case gives the same error. (I5) Each
+    attempt is counted before the password is checked: 10 failed checks a
+    minute per client address and identity (or username), 100 per identity
+    (or username) from all addresses; past either, RATE_LIMITED.
 
     Callers: anyone (no bearer token needed).
     Errors: INVALID_ARGUMENT, UNAUTHENTICATED (BAD_CREDENTIALS),
@@ -148,14 +151,17 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     to, ignoring the revocation password, only if that package's plan is
     ENTERPRISE.
     Errors: INVALID_ARGUMENT (identity_id, package_id), NOT_FOUND,
-    PERMISSION_DENIED (WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED,
-    NOT_PACKAGE_ADMIN), FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED,
-    IDENTITY_REVOKED).
+    PERMISSION_DENIED (REVOCATION_PASSWORD_REQUIRED,
+    WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED, NOT_PACKAGE_ADMIN),
+    FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED, IDENTITY_REVOKED).
     """
     SignIn: _aio.UnaryUnaryMultiCallable[_identity_pb2.SignInRequest, _identity_pb2.SignInResponse]  # type: ignore[assignment]
     """Signs an identity in with a package's credential and returns a session
     token. Attaches the identity to the package if it was not (taking a
-    seat). Every bad-credential case gives the same error. (I5)
+    seat). Every bad-credential case gives the same error. (I5) Each
+    attempt is counted before the password is checked: 10 failed checks a
+    minute per client address and identity (or username), 100 per identity
+    (or username) from all addresses; past either, RATE_LIMITED.
 
     Callers: anyone (no bearer token needed).
     Errors: INVALID_ARGUMENT, UNAUTHENTICATED (BAD_CREDENTIALS),
@@ -249,9 +255,9 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         to, ignoring the revocation password, only if that package's plan is
         ENTERPRISE.
         Errors: INVALID_ARGUMENT (identity_id, package_id), NOT_FOUND,
-        PERMISSION_DENIED (WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED,
-        NOT_PACKAGE_ADMIN), FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED,
-        IDENTITY_REVOKED).
+        PERMISSION_DENIED (REVOCATION_PASSWORD_REQUIRED,
+        WRONG_REVOCATION_PASSWORD, IDENTITY_NOT_ATTACHED, NOT_PACKAGE_ADMIN),
+        FAILED_PRECONDITION (ENTERPRISE_PLAN_REQUIRED, IDENTITY_REVOKED).
         """
 
     @_abc_1.abstractmethod
@@ -262,7 +268,10 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_identity_pb2.SignInResponse, _abc.Awaitable[_identity_pb2.SignInResponse]]:
         """Signs an identity in with a package's credential and returns a session
         token. Attaches the identity to the package if it was not (taking a
-        seat). Every bad-credential case gives the same error. (I5)
+        seat). Every bad-credential case gives the same error. (I5) Each
+        attempt is counted before the password is checked: 10 failed checks a
+        minute per client address and identity (or username), 100 per identity
+        (or username) from all addresses; past either, RATE_LIMITED.
 
         Callers: anyone (no bearer token needed).
         Errors: INVALID_ARGUMENT, UNAUTHENTICATED (BAD_CREDENTIALS),

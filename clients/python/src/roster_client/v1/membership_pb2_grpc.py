@@ -32,7 +32,10 @@ class MembershipServiceStub:
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     def __init__(self, channel):
@@ -164,7 +167,10 @@ class MembershipServiceServicer:
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     def CreateOrganization(self, request, context):
@@ -579,7 +585,10 @@ class MembershipService:
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     @staticmethod

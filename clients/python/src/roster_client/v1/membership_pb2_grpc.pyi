@@ -33,7 +33,10 @@ class MembershipServiceStub:
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     @_typing.overload
@@ -236,7 +239,10 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -435,7 +441,10 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
     "Organization admins" below means ACTIVE members with role ADMIN of that
     very organization; admins of a parent organization do not manage its
-    sub-organizations. Service keys may call every RPC here.
+    sub-organizations. Service keys may call every RPC here. While an
+    organization has no active admin (its last one revoked their ID), the
+    administrators of its license package count as its organization admins
+    (and so manage its rooms) until it has one again.
     """
 
     @_abc_1.abstractmethod

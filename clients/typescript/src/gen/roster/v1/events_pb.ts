@@ -482,7 +482,9 @@ export const EventService: GenService<{
    *
    * Callers: service keys (any filter); package administrators (their
    * package_id); organization admins (their organization_id); a session
-   * (its own identity_id).
+   * (its own identity_id). A stream whose caller loses that right (signed
+   * out, revoked, demoted, …) ends with PERMISSION_DENIED or
+   * UNAUTHENTICATED before it delivers any event committed after the loss.
    * Errors: INVALID_ARGUMENT (cursor, filter), PERMISSION_DENIED,
    * OUT_OF_RANGE (CURSOR_EXPIRED: older than the retention window).
    *

@@ -587,7 +587,9 @@ export type UpdateRoomMemberRequest = Message<"roster.v1.UpdateRoomMemberRequest
 
   /**
    * Fields to change: role, permissions. When omitted, the populated
-   * fields (so withdrawing every permission needs the mask).
+   * fields (so withdrawing every permission needs the mask: paths
+   * ["permissions"] with an empty list). A request that names nothing to
+   * change is INVALID_ARGUMENT (update_mask).
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -1844,7 +1846,10 @@ export const AccessDenialReasonSchema: GenEnum<AccessDenialReason> = /*@__PURE__
  *
  * "Organization admins" below means ACTIVE members with role ADMIN of that
  * very organization; admins of a parent organization do not manage its
- * sub-organizations. Service keys may call every RPC here.
+ * sub-organizations. Service keys may call every RPC here. While an
+ * organization has no active admin (its last one revoked their ID), the
+ * administrators of its license package count as its organization admins
+ * (and so manage its rooms) until it has one again.
  *
  * @generated from service roster.v1.MembershipService
  */
