@@ -649,8 +649,17 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
         let role = convert::optional_enum(&mut v, "role", req.role, room_role_from_pb)
             .unwrap_or(RoomRole::Member);
-        let delete =
-            req.permissions.is_empty() || room_permissions(&mut v, "permissions", &req.permissions);
+        let delete = if req.without_permissions {
+            if !req.permissions.is_empty() {
+                v.add(
+                    "permissions",
+                    "must be empty when without_permissions is set",
+                );
+            }
+            false
+        } else {
+            req.permissions.is_empty() || room_permissions(&mut v, "permissions", &req.permissions)
+        };
         v.finish()?;
         let (room, id) = (checked(room, "room_id")?, checked(id, "identity_id")?);
         authz::require_room_admin(&self.ctx, &principal, &room).await?;

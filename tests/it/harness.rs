@@ -506,6 +506,7 @@ impl TestServer {
                 identity_id: identity.to_owned(),
                 role: role as i32,
                 permissions: Vec::new(),
+                without_permissions: false,
             })
             .await
             .expect("add room member");

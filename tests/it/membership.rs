@@ -593,6 +593,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
             identity_id: bob.clone(),
             role: 0,
             permissions: vec![],
+            without_permissions: false,
         })
         .await
         .unwrap()
@@ -609,6 +610,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
                 identity_id: bob.clone(),
                 role: 0,
                 permissions: vec![],
+                without_permissions: false,
             })
             .await,
         Code::AlreadyExists,
@@ -622,6 +624,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
                 identity_id: outsider.clone(),
                 role: 0,
                 permissions: vec![],
+                without_permissions: false,
             })
             .await,
         Code::FailedPrecondition,
@@ -705,6 +708,34 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
             .iter()
             .any(|e| e.event_type == EventType::RoomCreated)
     );
+    // No permission at all can be asked for at once; not together with a list.
+    let carl = s.new_member(&org, "Carl", MEMBER).await;
+    assert_invalid(
+        ada_c
+            .add_room_member(pb::AddRoomMemberRequest {
+                room_id: room.clone(),
+                identity_id: carl.clone(),
+                role: 0,
+                permissions: vec![pb::RoomPermission::DeleteEntries as i32],
+                without_permissions: true,
+            })
+            .await,
+        "permissions",
+    );
+    let bare = ada_c
+        .add_room_member(pb::AddRoomMemberRequest {
+            room_id: room.clone(),
+            identity_id: carl.clone(),
+            role: 0,
+            permissions: vec![],
+            without_permissions: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(bare.permissions.is_empty());
+    let access = s.access(&carl, &org, &room).await;
+    assert!(access.allowed && access.room_permissions.is_empty());
 }
 
 /// The seed's "what happens after deactivating", row by row.

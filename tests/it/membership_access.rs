@@ -398,6 +398,7 @@ async fn call(
                 identity_id: NOBODY.into(),
                 role: 0,
                 permissions: vec![],
+                without_permissions: false,
             })
             .await
             .map(drop),

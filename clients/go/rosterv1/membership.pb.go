@@ -1448,10 +1448,14 @@ type AddRoomMemberRequest struct {
 	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	// Defaults to MEMBER.
 	Role RoomRole `protobuf:"varint,3,opt,name=role,proto3,enum=roster.v1.RoomRole" json:"role,omitempty"`
-	// Permissions to grant; when empty, DELETE_ENTRIES is granted.
-	Permissions   []RoomPermission `protobuf:"varint,4,rep,packed,name=permissions,proto3,enum=roster.v1.RoomPermission" json:"permissions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Permissions to grant; when empty, DELETE_ENTRIES is granted (unless
+	// without_permissions is set).
+	Permissions []RoomPermission `protobuf:"varint,4,rep,packed,name=permissions,proto3,enum=roster.v1.RoomPermission" json:"permissions,omitempty"`
+	// Grant no permission at all, e.g. DELETE_ENTRIES withheld from someone
+	// whose resignation is known; permissions must then be empty.
+	WithoutPermissions bool `protobuf:"varint,5,opt,name=without_permissions,json=withoutPermissions,proto3" json:"without_permissions,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *AddRoomMemberRequest) Reset() {
@@ -1510,6 +1514,13 @@ func (x *AddRoomMemberRequest) GetPermissions() []RoomPermission {
 		return x.Permissions
 	}
 	return nil
+}
+
+func (x *AddRoomMemberRequest) GetWithoutPermissions() bool {
+	if x != nil {
+		return x.WithoutPermissions
+	}
+	return false
 }
 
 // Request for UpdateRoomMember.
@@ -3232,13 +3243,14 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"identityId\x12'\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x13.roster.v1.RoomRoleR\x04role\x12;\n" +
 	"\vpermissions\x18\x04 \x03(\x0e2\x19.roster.v1.RoomPermissionR\vpermissions\x129\n" +
-	"\fmember_state\x18\x05 \x01(\x0e2\x16.roster.v1.MemberStateR\vmemberState\"\xb6\x01\n" +
+	"\fmember_state\x18\x05 \x01(\x0e2\x16.roster.v1.MemberStateR\vmemberState\"\xe7\x01\n" +
 	"\x14AddRoomMemberRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x12'\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x13.roster.v1.RoomRoleR\x04role\x12;\n" +
-	"\vpermissions\x18\x04 \x03(\x0e2\x19.roster.v1.RoomPermissionR\vpermissions\"\x8e\x01\n" +
+	"\vpermissions\x18\x04 \x03(\x0e2\x19.roster.v1.RoomPermissionR\vpermissions\x12/\n" +
+	"\x13without_permissions\x18\x05 \x01(\bR\x12withoutPermissions\"\x8e\x01\n" +
 	"\x17UpdateRoomMemberRequest\x126\n" +
 	"\vroom_member\x18\x01 \x01(\v2\x15.roster.v1.RoomMemberR\n" +
 	"roomMember\x12;\n" +

@@ -255,16 +255,18 @@ class RoomMember(_message.Message):
     def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ..., member_state: _Optional[_Union[MemberState, str]] = ...) -> None: ...
 
 class AddRoomMemberRequest(_message.Message):
-    __slots__ = ("room_id", "identity_id", "role", "permissions")
+    __slots__ = ("room_id", "identity_id", "role", "permissions", "without_permissions")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     identity_id: str
     role: RoomRole
     permissions: _containers.RepeatedScalarFieldContainer[RoomPermission]
-    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ...) -> None: ...
+    without_permissions: bool
+    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ..., without_permissions: _Optional[bool] = ...) -> None: ...
 
 class UpdateRoomMemberRequest(_message.Message):
     __slots__ = ("room_member", "update_mask")
