@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod grpc;
+pub mod lease;
 pub mod metrics;
 pub mod ratelimit;
 pub mod store;
@@ -42,14 +43,18 @@ pub mod bench_pb {
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
-    let db = store::connect(&config.database_url, config.db_max_connections)
-        .await
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                config::redact_url(&config.database_url)
-            )
-        })?;
+    let db = store::connect_with(
+        &config.database_url,
+        config.db_max_connections,
+        config.db_acquire_timeout,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening the database {}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
     let store = Store::new(db, clock);
     store.migrate().await.context("applying migrations")?;
     Ok(store)
@@ -113,7 +118,7 @@ pub async fn run(
         config,
         sign_in_failures,
         caches,
-        feed,
+        feed: feed.clone(),
         stop: stop_rx,
         hashing: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -144,6 +149,7 @@ pub async fn run(
     for task in tasks {
         task.abort();
     }
+    feed.release().await;
     result
 }
 

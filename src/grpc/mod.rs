@@ -149,6 +149,19 @@ pub async fn serve(
     health
         .set_serving::<EventServiceServer<events::EventApi>>()
         .await;
+    {
+        use tonic::server::NamedService;
+        crate::feed::spawn_health(
+            &ctx.feed,
+            health.clone(),
+            vec![
+                IdentityServiceServer::<identity::IdentityApi>::NAME,
+                LicenseServiceServer::<license::LicenseApi>::NAME,
+                MembershipServiceServer::<membership::MembershipApi>::NAME,
+                EventServiceServer::<events::EventApi>::NAME,
+            ],
+        );
+    }
 
     // Reflection lists the public services and health, in both protocol
     // versions so every grpcurl and IDE plug-in works. The google.rpc error
