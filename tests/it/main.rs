@@ -5,8 +5,10 @@
 mod harness;
 
 mod authz;
+mod consistency;
 mod db;
 mod events;
+mod faults;
 mod identity;
 mod license;
 mod membership;
@@ -14,4 +16,5 @@ mod membership_access;
 mod membership_guards;
 mod membership_sweep;
 mod ops;
+mod proxy;
 mod replicas;
