@@ -55,7 +55,7 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
             config::redact_url(&config.database_url)
         )
     })?;
-    let store = Store::new(db, clock);
+    let store = Store::new(db, clock).with_read_timeout(config.db_acquire_timeout);
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }

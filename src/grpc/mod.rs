@@ -65,7 +65,10 @@ impl Ctx {
             return Ok(decision);
         }
         let fill = self.caches.begin();
-        let decision = self.store.check_access(identity, org, room).await?;
+        let decision = self
+            .store
+            .bounded(self.store.check_access(identity, org, room))
+            .await?;
         self.caches
             .put_access(identity, org, room, decision.clone(), fill);
         Ok(decision)
@@ -87,7 +90,10 @@ impl Ctx {
             .collect();
         if !missing.is_empty() {
             let fill = self.caches.begin();
-            let fetched = self.store.resolve_profiles(org, &missing).await?;
+            let fetched = self
+                .store
+                .bounded(self.store.resolve_profiles(org, &missing))
+                .await?;
             let mut by_id = std::collections::HashMap::with_capacity(missing.len());
             for (id, profile) in missing.into_iter().zip(fetched) {
                 self.caches.put_profile(org, &id, profile.clone(), fill);

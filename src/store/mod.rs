@@ -79,6 +79,8 @@ pub struct Store {
     /// C0: this replica's lease; commits wait for the other replicas'
     /// acknowledgements through it (PostgreSQL only).
     lease: Arc<std::sync::OnceLock<Arc<crate::lease::Lease>>>,
+    /// Bound on a hot-path read (see [`Store::bounded`]).
+    read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -132,7 +134,31 @@ impl Store {
             clock,
             observer: Arc::new(std::sync::RwLock::new(None)),
             lease: Arc::new(std::sync::OnceLock::new()),
+            read_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
+    }
+
+    /// Sets the bound of [`Store::bounded`] (the pool's acquire timeout).
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Runs a hot-path read with a time bound, so that a database that
+    /// stopped answering (a silent partition: sockets open, no bytes)
+    /// yields UNAVAILABLE instead of a call that hangs.
+    pub async fn bounded<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(self.read_timeout, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Unavailable(format!(
+                    "the database did not answer within {:?}",
+                    self.read_timeout
+                )))
+            })
     }
 
     /// Makes every later commit wait for the other replicas (C0). Set once.

@@ -284,6 +284,17 @@ async fn c0_a_partitioned_replica_never_serves_the_old_answer() {
         stale, 0,
         "{stale} of {probes} probes on partitioned B said valid"
     );
+    // Given time, it refuses rather than hangs.
+    let res = b
+        .svc_identity()
+        .validate_session(pb::ValidateSessionRequest {
+            session_token: token.clone(),
+        })
+        .await;
+    match res {
+        Err(s) => assert_eq!(s.code(), Code::Unavailable, "{s:?}"),
+        Ok(r) => assert!(!r.into_inner().valid, "partitioned B said valid"),
+    }
 
     proxy.thaw();
     let start = Instant::now();
