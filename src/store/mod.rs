@@ -462,10 +462,13 @@ pub fn classify(err: &DbErr) -> DbFault {
     }
 }
 
-/// Classifies a driver code: a five-character SQLSTATE (PostgreSQL) or a
-/// decimal extended result code (SQLite).
+/// Classifies a driver code: a five-character SQLSTATE (PostgreSQL; many
+/// are all digits) or a decimal extended result code (SQLite; at most four
+/// digits).
 pub fn classify_code(code: &str) -> DbFault {
-    if let Ok(n) = code.parse::<i64>() {
+    if code.len() < 5
+        && let Ok(n) = code.parse::<i64>()
+    {
         // SQLite: the primary result code is the low byte.
         return match (n, n & 0xff) {
             // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY

@@ -7,6 +7,7 @@ mod harness;
 mod authz;
 mod consistency;
 mod db;
+mod errors;
 mod events;
 mod faults;
 mod identity;
