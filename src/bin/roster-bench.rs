@@ -1786,7 +1786,7 @@ async fn c0_replica_rows(
             while !stop.load(Ordering::Relaxed) {
                 tick.tick().await;
                 let id = churners[i % churners.len()].clone();
-                let deactivate = (i / churners.len()) % 2 == 0;
+                let deactivate = (i / churners.len()).is_multiple_of(2);
                 let res = if deactivate {
                     m.deactivate_member(pb::DeactivateMemberRequest {
                         organization_id: org.clone(),

@@ -226,6 +226,7 @@ fn decode_attributes(text: &str) -> Vec<(String, String)> {
 
 /// One row of the log as this binary reads it.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // almost every row is an `Event`
 pub enum LogEntry {
     /// A row this binary understands.
     Event(Event),
