@@ -409,6 +409,26 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_served_only_while_the_lease_is_valid() {
+        let c = Caches::new();
+        c.put_session("a".into(), session("AAAAAAAA"), c.begin());
+        assert!(c.session("a").is_some());
+        // The lease ran out: nothing is served, nothing is stored.
+        c.serve_until(Instant::now() - Duration::from_millis(1));
+        assert!(c.session("a").is_none());
+        c.put_session("b".into(), session("BBBBBBBB"), c.begin());
+        // A continuous renewal serves the entries again.
+        c.serve_until(Instant::now() + Duration::from_secs(5));
+        assert!(c.session("a").is_some());
+        assert!(c.session("b").is_none());
+        // A failed read of the log stops serving and forgets.
+        c.stop_serving();
+        assert!(c.session("a").is_none());
+        c.serve_until(Instant::now() + Duration::from_secs(5));
+        assert!(c.session("a").is_none());
+    }
+
+    #[test]
     fn a_fill_racing_with_an_invalidation_is_not_stored() {
         let c = Caches::new();
         let fill = c.begin();
