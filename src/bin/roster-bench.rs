@@ -1521,6 +1521,9 @@ async fn bench_backend(
 
 /// Writes per write-latency row.
 const WRITES: usize = 50;
+/// Members toggled (deactivated, reactivated) by the churn on replica B;
+/// each comes round every `CHURNERS / rate` seconds.
+const CHURNERS: usize = 100;
 
 struct Writes {
     revoke: Stats,
@@ -1753,7 +1756,7 @@ async fn c0_replica_rows(
     {
         let mut svc = identity_client(&b_chan[0], SERVICE_KEY);
         let mut m = membership_client(&b_chan[0]);
-        for _ in 0..20 {
+        for _ in 0..CHURNERS {
             let id = svc
                 .create_identity(pb::CreateIdentityRequest {
                     identity: Some(pb::Identity {
@@ -1777,7 +1780,7 @@ async fn c0_replica_rows(
     let changes = Arc::new(AtomicU64::new(0));
     let churn = {
         let (stop, changes) = (stop.clone(), changes.clone());
-        let mut m = membership_client(&b_chan[0]);
+        let m = membership_client(&b_chan[0]);
         let org = org.to_owned();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1) / rate as u32);
@@ -1787,25 +1790,30 @@ async fn c0_replica_rows(
                 tick.tick().await;
                 let id = churners[i % churners.len()].clone();
                 let deactivate = (i / churners.len()).is_multiple_of(2);
-                let res = if deactivate {
-                    m.deactivate_member(pb::DeactivateMemberRequest {
-                        organization_id: org.clone(),
-                        identity_id: id,
-                        ..Default::default()
-                    })
-                    .await
-                    .map(|_| ())
-                } else {
-                    m.reactivate_member(pb::ReactivateMemberRequest {
-                        organization_id: org.clone(),
-                        identity_id: id,
-                    })
-                    .await
-                    .map(|_| ())
-                };
-                if res.is_ok() {
-                    changes.fetch_add(1, Ordering::Relaxed);
-                }
+                let (mut m, org, changes) = (m.clone(), org.clone(), changes.clone());
+                // Each change on its own task, so the rate holds however
+                // long one write takes.
+                tokio::spawn(async move {
+                    let res = if deactivate {
+                        m.deactivate_member(pb::DeactivateMemberRequest {
+                            organization_id: org.clone(),
+                            identity_id: id,
+                            ..Default::default()
+                        })
+                        .await
+                        .map(|_| ())
+                    } else {
+                        m.reactivate_member(pb::ReactivateMemberRequest {
+                            organization_id: org.clone(),
+                            identity_id: id,
+                        })
+                        .await
+                        .map(|_| ())
+                    };
+                    if res.is_ok() {
+                        changes.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
                 i += 1;
             }
         })
