@@ -1825,7 +1825,19 @@ async fn c0_replica_rows(
             .map(|c| identity_client(c, SERVICE_KEY))
             .collect(),
     );
+    // Steady state first, as for the plain CheckAccess row: every probe
+    // answered once, so the row measures what the churn costs.
+    let mut warm = membership_client(&chans[0]);
+    for (identity, org, room) in probes.iter() {
+        warm.check_access(pb::CheckAccessRequest {
+            identity_id: identity.clone(),
+            organization_id: org.clone(),
+            room_id: room.clone(),
+        })
+        .await?;
+    }
     let t = Instant::now();
+    changes.store(0, Ordering::Relaxed);
     let echo_before = echo.measure(args.in_flight, duration).await?.ops;
     let (mc, pr) = (mclients.clone(), probes.clone());
     let access = drive(args.in_flight, duration, move |w, i| {

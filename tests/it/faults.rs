@@ -457,10 +457,11 @@ async fn c0_a_stopped_database_fails_fast_and_health_follows() {
             ),
         }
     }
-    health_becomes(&a, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    let down = health_becomes(&a, ServingStatus::NotServing, Duration::from_secs(5)).await;
 
     pg.pg_ctl_start();
-    health_becomes(&a, ServingStatus::Serving, Duration::from_secs(10)).await;
+    let up = health_becomes(&a, ServingStatus::Serving, Duration::from_secs(10)).await;
+    eprintln!("health: NOT_SERVING {down:?} after the reads failed, SERVING {up:?} after restart");
     let start = Instant::now();
     loop {
         match probe(&a, &token, Duration::from_secs(3)).await {
