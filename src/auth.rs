@@ -82,7 +82,10 @@ impl Authenticator {
             );
         }
         let fill = self.caches.begin();
-        let lookup = self.store.resolve_session(&hash).await?;
+        let lookup = self
+            .store
+            .bounded(self.store.resolve_session(&hash))
+            .await?;
         if let SessionLookup::Valid(session) = &lookup {
             self.caches
                 .put_session(hash, Arc::new(session.clone()), fill);

@@ -104,9 +104,16 @@ pub struct Fill {
     enabled: bool,
 }
 
+/// `serve_until` value meaning "no lease needed" (SQLite, unit tests).
+const FOREVER: u64 = u64::MAX;
+
 /// The hot-path caches of one replica.
 pub struct Caches {
     enabled: AtomicBool,
+    /// C0: entries are served only before this instant, nanoseconds after
+    /// `base` (the replica's lease, see `lease.rs`); 0 = not at all.
+    serve_until: AtomicU64,
+    base: Instant,
     epoch: AtomicU64,
     globals: [AtomicU64; 3],
     stripes: Box<[AtomicU64]>,
@@ -158,6 +165,8 @@ impl Caches {
     pub fn new() -> Self {
         Caches {
             enabled: AtomicBool::new(true),
+            serve_until: AtomicU64::new(FOREVER),
+            base: Instant::now(),
             epoch: AtomicU64::new(0),
             globals: Default::default(),
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
@@ -181,9 +190,39 @@ impl Caches {
     }
 
     fn is_fresh<V>(&self, kind: Kind, identity: &str, entry: &Entry<V>) -> bool {
-        self.is_enabled()
+        let now = Instant::now();
+        self.serving_at(now)
             && entry.stamp == self.stamp(kind, identity)
-            && entry.stored.elapsed() < TTL
+            && now.saturating_duration_since(entry.stored) < TTL
+    }
+
+    /// Whether entries may be served at `now`: the listener is up and the
+    /// lease has not run out.
+    fn serving_at(&self, now: Instant) -> bool {
+        self.enabled.load(Ordering::Acquire) && {
+            let until = self.serve_until.load(Ordering::Acquire);
+            until == FOREVER || (now.saturating_duration_since(self.base).as_nanos() as u64) < until
+        }
+    }
+
+    /// Lets the caches serve until `until` (a renewed lease). Entries
+    /// cached before a lapse are not revived: a lapse clears them.
+    pub fn serve_until(&self, until: Instant) {
+        let nanos = until.saturating_duration_since(self.base).as_nanos() as u64;
+        self.serve_until
+            .store(nanos.min(FOREVER - 1), Ordering::Release);
+    }
+
+    /// Lets the caches serve without a lease (a single replica on SQLite).
+    pub fn serve_forever(&self) {
+        self.serve_until.store(FOREVER, Ordering::Release);
+    }
+
+    /// Stops serving from the caches at once and forgets them (a failed
+    /// read of the log, a lapsed lease) until `serve_until` is called.
+    pub fn stop_serving(&self) {
+        self.serve_until.store(0, Ordering::Release);
+        self.clear();
     }
 
     fn fresh<V>(&self, kind: Kind, identity: &str, entry: Option<Entry<V>>) -> Option<V> {
@@ -198,9 +237,9 @@ impl Caches {
             .then_some(stamp)
     }
 
-    /// Whether caches are in use.
+    /// Whether caches are in use (listener up, lease valid).
     pub fn is_enabled(&self) -> bool {
-        self.enabled.load(Ordering::Acquire)
+        self.serving_at(Instant::now())
     }
 
     /// Turns caching on or off (the feed switches it off while it cannot
@@ -367,6 +406,26 @@ mod tests {
         }
         let room = RoomId::from_trusted("room_0123456789abcdef".into());
         assert_eq!(c.access(&id, &short, Some(&room)), None);
+    }
+
+    #[test]
+    fn entries_are_served_only_while_the_lease_is_valid() {
+        let c = Caches::new();
+        c.put_session("a".into(), session("AAAAAAAA"), c.begin());
+        assert!(c.session("a").is_some());
+        // The lease ran out: nothing is served, nothing is stored.
+        c.serve_until(Instant::now() - Duration::from_millis(1));
+        assert!(c.session("a").is_none());
+        c.put_session("b".into(), session("BBBBBBBB"), c.begin());
+        // A continuous renewal serves the entries again.
+        c.serve_until(Instant::now() + Duration::from_secs(5));
+        assert!(c.session("a").is_some());
+        assert!(c.session("b").is_none());
+        // A failed read of the log stops serving and forgets.
+        c.stop_serving();
+        assert!(c.session("a").is_none());
+        c.serve_until(Instant::now() + Duration::from_secs(5));
+        assert!(c.session("a").is_none());
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct DatabaseArgs {
     /// Connection pool size.
     #[arg(long, env = "ROSTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// How long a call waits for a pooled database connection before it
+    /// fails with UNAVAILABLE (C0: fail fast when the database is gone).
+    #[arg(long, env = "ROSTER_DB_ACQUIRE_TIMEOUT", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub db_acquire_timeout: Duration,
 }
 
 /// `roster serve` settings.
@@ -137,6 +141,8 @@ pub struct Config {
     pub database_url: String,
     /// Pool size.
     pub db_max_connections: u32,
+    /// Longest wait for a pooled connection.
+    pub db_acquire_timeout: Duration,
     /// Listen address (tests pass a listener instead).
     pub listen: SocketAddr,
     /// Configured service keys: (name, SHA-256 hex of the key).
@@ -171,6 +177,7 @@ impl Config {
         Config {
             database_url: database_url.into(),
             db_max_connections: 16,
+            db_acquire_timeout: crate::store::DEFAULT_ACQUIRE_TIMEOUT,
             listen: ([127, 0, 0, 1], 50051).into(),
             service_keys: Vec::new(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -195,6 +202,7 @@ impl TryFrom<ServeArgs> for Config {
         Ok(Config {
             database_url: args.db.database_url,
             db_max_connections: args.db.db_max_connections,
+            db_acquire_timeout: args.db.db_acquire_timeout,
             listen: args.listen,
             service_keys: parse_service_keys(&args.service_keys)?,
             session_ttl: args.session_ttl,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod grpc;
+pub mod lease;
 pub mod metrics;
 pub mod ratelimit;
 pub mod store;
@@ -44,15 +45,19 @@ pub mod bench_pb {
 /// Connects to the configured database and applies pending migrations
 /// (with `no_migrate`, only checks that none are pending).
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
-    let db = store::connect(&config.database_url, config.db_max_connections)
-        .await
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                config::redact_url(&config.database_url)
-            )
-        })?;
-    let store = Store::new(db, clock);
+    let db = store::connect_with(
+        &config.database_url,
+        config.db_max_connections,
+        config.db_acquire_timeout,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening the database {}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
+    let store = Store::new(db, clock).with_read_timeout(config.db_acquire_timeout);
     if config.no_migrate {
         store.check_schema().await.context("checking the schema")?;
     } else {
@@ -136,7 +141,7 @@ pub async fn run(
         config,
         sign_in_failures,
         caches,
-        feed,
+        feed: feed.clone(),
         stop: stop_rx,
         hashing: tokio::sync::Semaphore::new(hash_concurrency),
     });
@@ -172,6 +177,7 @@ pub async fn run(
     for task in tasks {
         task.abort();
     }
+    feed.release().await;
     result
 }
 

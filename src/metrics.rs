@@ -206,6 +206,7 @@ pub struct Metrics {
     access_log: bool,
     caches_enabled: Gauge,
     feed_lag: Gauge,
+    undecodable: Counter,
     open_streams: Gauge,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
@@ -312,6 +313,12 @@ impl Metrics {
             "Events in the log this replica's feed has not applied yet (log head minus feed head)",
             feed_lag.clone(),
         );
+        let undecodable = Counter::default();
+        roster.register(
+            "feed_undecodable_events",
+            "Event rows this release could not decode; each cleared every cache and was skipped",
+            undecodable.clone(),
+        );
         let open_streams = Gauge::default();
         roster.register(
             "watch_streams_open",
@@ -337,6 +344,7 @@ impl Metrics {
             access_log,
             caches_enabled,
             feed_lag,
+            undecodable,
             open_streams,
             pool,
             pool_max,
@@ -371,6 +379,10 @@ impl Metrics {
         self.caches_enabled.set(i64::from(self.caches.is_enabled()));
         self.open_streams
             .set(OPEN_WATCH_STREAMS.load(Ordering::Relaxed));
+        let skipped = self.feed.undecodable();
+        if let Some(new) = skipped.checked_sub(self.undecodable.get()) {
+            self.undecodable.inc_by(new);
+        }
         match self.store.event_bounds().await {
             Ok((_, head)) => {
                 self.feed_lag.set((head - self.feed.head()).max(0));

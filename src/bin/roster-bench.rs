@@ -1165,6 +1165,82 @@ async fn bench_backend(
         Some((echo_before + echo_after) / 2.0),
     ));
 
+    // Every call a cache miss (C0 costs most where the cache cannot help):
+    // keys never repeated within the run.
+    eprintln!("[{label}] CheckAccess and ValidateSession, every call a cache miss …");
+    let used: std::collections::HashSet<&(String, String, String)> = probes.iter().collect();
+    let mut fresh = Vec::new();
+    for (org, _, rooms) in &seeded.orgs {
+        for (room, in_room) in rooms {
+            for m in in_room {
+                let key = (m.clone(), org.clone(), room.clone());
+                if !used.contains(&key) {
+                    fresh.push(key);
+                }
+            }
+        }
+    }
+    drop(used);
+    fresh.shuffle(&mut rng);
+    let fresh = Arc::new(fresh);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
+    let (mc, fr, nx) = (mclients.clone(), fresh.clone(), next.clone());
+    let s = drive(args.in_flight, duration, move |w, _| {
+        let mut c = mc[w % CONNECTIONS].clone();
+        let key = fr.get(nx.fetch_add(1, Ordering::Relaxed)).cloned();
+        async move {
+            let Some((identity, org, room)) = key else {
+                bail!("ran out of never-asked CheckAccess keys");
+            };
+            let r = c
+                .check_access(pb::CheckAccessRequest {
+                    identity_id: identity,
+                    organization_id: org,
+                    room_id: room,
+                })
+                .await?;
+            if !r.get_ref().allowed {
+                bail!("access unexpectedly denied");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    rows.push(row(
+        "CheckAccess, every call a cache miss",
+        &s,
+        Some(echo_before),
+    ));
+    let miss_tokens = Arc::new(seed_sessions(&db.url, &seeded, &package, args.quick).await?);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
+    let (c2, mt, nx) = (clients.clone(), miss_tokens.clone(), next.clone());
+    let s = drive(args.in_flight, duration, move |w, _| {
+        let mut c = c2[w % CONNECTIONS].clone();
+        let token = mt.get(nx.fetch_add(1, Ordering::Relaxed)).cloned();
+        async move {
+            let Some(token) = token else {
+                bail!("ran out of never-validated session tokens");
+            };
+            let r = c
+                .validate_session(pb::ValidateSessionRequest {
+                    session_token: token,
+                })
+                .await?;
+            if !r.get_ref().valid {
+                bail!("seeded session unexpectedly invalid");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    rows.push(row(
+        "ValidateSession, every call a cache miss",
+        &s,
+        Some(echo_before),
+    ));
+
     // ResolveProfiles: 1,000 IDs, members and non-members mixed.
     eprintln!(
         "[{label}] ResolveProfiles … (peak RSS so far {:.1} MiB)",
@@ -1327,6 +1403,32 @@ async fn bench_backend(
         None,
     ));
 
+    // C0: write latency with one replica, and (PostgreSQL) with two, where
+    // each commit waits for the other replica's acknowledgement.
+    eprintln!("[{label}] write latency, 1 replica …");
+    let write_org = seeded.orgs[0].0.clone();
+    let w = writes(&chans[0], None, &write_org, &password, WRITES).await?;
+    for (what, st) in [
+        ("RevokeIdentity", &w.revoke),
+        ("DeactivateMember", &w.deactivate),
+    ] {
+        rows.push(Row {
+            scenario: format!("{what} write latency, 1 replica"),
+            backend: label.clone(),
+            ops: None,
+            p50: Some(st.p50_ms),
+            p99: Some(st.p99_ms),
+            ratio: None,
+        });
+    }
+    if label == "postgres" {
+        c0_replica_rows(
+            &db.url, &chans, &write_org, &password, &tokens, &probes, args, duration, echo,
+            &seeded, &label, rows,
+        )
+        .await?;
+    }
+
     // Revocation propagation between two replicas (PostgreSQL only).
     if label == "postgres" {
         eprintln!("[{label}] revocation propagation …");
@@ -1413,6 +1515,517 @@ async fn bench_backend(
     }
     drop_database(&db).await;
     Ok(())
+}
+
+// ------------------------------------------------------------------- C0
+
+/// Writes per write-latency row.
+const WRITES: usize = 50;
+/// Members toggled (deactivated, reactivated) by the churn on replica B;
+/// each comes round every `CHURNERS / rate` seconds.
+const CHURNERS: usize = 100;
+
+struct Writes {
+    revoke: Stats,
+    deactivate: Stats,
+    /// Probes on B sent right after A answered that saw the old state.
+    old: usize,
+    trials: usize,
+}
+
+/// `n` fresh members of `org`, signed in; then DeactivateMember for each
+/// and RevokeIdentity (self) for each on `a`, timed. With `b`, B's caches
+/// are warmed for the subject before each write and B is asked once the
+/// moment A answers.
+async fn writes(
+    a: &Channel,
+    b: Option<&Channel>,
+    org: &str,
+    password: &str,
+    n: usize,
+) -> Result<Writes> {
+    let mut svc = identity_client(a, SERVICE_KEY);
+    let mut m = membership_client(a);
+    let mut subjects = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = svc
+            .create_identity(pb::CreateIdentityRequest {
+                identity: Some(pb::Identity {
+                    display_name: "Write subject".into(),
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner()
+            .identity_id;
+        m.add_member(pb::AddMemberRequest {
+            organization_id: org.to_owned(),
+            identity_id: id.clone(),
+            role: pb::MemberRole::Member as i32,
+        })
+        .await?;
+        subjects.push(id);
+    }
+    let tokens = sign_in_all(a, &subjects, "bench-shared", password).await?;
+    let mut bm = b.map(membership_client);
+    let mut bi = b.map(|c| identity_client(c, SERVICE_KEY));
+    let (mut old, mut trials) = (0, 0);
+    let access = |id: &str| pb::CheckAccessRequest {
+        identity_id: id.to_owned(),
+        organization_id: org.to_owned(),
+        room_id: String::new(),
+    };
+
+    let mut lat = Vec::with_capacity(n);
+    let t = Instant::now();
+    for id in &subjects {
+        if let Some(bm) = bm.as_mut() {
+            for _ in 0..2 {
+                if !bm.check_access(access(id)).await?.get_ref().allowed {
+                    bail!("B denies an active member");
+                }
+            }
+        }
+        let t0 = Instant::now();
+        m.deactivate_member(pb::DeactivateMemberRequest {
+            organization_id: org.to_owned(),
+            identity_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .context("DeactivateMember")?;
+        lat.push(t0.elapsed().as_micros() as u64);
+        if let Some(bm) = bm.as_mut() {
+            trials += 1;
+            if bm.check_access(access(id)).await?.get_ref().allowed {
+                old += 1;
+            }
+        }
+    }
+    let deactivate = stats(lat, t.elapsed());
+
+    let mut lat = Vec::with_capacity(n);
+    let t = Instant::now();
+    for (id, token) in subjects.iter().zip(&tokens) {
+        let validate = || pb::ValidateSessionRequest {
+            session_token: token.clone(),
+        };
+        if let Some(bi) = bi.as_mut() {
+            for _ in 0..2 {
+                if !bi.validate_session(validate()).await?.get_ref().valid {
+                    bail!("B does not know a live session");
+                }
+            }
+        }
+        let t0 = Instant::now();
+        identity_client(a, token)
+            .revoke_identity(pb::RevokeIdentityRequest {
+                identity_id: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .context("RevokeIdentity")?;
+        lat.push(t0.elapsed().as_micros() as u64);
+        if let Some(bi) = bi.as_mut() {
+            trials += 1;
+            if bi.validate_session(validate()).await?.get_ref().valid {
+                old += 1;
+            }
+        }
+    }
+    let revoke = stats(lat, t.elapsed());
+    Ok(Writes {
+        revoke,
+        deactivate,
+        old,
+        trials,
+    })
+}
+
+/// Sessions inserted directly (no argon2), each validated once at most.
+async fn seed_sessions(
+    url: &str,
+    seeded: &Seeded,
+    package: &str,
+    quick: bool,
+) -> Result<Vec<String>> {
+    let n = if quick { 100_000 } else { 300_000 };
+    let db = roster::store::connect(url, 2).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut ins = Inserter::new(
+        &db,
+        "sessions",
+        &[
+            "token_hash",
+            "session_id",
+            "identity_id",
+            "package_id",
+            "credential_id",
+            "created_at",
+            "expires_at",
+        ],
+    );
+    let mut tokens = Vec::with_capacity(n);
+    for i in 0..n {
+        let token = roster::domain::secrets::new_session_token();
+        ins.push(vec![
+            roster::domain::secrets::token_hash(&token).into(),
+            roster::domain::SessionId::generate().to_string().into(),
+            seeded.identities[i % seeded.identities.len()]
+                .clone()
+                .into(),
+            package.to_owned().into(),
+            "bench-seeded".to_owned().into(),
+            now.into(),
+            (now + 86_400_000).into(),
+        ])
+        .await?;
+        tokens.push(token);
+    }
+    ins.flush().await?;
+    Ok(tokens)
+}
+
+/// PostgreSQL rows that need a second (and third) replica: write latency
+/// with 2 replicas and old answers after return, the hot paths under
+/// churn on another replica, and how long a partitioned replica keeps
+/// serving from its caches.
+#[allow(clippy::too_many_arguments)]
+async fn c0_replica_rows(
+    url: &str,
+    chans: &[Channel],
+    org: &str,
+    password: &str,
+    tokens: &Arc<Vec<String>>,
+    probes: &Arc<Vec<(String, String, String)>>,
+    args: &Args,
+    duration: Duration,
+    echo: &EchoBaseline,
+    seeded: &Seeded,
+    label: &str,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let mut push = |scenario: String, ops: Option<f64>, p50, p99, ratio| {
+        rows.push(Row {
+            scenario,
+            backend: label.to_owned(),
+            ops,
+            p50,
+            p99,
+            ratio,
+        })
+    };
+    eprintln!("[{label}] write latency, 2 replicas …");
+    let replica = start_roster(url).await?;
+    let b_chan = channels(replica.addr).await?;
+    // B takes its lease on its first feed round.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let w = writes(&chans[0], Some(&b_chan[0]), org, password, WRITES).await?;
+    for (what, st) in [
+        ("RevokeIdentity", &w.revoke),
+        ("DeactivateMember", &w.deactivate),
+    ] {
+        push(
+            format!("{what} write latency, 2 replicas"),
+            None,
+            Some(st.p50_ms),
+            Some(st.p99_ms),
+            None,
+        );
+    }
+    push(
+        format!(
+            "old answers on B right after A returned (DeactivateMember, RevokeIdentity): {} / {}",
+            w.old, w.trials
+        ),
+        None,
+        None,
+        None,
+        None,
+    );
+    if w.old > 0 {
+        FAILED_CALLS.fetch_add(w.old as u64, Ordering::Relaxed);
+        eprintln!("  C0 violated: {} old answers", w.old);
+    }
+
+    // Churn: 1 % of the members change per second, on B.
+    let members: usize = seeded.orgs.iter().map(|o| o.1.len()).sum();
+    let rate = (members / 100).max(1);
+    eprintln!("[{label}] hot paths under churn ({rate} member changes/s on B) …");
+    let mut churners = Vec::new();
+    {
+        let mut svc = identity_client(&b_chan[0], SERVICE_KEY);
+        let mut m = membership_client(&b_chan[0]);
+        for _ in 0..CHURNERS {
+            let id = svc
+                .create_identity(pb::CreateIdentityRequest {
+                    identity: Some(pb::Identity {
+                        display_name: "Churn".into(),
+                        ..Default::default()
+                    }),
+                })
+                .await?
+                .into_inner()
+                .identity_id;
+            m.add_member(pb::AddMemberRequest {
+                organization_id: org.to_owned(),
+                identity_id: id.clone(),
+                role: pb::MemberRole::Member as i32,
+            })
+            .await?;
+            churners.push(id);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let changes = Arc::new(AtomicU64::new(0));
+    let churn = {
+        let (stop, changes) = (stop.clone(), changes.clone());
+        let m = membership_client(&b_chan[0]);
+        let org = org.to_owned();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1) / rate as u32);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let id = churners[i % churners.len()].clone();
+                let deactivate = (i / churners.len()).is_multiple_of(2);
+                let (mut m, org, changes) = (m.clone(), org.clone(), changes.clone());
+                // Each change on its own task, so the rate holds however
+                // long one write takes.
+                tokio::spawn(async move {
+                    let res = if deactivate {
+                        m.deactivate_member(pb::DeactivateMemberRequest {
+                            organization_id: org.clone(),
+                            identity_id: id,
+                            ..Default::default()
+                        })
+                        .await
+                        .map(|_| ())
+                    } else {
+                        m.reactivate_member(pb::ReactivateMemberRequest {
+                            organization_id: org.clone(),
+                            identity_id: id,
+                        })
+                        .await
+                        .map(|_| ())
+                    };
+                    if res.is_ok() {
+                        changes.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                i += 1;
+            }
+        })
+    };
+    let mclients: Arc<Vec<_>> = Arc::new(chans.iter().map(membership_client).collect());
+    let iclients: Arc<Vec<_>> = Arc::new(
+        chans
+            .iter()
+            .map(|c| identity_client(c, SERVICE_KEY))
+            .collect(),
+    );
+    // Steady state first, as for the plain CheckAccess row: every probe
+    // answered once, so the row measures what the churn costs.
+    let mut warm = membership_client(&chans[0]);
+    for (identity, org, room) in probes.iter() {
+        warm.check_access(pb::CheckAccessRequest {
+            identity_id: identity.clone(),
+            organization_id: org.clone(),
+            room_id: room.clone(),
+        })
+        .await?;
+    }
+    let t = Instant::now();
+    changes.store(0, Ordering::Relaxed);
+    let echo_before = echo.measure(args.in_flight, duration).await?.ops;
+    let (mc, pr) = (mclients.clone(), probes.clone());
+    let access = drive(args.in_flight, duration, move |w, i| {
+        let mut c = mc[w % CONNECTIONS].clone();
+        let (identity, org, room) = pr[(w * 7919 + i as usize) % pr.len()].clone();
+        async move {
+            let r = c
+                .check_access(pb::CheckAccessRequest {
+                    identity_id: identity,
+                    organization_id: org,
+                    room_id: room,
+                })
+                .await?;
+            if !r.get_ref().allowed {
+                bail!("access unexpectedly denied");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let (ic, tk) = (iclients.clone(), tokens.clone());
+    let validate = drive(args.in_flight, duration, move |w, i| {
+        let mut c = ic[w % CONNECTIONS].clone();
+        let token = tk[(w + i as usize) % tk.len()].clone();
+        async move {
+            let r = c
+                .validate_session(pb::ValidateSessionRequest {
+                    session_token: token,
+                })
+                .await?;
+            if !r.get_ref().valid {
+                bail!("session unexpectedly invalid");
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let echo_after = echo.measure(args.in_flight, duration).await?.ops;
+    stop.store(true, Ordering::Relaxed);
+    let _ = churn.await;
+    let achieved = changes.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    let echo_ops = (echo_before + echo_after) / 2.0;
+    for (what, st) in [("CheckAccess", &access), ("ValidateSession", &validate)] {
+        push(
+            format!("{what} under churn ({achieved:.0} member changes/s on B, target {rate})"),
+            Some(st.ops),
+            Some(st.p50_ms),
+            Some(st.p99_ms),
+            Some(st.ops / echo_ops),
+        );
+    }
+    drop(b_chan);
+    drop(replica);
+
+    // A partitioned replica: its database connection goes silent.
+    eprintln!("[{label}] partitioned replica …");
+    let target: SocketAddr = {
+        let rest = url.split_once('@').map_or(url, |(_, r)| r);
+        let hostport = rest.split('/').next().unwrap_or_default();
+        let hostport = if hostport.contains(':') {
+            hostport.to_owned()
+        } else {
+            format!("{hostport}:5432")
+        };
+        tokio::net::lookup_host(hostport)
+            .await?
+            .next()
+            .context("resolving the database host")?
+    };
+    let proxy = FreezingProxy::start(target).await?;
+    let proxied = {
+        let (head, tail) = url.split_once('@').context("database URL has no host")?;
+        let db = tail.split_once('/').map_or("", |(_, d)| d);
+        format!("{head}@{}/{db}", proxy.addr)
+    };
+    let c = start_roster(&proxied).await?;
+    let c_chan = channels(c.addr).await?;
+    let mut ci = identity_client(&c_chan[0], SERVICE_KEY);
+    let token = tokens[0].clone();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..2 {
+        ci.validate_session(pb::ValidateSessionRequest {
+            session_token: token.clone(),
+        })
+        .await?;
+    }
+    proxy.freeze();
+    let t0 = Instant::now();
+    let stopped = loop {
+        let call = ci.validate_session(pb::ValidateSessionRequest {
+            session_token: token.clone(),
+        });
+        match tokio::time::timeout(Duration::from_millis(100), call).await {
+            Ok(Ok(r)) if r.get_ref().valid => {}
+            _ => break t0.elapsed(),
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            bail!("a partitioned replica kept serving from its cache for 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    push(
+        format!(
+            "partitioned replica stops serving from cache after {:.0} ms (lease {} ms − margin {} ms)",
+            stopped.as_secs_f64() * 1000.0,
+            roster::lease::LEASE.as_millis(),
+            roster::lease::MARGIN.as_millis()
+        ),
+        None,
+        None,
+        None,
+        None,
+    );
+    proxy.thaw();
+    drop(c_chan);
+    drop(c);
+    Ok(())
+}
+
+/// A TCP proxy that can stop forwarding bytes while keeping its sockets
+/// open (a silent partition).
+struct FreezingProxy {
+    addr: SocketAddr,
+    frozen: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FreezingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FreezingProxy {
+    async fn start(target: SocketAddr) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (frozen, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::spawn(pipe(cr, sw, rx.clone()));
+                    tokio::spawn(pipe(sr, cw, rx));
+                });
+            }
+        });
+        Ok(FreezingProxy { addr, frozen, task })
+    }
+
+    fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+}
+
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Builds the runtime only after pinning, with one worker per CPU this

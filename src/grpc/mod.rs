@@ -66,7 +66,10 @@ impl Ctx {
             return Ok(decision);
         }
         let fill = self.caches.begin();
-        let decision = self.store.check_access(identity, org, room).await?;
+        let decision = self
+            .store
+            .bounded(self.store.check_access(identity, org, room))
+            .await?;
         self.caches
             .put_access(identity, org, room, decision.clone(), fill);
         Ok(decision)
@@ -88,7 +91,10 @@ impl Ctx {
             .collect();
         if !missing.is_empty() {
             let fill = self.caches.begin();
-            let fetched = self.store.resolve_profiles(org, &missing).await?;
+            let fetched = self
+                .store
+                .bounded(self.store.resolve_profiles(org, &missing))
+                .await?;
             let mut by_id = std::collections::HashMap::with_capacity(missing.len());
             for (id, profile) in missing.into_iter().zip(fetched) {
                 self.caches.put_profile(org, &id, profile.clone(), fill);
@@ -154,6 +160,21 @@ pub async fn serve(
     health
         .set_serving::<EventServiceServer<events::EventApi>>()
         .await;
+    // Follows whether the database can be read (SERVING / NOT_SERVING)
+    // until shutdown, which then has the last word.
+    let health_task = {
+        use tonic::server::NamedService;
+        crate::feed::spawn_health(
+            &ctx.feed,
+            health.clone(),
+            vec![
+                IdentityServiceServer::<identity::IdentityApi>::NAME,
+                LicenseServiceServer::<license::LicenseApi>::NAME,
+                MembershipServiceServer::<membership::MembershipApi>::NAME,
+                EventServiceServer::<events::EventApi>::NAME,
+            ],
+        )
+    };
 
     // Reflection lists the public services and health, in both protocol
     // versions so every grpcurl and IDE plug-in works. The google.rpc error
@@ -175,6 +196,9 @@ pub async fn serve(
     let delay = ctx.config.shutdown_delay;
     let shutdown = async move {
         shutdown.await;
+        // A database recovering during the drain must not report SERVING.
+        health_task.abort();
+        let _ = health_task.await;
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;

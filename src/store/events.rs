@@ -224,11 +224,50 @@ fn decode_attributes(text: &str) -> Vec<(String, String)> {
     }
 }
 
-fn to_event(m: event::Model) -> Result<Event> {
-    Ok(Event {
+/// One row of the log as this binary reads it.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // almost every row is an `Event`
+pub enum LogEntry {
+    /// A row this binary understands.
+    Event(Event),
+    /// A row it cannot decode (a type added by a newer release during a
+    /// rolling upgrade): the feed treats it as "anything may have changed".
+    Undecodable {
+        /// Its sequence number.
+        seq: i64,
+        /// Its stored type.
+        event_type: String,
+    },
+}
+
+fn to_entry(m: event::Model) -> LogEntry {
+    match EventType::from_db(&m.event_type) {
+        Some(t) => LogEntry::Event(to_event(m, t)),
+        None => LogEntry::Undecodable {
+            seq: m.seq,
+            event_type: m.event_type,
+        },
+    }
+}
+
+/// The decodable rows; the others are logged and skipped (the feed applies
+/// them as "invalidate everything", see `Store::log_after`).
+fn decodable(rows: Vec<event::Model>) -> Vec<Event> {
+    rows.into_iter()
+        .filter_map(|m| match to_entry(m) {
+            LogEntry::Event(e) => Some(e),
+            LogEntry::Undecodable { seq, event_type } => {
+                tracing::warn!(seq, %event_type, "skipping an event of a type this release does not know");
+                None
+            }
+        })
+        .collect()
+}
+
+fn to_event(m: event::Model, event_type: EventType) -> Event {
+    Event {
         seq: m.seq,
-        event_type: EventType::from_db(&m.event_type)
-            .ok_or_else(|| Error::Internal(format!("unknown event type {}", m.event_type)))?,
+        event_type,
         actor: Actor {
             kind: ActorKind::from_db(&m.actor_kind).unwrap_or(ActorKind::System),
             id: m.actor_id,
@@ -242,7 +281,7 @@ fn to_event(m: event::Model) -> Result<Event> {
         room_id: m.room_id,
         credential_id: m.credential_id,
         attributes: decode_attributes(&m.attributes),
-    })
+    }
 }
 
 impl Store {
@@ -254,15 +293,27 @@ impl Store {
         filter: &EventQuery,
     ) -> Result<Vec<Event>> {
         let q = event::Entity::find().filter(event::Column::Seq.gt(after));
-        filter
+        let rows = filter
             .apply(q)
+            .order_by_asc(event::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(decodable(rows))
+    }
+
+    /// Every row with `seq > after`, oldest first, at most `limit`,
+    /// including those this release cannot decode (for the feed).
+    pub async fn log_after(&self, after: i64, limit: u64) -> Result<Vec<LogEntry>> {
+        Ok(event::Entity::find()
+            .filter(event::Column::Seq.gt(after))
             .order_by_asc(event::Column::Seq)
             .limit(limit)
             .all(&self.db)
             .await?
             .into_iter()
-            .map(to_event)
-            .collect()
+            .map(to_entry)
+            .collect())
     }
 
     /// Audit events matching `filter`, newest first.
@@ -278,14 +329,12 @@ impl Store {
                 .map_err(|_| Error::invalid("page_token", "is not a token of this list"))?;
             q = q.filter(event::Column::Seq.lt(before));
         }
-        let rows = q
-            .order_by_desc(event::Column::Seq)
-            .limit(page.size + 1)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(to_event)
-            .collect::<Result<Vec<_>>>()?;
+        let rows = decodable(
+            q.order_by_desc(event::Column::Seq)
+                .limit(page.size + 1)
+                .all(&self.db)
+                .await?,
+        );
         Ok(Page::from_overfetch(rows, page.size, |e| e.seq.to_string()))
     }
 

@@ -159,7 +159,19 @@ impl Store {
         id: &IdentityId,
         password_hash: String,
     ) -> Result<()> {
-        let mut txn = self.begin(actor).await?;
+        retrying!(
+            self.set_revocation_password_once(&actor, id, &password_hash)
+                .await
+        )
+    }
+
+    async fn set_revocation_password_once(
+        &self,
+        actor: &Actor,
+        id: &IdentityId,
+        password_hash: &str,
+    ) -> Result<()> {
+        let mut txn = self.begin(actor.clone()).await?;
         lock_active_identity(&txn, id).await?;
         txn.exec(
             "UPDATE identities SET revocation_password_hash = ? WHERE id = ?",

@@ -238,8 +238,21 @@ impl Store {
         username: &str,
         password_hash: String,
     ) -> Result<Credential> {
+        retrying!(
+            self.issue_credential_once(&actor, package, username, &password_hash)
+                .await
+        )
+    }
+
+    async fn issue_credential_once(
+        &self,
+        actor: &Actor,
+        package: &PackageId,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<Credential> {
         let id = CredentialId::generate();
-        let mut txn = self.begin(actor).await?;
+        let mut txn = self.begin(actor.clone()).await?;
         if !txn
             .lock_row("license_packages", "id", package.as_str())
             .await?
@@ -251,7 +264,7 @@ impl Store {
             id: Set(id.to_string()),
             package_id: Set(package.to_string()),
             username: Set(username.to_owned()),
-            password_hash: Set(password_hash),
+            password_hash: Set(password_hash.to_owned()),
             created_at: Set(now),
         })
         .exec(txn.conn())

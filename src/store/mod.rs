@@ -50,7 +50,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use events::{EventQuery, NOTIFY_CHANNEL};
+pub use events::{EventQuery, LogEntry, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
 pub use license::{NewPackage, PackageUpdate};
 pub use membership::{
@@ -80,6 +80,11 @@ pub struct Store {
     scrubbing: Arc<tokio::sync::Mutex<()>>,
     /// Held by the one scrub waiting for `scrubbing`.
     scrub_queue: Arc<tokio::sync::Mutex<()>>,
+    /// C0: this replica's lease; commits wait for the other replicas'
+    /// acknowledgements through it (PostgreSQL only).
+    lease: Arc<std::sync::OnceLock<Arc<crate::lease::Lease>>>,
+    /// Bound on a hot-path read (see [`Store::bounded`]).
+    read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -90,14 +95,27 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a call waits for a pooled connection by default: short, so
+/// that calls fail with UNAVAILABLE quickly while the database is gone.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Connects to `url` (`sqlite://…?mode=rwc` or `postgres://…`).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+    connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Like [`connect`], with the pool's acquire timeout given.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .max_connections(max_connections.max(1))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(acquire_timeout);
     opts.map_sqlx_sqlite_opts(|o| {
         // Checkpoints run in the background (`Store::checkpoint`), not in
         // whichever request happens to commit past 1,000 WAL pages.
@@ -126,6 +144,45 @@ impl Store {
             observer: Arc::new(std::sync::RwLock::new(None)),
             scrubbing: Arc::new(tokio::sync::Mutex::new(())),
             scrub_queue: Arc::new(tokio::sync::Mutex::new(())),
+            lease: Arc::new(std::sync::OnceLock::new()),
+            read_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// Sets the bound of [`Store::bounded`] (the pool's acquire timeout).
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Runs a hot-path read with a time bound, so that a database that
+    /// stopped answering (a silent partition: sockets open, no bytes)
+    /// yields UNAVAILABLE instead of a call that hangs.
+    pub async fn bounded<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(self.read_timeout, read)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Unavailable(format!(
+                    "the database did not answer within {:?}",
+                    self.read_timeout
+                )))
+            })
+    }
+
+    /// Makes every later commit wait for the other replicas (C0). Set once.
+    pub fn set_lease(&self, lease: Arc<crate::lease::Lease>) {
+        let _ = self.lease.set(lease);
+    }
+
+    /// Returns when every other replica with a live lease has applied
+    /// event `seq` (or its lease ran out); at once without a lease.
+    pub async fn await_replicas(&self, seq: i64) -> Result<()> {
+        match self.lease.get() {
+            Some(lease) => lease.await_replicas(&self.db, seq).await,
+            None => Ok(()),
         }
     }
 
@@ -424,6 +481,9 @@ impl Txn {
         let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
         self.inner.commit().await?;
         store.notify_committed(&written);
+        if let Some(last) = written.last() {
+            store.await_replicas(last.seq).await?;
+        }
         Ok(written)
     }
 
@@ -471,23 +531,104 @@ pub fn placeholders(n: usize) -> String {
     s
 }
 
+/// What a database error means for the caller, decided by the driver's
+/// error code (SQLSTATE on PostgreSQL, the result code on SQLite), never by
+/// the message text, which depends on the server's `lc_messages`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFault {
+    /// A deadlock, a serialization failure or a busy/locked database:
+    /// running the transaction again may succeed.
+    Retry,
+    /// A unique constraint was violated.
+    Unique,
+    /// A foreign key constraint was violated.
+    ForeignKey,
+    /// Another constraint (NOT NULL, CHECK) was violated.
+    Constraint,
+    /// The database could not be reached (connect, acquire, I/O).
+    Unreachable,
+    /// Anything else.
+    Other,
+}
+
+/// The driver's code of a database error, if it came from the database.
+pub fn db_code(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    match e.as_ref() {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// Classifies a database error by its code.
+pub fn classify(err: &DbErr) -> DbFault {
+    if let Some(code) = db_code(err) {
+        return classify_code(&code);
+    }
+    match err {
+        DbErr::ConnectionAcquire(_) => DbFault::Unreachable,
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => DbFault::Unreachable,
+            _ => DbFault::Other,
+        },
+        DbErr::Conn(_) => DbFault::Unreachable,
+        _ => DbFault::Other,
+    }
+}
+
+/// Classifies a driver code: a five-character SQLSTATE (PostgreSQL; many
+/// are all digits) or a decimal extended result code (SQLite; at most four
+/// digits).
+pub fn classify_code(code: &str) -> DbFault {
+    if code.len() < 5
+        && let Ok(n) = code.parse::<i64>()
+    {
+        // SQLite: the primary result code is the low byte.
+        return match (n, n & 0xff) {
+            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+            (2067 | 1555, _) => DbFault::Unique,
+            // SQLITE_CONSTRAINT_FOREIGNKEY
+            (787, _) => DbFault::ForeignKey,
+            // SQLITE_BUSY, SQLITE_LOCKED and their extended codes
+            (_, 5 | 6) => DbFault::Retry,
+            // SQLITE_CONSTRAINT
+            (_, 19) => DbFault::Constraint,
+            // SQLITE_CANTOPEN, SQLITE_IOERR
+            (_, 14 | 10) => DbFault::Unreachable,
+            _ => DbFault::Other,
+        };
+    }
+    match code {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => DbFault::Retry,
+        "23505" => DbFault::Unique,
+        "23503" => DbFault::ForeignKey,
+        c if c.starts_with("23") => DbFault::Constraint,
+        // connection exceptions, admin/crash shutdown, cannot connect now
+        c if c.starts_with("08") => DbFault::Unreachable,
+        "57P01" | "57P02" | "57P03" => DbFault::Unreachable,
+        _ => DbFault::Other,
+    }
+}
+
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         let text = err.to_string();
-        // PostgreSQL: 40001 serialization_failure, 40P01 deadlock_detected;
-        // SQLite: busy after the timeout.
-        if text.contains("40001")
-            || text.contains("40P01")
-            || text.contains("deadlock detected")
-            || text.contains("could not serialize")
-            || text.contains("database is locked")
-        {
-            return Error::Aborted(format!("concurrent change, retry: {text}"));
-        }
-        match err {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
-                Error::Unavailable(format!("database unavailable: {text}"))
-            }
+        match classify(&err) {
+            DbFault::Retry => Error::Aborted(format!("concurrent change, retry: {text}")),
+            DbFault::Unreachable => Error::Unavailable(format!("database unavailable: {text}")),
             _ => Error::Internal(format!("database error: {text}")),
         }
     }
@@ -495,8 +636,5 @@ impl From<DbErr> for Error {
 
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    let text = err.to_string();
-    text.contains("UNIQUE constraint failed")
-        || text.contains("duplicate key value")
-        || text.contains("23505")
+    classify(err) == DbFault::Unique
 }

@@ -157,6 +157,19 @@ impl TestServer {
         Self::start_on(self.backend, self.database_url.clone(), self._dir.clone()).await
     }
 
+    /// Starts another replica on this server's database reached through
+    /// `url` (e.g. a fault-injecting proxy in front of the same server).
+    pub async fn replica_via(&self, url: String) -> TestServer {
+        let mut s = Self::start_on(self.backend, url, self._dir.clone()).await;
+        s.database_url = self.database_url.clone();
+        s
+    }
+
+    /// Starts a server on the database at `url` (already created).
+    pub async fn start_at(backend: Backend, url: String) -> TestServer {
+        Self::start_on(backend, url, None).await
+    }
+
     async fn start_on(
         backend: Backend,
         url: String,

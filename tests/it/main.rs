@@ -5,10 +5,13 @@
 mod harness;
 
 mod authz;
+mod consistency;
 mod db;
 mod deploy;
 mod e2_watch_rights;
+mod errors;
 mod events;
+mod faults;
 mod i4_erasure_on_disk;
 mod i5_sign_in_bursts;
 mod identity;
@@ -20,6 +23,7 @@ mod membership_guards;
 mod membership_sweep;
 mod migrations;
 mod ops;
+mod proxy;
 mod replicas;
 mod shutdown;
 mod telemetry;
