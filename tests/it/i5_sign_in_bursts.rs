@@ -89,6 +89,15 @@ async fn i5_parallel_wrong_guesses_on_two_replicas_verify_at_most_the_limit(b: B
             burst(&[(s.channel(), 100), (r.channel(), 100)], &ada, &user).await;
         assert_eq!(checked + refused, 200);
         checked_per_trial.push(checked);
+        // Guessing on one at a time reaches the limit exactly.
+        let mut total = checked;
+        while (total as i64) < MAX_FAILURES {
+            let status = sign_in(s.channel(), &ada, &user, "not the password")
+                .await
+                .expect_err("a wrong password");
+            assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+            total += 1;
+        }
         assert_status(
             s.try_sign_in(&ada, &user, &pass).await,
             Code::ResourceExhausted,
@@ -101,8 +110,12 @@ async fn i5_parallel_wrong_guesses_on_two_replicas_verify_at_most_the_limit(b: B
         r.clock.advance(Duration::from_secs(60));
     }
     println!("checked per burst of 200: {checked_per_trial:?}");
+    // Never past the limit. A refused attempt holds its reserved slot for
+    // a moment before giving it back, so a burst may stop just short.
     assert!(
-        checked_per_trial.iter().all(|&n| n as i64 == MAX_FAILURES),
+        checked_per_trial
+            .iter()
+            .all(|&n| n >= 1 && n as i64 <= MAX_FAILURES),
         "{checked_per_trial:?}"
     );
 }
