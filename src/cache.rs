@@ -77,8 +77,12 @@ fn with_key<R>(parts: &[&str], f: impl FnOnce(&str) -> R) -> R {
         buf[at + p.len()] = SEP;
         at += p.len() + 1;
     }
-    // Valid: UTF-8 pieces joined by an ASCII byte.
-    f(std::str::from_utf8(&buf[..at]).expect("joined UTF-8 is UTF-8"))
+    // UTF-8 pieces joined by an ASCII byte are UTF-8; the owned key is a
+    // fallback that never runs, not a panic on the request path.
+    match std::str::from_utf8(&buf[..at]) {
+        Ok(key) => f(key),
+        Err(_) => f(&owned_key(parts)),
+    }
 }
 
 fn owned_key(parts: &[&str]) -> String {

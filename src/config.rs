@@ -50,7 +50,7 @@ pub enum Command {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
@@ -65,7 +65,7 @@ pub struct DatabaseArgs {
 }
 
 /// `roster serve` settings.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct ServeArgs {
     /// Database.
     #[command(flatten)]
@@ -135,7 +135,7 @@ pub struct ServeArgs {
 }
 
 /// Everything `serve` needs, independent of how it was given.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// Database URL.
     pub database_url: String,
@@ -235,7 +235,7 @@ pub fn parse_service_keys(spec: &str) -> Result<Vec<(String, String)>, String> {
         .map(|entry| {
             let (name, value) = entry
                 .split_once('=')
-                .ok_or_else(|| format!("service key entry {entry:?} is not name=secret"))?;
+                .ok_or_else(|| "a service key entry is not name=secret".to_owned())?;
             let name = name.trim();
             if name.is_empty() {
                 return Err("a service key has an empty name".to_owned());
@@ -253,17 +253,100 @@ pub fn parse_service_keys(spec: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// The database URL with its password hidden, for logs.
+/// The database URL with its password hidden, for logs: the password of
+/// the user info and a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+            match base[scheme_end + 3..at].split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<&str> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => "password=***",
+                _ => p,
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+// Hand-written `Debug` for the types that hold secrets (as lldap's
+// `DatabaseUrl` does): the database password and service keys never reach
+// a log line or a panic message.
+
+impl std::fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = if self.service_keys.is_empty() {
+            ""
+        } else {
+            "***"
+        };
+        f.debug_struct("ServeArgs")
+            .field("db", &self.db)
+            .field("listen", &self.listen)
+            .field("service_keys", &keys)
+            .field("session_ttl", &self.session_ttl)
+            .field("sweep_interval", &self.sweep_interval)
+            .field("event_retention", &self.event_retention)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("health_listen", &self.health_listen)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_client_ca", &self.tls_client_ca)
+            .field("tls_reload_interval", &self.tls_reload_interval)
+            .field("no_migrate", &self.no_migrate)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("shutdown_delay", &self.shutdown_delay)
+            .field("access_log", &self.access_log)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Key names only: the hashes verify keys and stay out of logs too.
+        let key_names: Vec<&str> = self.service_keys.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("listen", &self.listen)
+            .field("service_keys", &key_names)
+            .field("session_ttl", &self.session_ttl)
+            .field("sweep_interval", &self.sweep_interval)
+            .field("event_retention", &self.event_retention)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("health_listen", &self.health_listen)
+            .field("tls", &self.tls)
+            .field("tls_reload_interval", &self.tls_reload_interval)
+            .field("no_migrate", &self.no_migrate)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("shutdown_delay", &self.shutdown_delay)
+            .field("access_log", &self.access_log)
+            .finish()
     }
 }
 
@@ -369,5 +452,43 @@ mod tests {
             redact_url("sqlite://roster.db?mode=rwc"),
             "sqlite://roster.db?mode=rwc"
         );
+        assert_eq!(
+            redact_url("postgres://db/roster?user=r&password=secret&sslmode=require"),
+            "postgres://db/roster?user=r&password=***&sslmode=require"
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password_and_service_keys() {
+        let secret_key = "0123456789abcdef-very-secret";
+        let args = [
+            "--database-url",
+            "postgres://roster:hunter2@db:5432/roster",
+            "--service-keys",
+            &format!("ops={secret_key}"),
+        ];
+        let cli = Cli::try_parse_from([&["roster", "serve"], &args[..]].concat()).expect("parses");
+        let cli_debug = format!("{cli:?}");
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        let config = Config::try_from(a).expect("valid");
+        let config_debug = format!("{config:?}");
+        let hash = secrets::token_hash(secret_key);
+        for debug in [&cli_debug, &config_debug] {
+            assert!(!debug.contains("hunter2"), "{debug}");
+            assert!(!debug.contains(secret_key), "{debug}");
+            assert!(!debug.contains(&hash), "{debug}");
+            assert!(
+                debug.contains("postgres://roster:***@db:5432/roster"),
+                "{debug}"
+            );
+        }
+        assert!(
+            config_debug.contains(r#"service_keys: ["ops"]"#),
+            "{config_debug}"
+        );
+        // The other settings are still shown.
+        assert!(config_debug.contains("session_ttl: "), "{config_debug}");
     }
 }

@@ -123,7 +123,11 @@ pub async fn run(
         config.event_retention,
         stop_rx.clone(),
     ));
-    tasks.push(sweep::spawn(store.clone(), config.sweep_interval));
+    tasks.push(sweep::spawn(
+        store.clone(),
+        config.sweep_interval,
+        stop_rx.clone(),
+    ));
     if let Some(t) = &tls {
         tasks.push(t.spawn_watch(config.tls_reload_interval, stop_rx.clone()));
     }

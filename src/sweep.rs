@@ -13,8 +13,13 @@ use crate::domain::Actor;
 use crate::store::Store;
 
 /// Starts the sweep loop; an `interval` of zero disables it (the returned
-/// task ends at once).
-pub fn spawn(store: Store, interval: Duration) -> JoinHandle<()> {
+/// task ends at once). The task ends when `stop` changes (shutdown), after
+/// the sweep under way, if any, has finished.
+pub fn spawn(
+    store: Store,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         if interval.is_zero() {
             tracing::info!("inactive-guest sweep disabled (interval 0)");
@@ -23,7 +28,10 @@ pub fn spawn(store: Store, interval: Duration) -> JoinHandle<()> {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
             // An idle tick leaves no trace: the candidates are counted
             // first, outside any span; only a sweep with work gets one.
             match store

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use rand::Rng;
-use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand::seq::{IndexedRandom, SliceRandom};
 use roster::bench_pb::echo_service_client::EchoServiceClient;
 use roster::bench_pb::echo_service_server::{EchoService, EchoServiceServer};
 use roster::bench_pb::{EchoRequest, EchoResponse};
@@ -510,7 +510,7 @@ impl<'a> Inserter<'a> {
 
 async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) -> Result<Seeded> {
     let now = chrono::Utc::now().timestamp_millis();
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
 
     let mut ids = Inserter::new(
         db,
@@ -659,10 +659,8 @@ async fn seed(db: &sea_orm::DatabaseConnection, sizes: &Sizes, package: &str) ->
                     now.into(),
                 ])
                 .await?;
-            let mut in_room: Vec<String> = org_members
-                .choose_multiple(&mut rng, room_size)
-                .cloned()
-                .collect();
+            let mut in_room: Vec<String> =
+                org_members.sample(&mut rng, room_size).cloned().collect();
             // The org admin administers every room.
             in_room.retain(|m| m != &org_members[0]);
             in_room.insert(0, org_members[0].clone());
@@ -1116,12 +1114,12 @@ async fn bench_backend(
         sampler.peak()
     );
     let mut probes = Vec::new();
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     for _ in 0..10_000 {
-        let (org, _, rooms) = &seeded.orgs[rng.gen_range(0..seeded.orgs.len())];
-        let (room, in_room) = &rooms[rng.gen_range(0..rooms.len())];
+        let (org, _, rooms) = &seeded.orgs[rng.random_range(0..seeded.orgs.len())];
+        let (room, in_room) = &rooms[rng.random_range(0..rooms.len())];
         probes.push((
-            in_room[rng.gen_range(0..in_room.len())].clone(),
+            in_room[rng.random_range(0..in_room.len())].clone(),
             org.clone(),
             room.clone(),
         ));
@@ -1249,11 +1247,7 @@ async fn bench_backend(
     let batches: Vec<(String, Vec<String>)> = (0..50)
         .map(|b| {
             let (org, _, _) = &seeded.orgs[b % seeded.orgs.len()];
-            let mut ids: Vec<String> = seeded
-                .identities
-                .choose_multiple(&mut rng, 1000)
-                .cloned()
-                .collect();
+            let mut ids: Vec<String> = seeded.identities.sample(&mut rng, 1000).cloned().collect();
             ids.shuffle(&mut rng);
             (org.clone(), ids)
         })

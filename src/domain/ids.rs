@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use rand::Rng;
-use rand::rngs::OsRng;
+use rand::RngExt;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
 
 /// Why a string is not a valid identifier; the gRPC layer names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,9 +23,9 @@ const RESOURCE_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const RESOURCE_SUFFIX_LEN: usize = 16;
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut rng = OsRng;
+    let mut rng = UnwrapErr(SysRng);
     (0..len)
-        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
         .collect()
 }
 

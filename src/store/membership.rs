@@ -2077,8 +2077,8 @@ fn prefixed_member_cols(alias: &str) -> String {
 /// A fresh tenure for a joining member: random, so a re-added identity
 /// never matches the assignments of an earlier membership.
 fn new_tenure() -> i64 {
-    use rand::Rng;
-    rand::rngs::OsRng.r#gen::<i64>()
+    use rand::RngExt;
+    rand::rand_core::UnwrapErr(rand::rngs::SysRng).random::<i64>()
 }
 
 async fn insert_member(

@@ -4,7 +4,8 @@
 //! change without one. Nothing here knows about gRPC.
 //!
 //! Lock order inside a transaction (PostgreSQL; SQLite has one writer):
-//! identities → organizations → license packages, each group in ID order.
+//! identities → credentials → organizations → license packages, each group
+//! in ID order.
 //! Deadlocks and serialization failures are retried by `retrying!`.
 
 /// Evaluates `$op` (an expression ending in `.await`) again when the

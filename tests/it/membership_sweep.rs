@@ -229,7 +229,8 @@ async fn m12_background_sweep_runs_on_its_interval(b: Backend) {
     s.clock.advance(2 * DAY);
     // The test server runs with the loop off; start one on its database
     // and clock, as `roster serve` does with --sweep-interval.
-    let job = roster::sweep::spawn(s.store().await, Duration::from_millis(50));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let job = roster::sweep::spawn(s.store().await, Duration::from_millis(50), stop_rx);
     let mut swept = false;
     for _ in 0..200 {
         if state(&s, &org, &guest).await == pb::MemberState::Deactivated {
@@ -238,8 +239,13 @@ async fn m12_background_sweep_runs_on_its_interval(b: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    job.abort();
     assert!(swept, "the background sweep deactivated the idle guest");
+    // The stop signal of shutdown ends the loop.
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), job)
+        .await
+        .expect("stopped sweep ends")
+        .unwrap();
     let events = s.org_events(&org).await;
     let e = events
         .iter()
@@ -248,7 +254,8 @@ async fn m12_background_sweep_runs_on_its_interval(b: Backend) {
     assert_eq!(e.reason, "INACTIVITY");
     assert_eq!(e.actor.kind, roster::domain::ActorKind::System);
     // Interval zero: disabled, the task ends at once.
-    let off = roster::sweep::spawn(s.store().await, Duration::ZERO);
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let off = roster::sweep::spawn(s.store().await, Duration::ZERO, stop_rx);
     tokio::time::timeout(Duration::from_secs(5), off)
         .await
         .expect("disabled sweep ends")

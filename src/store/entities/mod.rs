@@ -1,7 +1,6 @@
 //! sea-orm entities, one per table. Relations are expressed as explicit
 //! joins in the queries that need them.
 
-pub mod assignment;
 pub mod attachment;
 pub mod credential;
 pub mod event;
@@ -11,6 +10,5 @@ pub mod member;
 pub mod organization;
 pub mod package_admin;
 pub mod room;
-pub mod room_member;
 pub mod service_key;
 pub mod session;
