@@ -107,15 +107,24 @@ impl FailureLimiter {
     }
 
     /// Gives a reservation back (a refused or a successful attempt). A
-    /// database error is logged, not returned: the count then stays one
-    /// too high until the window ends, which errs on the safe side.
+    /// database error is retried twice, then logged, not returned: the
+    /// count then stays one too high until the window ends, which errs on
+    /// the safe side.
     pub async fn release(&self, reservation: Reservation) {
-        if let Err(e) = self
-            .store
-            .release_sign_in_attempt(&reservation.hashes, reservation.window)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot release a sign-in reservation");
+        // A slot never given back counts as a failed guess, so a briefly
+        // exhausted pool is retried before the slot is left counted.
+        for attempt in 1..=3u64 {
+            match self
+                .store
+                .release_sign_in_attempt(&reservation.hashes, reservation.window)
+                .await
+            {
+                Ok(()) => return,
+                Err(e) if attempt == 3 => {
+                    tracing::warn!(error = %e, "cannot release a sign-in reservation");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50 * attempt)).await,
+            }
         }
     }
 

@@ -25,21 +25,26 @@ impl Store {
             .iter()
             .flat_map(|k| [k.into(), window.into()])
             .collect();
-        let rows = self
-            .db
-            .query_all_raw(statement(
-                self.backend(),
-                &format!(
-                    "INSERT INTO sign_in_failures (key_hash, window_start, failures) VALUES {rows} \
+        // Concurrent upserts and releases of the same keys can deadlock
+        // (40P01); those are retried like every other locking write.
+        let stmt = statement(
+            self.backend(),
+            &format!(
+                "INSERT INTO sign_in_failures (key_hash, window_start, failures) VALUES {rows} \
                      ON CONFLICT (key_hash) DO UPDATE SET \
                        failures = CASE WHEN sign_in_failures.window_start = excluded.window_start \
                                   THEN sign_in_failures.failures + 1 ELSE 1 END, \
                        window_start = excluded.window_start \
                      RETURNING key_hash, CAST(failures AS BIGINT) AS n"
-                ),
-                values,
-            ))
-            .await?;
+            ),
+            values,
+        );
+        let rows = retrying!(
+            self.db
+                .query_all_raw(stmt.clone())
+                .await
+                .map_err(crate::domain::Error::from)
+        )?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -51,36 +56,40 @@ impl Store {
     }
 
     /// Takes back one attempt of each of `key_hashes`, if still in `window`.
+    /// One key per statement: a statement then holds one row lock at a
+    /// time and cannot deadlock with the reserving upsert, which locks the
+    /// keys in sorted order.
     pub async fn release_sign_in_attempt(&self, key_hashes: &[String], window: i64) -> Result<()> {
-        if key_hashes.is_empty() {
-            return Ok(());
-        }
-        let mut values: Vec<sea_orm::Value> = vec![window.into()];
-        values.extend(key_hashes.iter().map(|k| k.into()));
-        self.db
-            .execute_raw(statement(
+        for key in key_hashes {
+            let values: Vec<sea_orm::Value> = vec![window.into(), key.into()];
+            let update = statement(
                 self.backend(),
-                &format!(
-                    "UPDATE sign_in_failures SET failures = failures - 1 \
-                     WHERE window_start = ? AND failures > 0 AND key_hash IN ({})",
-                    super::placeholders(key_hashes.len())
-                ),
+                "UPDATE sign_in_failures SET failures = failures - 1 \
+                 WHERE window_start = ? AND failures > 0 AND key_hash = ?",
                 values.clone(),
-            ))
-            .await?;
-        // Rows back at zero are dropped. Safe against a concurrent reserve:
-        // either it counted first (the row is not zero) or it inserts anew.
-        self.db
-            .execute_raw(statement(
+            );
+            retrying!(
+                self.db
+                    .execute_raw(update.clone())
+                    .await
+                    .map_err(crate::domain::Error::from)
+            )?;
+            // Rows back at zero are dropped. Safe against a concurrent
+            // reserve: either it counted first (the row is not zero) or it
+            // inserts anew.
+            let delete = statement(
                 self.backend(),
-                &format!(
-                    "DELETE FROM sign_in_failures \
-                     WHERE window_start = ? AND failures <= 0 AND key_hash IN ({})",
-                    super::placeholders(key_hashes.len())
-                ),
+                "DELETE FROM sign_in_failures \
+                 WHERE window_start = ? AND failures <= 0 AND key_hash = ?",
                 values,
-            ))
-            .await?;
+            );
+            retrying!(
+                self.db
+                    .execute_raw(delete.clone())
+                    .await
+                    .map_err(crate::domain::Error::from)
+            )?;
+        }
         Ok(())
     }
 

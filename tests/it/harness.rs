@@ -140,6 +140,11 @@ pub async fn fresh_postgres_database() -> String {
 impl TestServer {
     /// Starts a server on a fresh database.
     pub async fn start(backend: Backend) -> TestServer {
+        Self::start_tuned(backend, |_| {}).await
+    }
+
+    /// Like [`TestServer::start`], with the test defaults changed by `tune`.
+    pub async fn start_tuned(backend: Backend, tune: fn(&mut Config)) -> TestServer {
         let (url, dir) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -148,7 +153,7 @@ impl TestServer {
             }
             Backend::Postgres => (fresh_postgres_database().await, None),
         };
-        Self::start_on(backend, url, dir).await
+        Self::start_with(backend, url, dir, tune).await
     }
 
     /// Starts another replica on this server's database (own caches, own
@@ -170,16 +175,37 @@ impl TestServer {
         Self::start_on(backend, url, None).await
     }
 
+    /// Like [`TestServer::replica`], with the test defaults changed by `tune`.
+    pub async fn replica_tuned(&self, tune: fn(&mut Config)) -> TestServer {
+        Self::start_with(
+            self.backend,
+            self.database_url.clone(),
+            self._dir.clone(),
+            tune,
+        )
+        .await
+    }
+
     async fn start_on(
         backend: Backend,
         url: String,
         dir: Option<Arc<tempfile::TempDir>>,
+    ) -> TestServer {
+        Self::start_with(backend, url, dir, |_| {}).await
+    }
+
+    async fn start_with(
+        backend: Backend,
+        url: String,
+        dir: Option<Arc<tempfile::TempDir>>,
+        tune: fn(&mut Config),
     ) -> TestServer {
         let mut config = Config::with_database(url.clone());
         config.db_max_connections = 5;
         config.service_keys =
             roster::config::parse_service_keys(&format!("test={SERVICE_KEY}")).expect("test key");
         config.sweep_interval = std::time::Duration::ZERO;
+        tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

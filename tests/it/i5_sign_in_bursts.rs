@@ -67,18 +67,28 @@ async fn burst(guesses: &[(Channel, usize)], id: &str, user: &str) -> (usize, us
         match (status.code(), reason.as_deref()) {
             (Code::Unauthenticated, Some("BAD_CREDENTIALS")) => checked += 1,
             (Code::ResourceExhausted, Some("RATE_LIMITED")) => refused += 1,
+            // An overloaded pool fails fast (C0); such an attempt is
+            // refused unchecked, never verified.
+            (Code::Unavailable, _) => refused += 1,
             _ => panic!("unexpected {status:?}"),
         }
     }
     (checked, refused)
 }
 
+fn roomy_pool(config: &mut roster::config::Config) {
+    config.db_max_connections = 16;
+    config.db_acquire_timeout = Duration::from_secs(10);
+}
+
 /// 200 parallel wrong passwords, half to each of two replicas, in each of
 /// five windows: at most the limit are checked, the guessing address is
 /// refused even with the right password, the owner elsewhere is not.
 async fn i5_parallel_wrong_guesses_on_two_replicas_verify_at_most_the_limit(b: Backend) {
-    let s = TestServer::start(b).await;
-    let r = s.replica().await;
+    // Bursts of 200 need more than the tests' 5 connections; the limiter,
+    // not the pool's fail-fast, is what this test is about.
+    let s = TestServer::start_tuned(b, roomy_pool).await;
+    let r = s.replica_tuned(roomy_pool).await;
     let (package, _, _) = s.package_with_admin(pb::Plan::Business, 10).await;
     let ada = s.create_identity("Ada").await;
     let (_, user, pass) = s.issue_credential(&package, "ada-user").await;
@@ -95,8 +105,11 @@ async fn i5_parallel_wrong_guesses_on_two_replicas_verify_at_most_the_limit(b: B
             let status = sign_in(s.channel(), &ada, &user, "not the password")
                 .await
                 .expect_err("a wrong password");
-            assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
-            total += 1;
+            match status.code() {
+                Code::Unauthenticated => total += 1,
+                Code::ResourceExhausted => break,
+                _ => panic!("unexpected {status:?}"),
+            }
         }
         assert_status(
             s.try_sign_in(&ada, &user, &pass).await,
