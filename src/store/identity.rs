@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::entities::{credential, identity, session};
+use super::offboarding::purge_identity;
+use super::records::{identity_not_found, lock_active_identity};
 use super::{Store, Txn, is_unique_violation, seats};
 use crate::domain::{
     Actor, AttachMethod, CredentialId, Error, EventType, Identity, IdentityId, IdentityState,
@@ -60,17 +62,6 @@ pub(super) fn to_identity(m: identity::Model) -> Identity {
     }
 }
 
-fn revoked_error(id: &IdentityId) -> Error {
-    Error::precondition(Reason::IdentityRevoked, format!("identity {id} is revoked"))
-}
-
-fn not_found(id: &IdentityId) -> Error {
-    Error::not_found(
-        Reason::IdentityNotFound,
-        format!("identity {id} does not exist"),
-    )
-}
-
 impl Store {
     /// I1: creates an ACTIVE identity with a fresh random ID.
     pub async fn create_identity(&self, actor: Actor, new: NewIdentity) -> Result<Identity> {
@@ -117,7 +108,7 @@ impl Store {
             .one(&self.db)
             .await?
             .map(to_identity)
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| identity_not_found(id))
     }
 
     /// I2: many identities in one query, keyed by ID (unknown IDs absent).
@@ -147,7 +138,7 @@ impl Store {
         let m = identity::Entity::find_by_id(id.as_str())
             .one(&self.db)
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| identity_not_found(id))?;
         let state = IdentityState::from_db(&m.state).unwrap_or(IdentityState::Revoked);
         Ok((state, m.revocation_password_hash))
     }
@@ -231,7 +222,7 @@ impl Store {
             vec![id.as_str().into()],
         )
         .await?;
-        super::membership::purge_identity(&mut txn, id, reason).await?;
+        purge_identity(&mut txn, id, reason).await?;
         for package in attached_packages(&txn, id).await? {
             seats::detach(&mut txn, &package, id, reason).await?;
         }
@@ -410,26 +401,6 @@ impl Store {
                 .is_some(),
         )
     }
-}
-
-/// Locks the identity row (one statement) and checks it is ACTIVE;
-/// returns its creation time in milliseconds.
-pub(super) async fn lock_active_identity(txn: &Txn, id: &IdentityId) -> Result<i64> {
-    let row = txn
-        .query_one(
-            &format!(
-                "SELECT state, created_at FROM identities WHERE id = ?{}",
-                txn.for_update()
-            ),
-            vec![id.as_str().into()],
-        )
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let state: String = row.try_get("", "state")?;
-    if state != IdentityState::Active.as_str() {
-        return Err(revoked_error(id));
-    }
-    Ok(row.try_get("", "created_at")?)
 }
 
 async fn attached_packages(txn: &Txn, id: &IdentityId) -> Result<Vec<PackageId>> {

@@ -36,9 +36,22 @@ mod events;
 mod identity;
 mod keys;
 mod license;
-mod membership;
 pub mod seats;
 mod throttle;
+
+// Membership (M1–M12), one file per area; a file imports only from the
+// ones listed before it.
+mod access;
+mod assignments;
+mod inactivity;
+mod members;
+mod offboarding;
+mod organizations;
+mod records;
+mod room_guard;
+mod rooms;
+mod rows;
+mod rules;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,15 +63,16 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub use assignments::{AssignmentFilter, NewAssignment};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, LogEntry, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
+pub use inactivity::{MAX_SWEEP_MEMBERS, SweepOutcome};
 pub use license::{NewPackage, PackageUpdate};
-pub use membership::{
-    AssignmentFilter, DeactivationInput, MAX_SWEEP_MEMBERS, MemberFilter, NewAssignment,
-    NewOrganization, OffboardingAction, OffboardingPreview, OrganizationChanges, Removal,
-    RoomStanding, SweepOutcome,
-};
+pub use members::MemberFilter;
+pub use offboarding::{DeactivationInput, OffboardingAction, OffboardingPreview, Removal};
+pub use organizations::{NewOrganization, OrganizationChanges};
+pub use rooms::RoomStanding;
 
 use crate::domain::{Actor, Error, Event, NewEvent, Result};
 

@@ -1,0 +1,223 @@
+//! Organizations and sub-organizations (M1), their settings (M12) and the
+//! stand-in right of package admins for an orphaned organization (M2).
+
+use sea_orm::EntityTrait;
+
+use super::entities::organization;
+use super::records::{
+    ORG_COLS, insert_member, lock_active_identity, lock_org, member_event, org_not_found, to_org,
+};
+use super::rows::count;
+use super::{Store, seats};
+use crate::domain::{
+    Actor, AttachMethod, Error, EventType, IdentityId, Member, MemberRole, MemberState, NewEvent,
+    OrgId, Organization, PackageId, Plan, Reason, Result,
+};
+
+/// A new organization, already validated.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    /// Display name.
+    pub display_name: String,
+    /// Package (top-level); for a sub-organization empty or the parent's.
+    pub package_id: Option<PackageId>,
+    /// Parent, for a sub-organization.
+    pub parent_id: Option<OrgId>,
+    /// Guest inactivity period in seconds; `None` = never.
+    pub guest_inactivity_secs: Option<i64>,
+    /// The first ADMIN.
+    pub admin: IdentityId,
+}
+
+/// Changes to an organization's settings (`None` = leave as is).
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationChanges {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New guest inactivity period (`Some(None)` = never).
+    pub guest_inactivity_secs: Option<Option<i64>>,
+}
+
+impl Store {
+    /// M2 recovery: whether `identity` administers the license package of
+    /// `org` while `org` has no ACTIVE ADMIN (its last one revoked their
+    /// ID). Such package admins act as the organization's admins until it
+    /// has one again. One query.
+    pub async fn stewards_orphaned_org(&self, org: &OrgId, identity: &IdentityId) -> Result<bool> {
+        let n = count(
+            &self.db,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM organizations o \
+             JOIN package_admins pa ON pa.package_id = o.package_id AND pa.identity_id = ? \
+             WHERE o.id = ? AND NOT EXISTS (SELECT 1 FROM members m \
+               WHERE m.organization_id = o.id AND m.role = ? AND m.state = ?)",
+            vec![
+                identity.as_str().into(),
+                org.as_str().into(),
+                MemberRole::Admin.as_str().into(),
+                MemberState::Active.as_str().into(),
+            ],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// M1: creates an organization (or sub-organization) with its first
+    /// ADMIN, who takes a seat in the package if it holds none.
+    pub async fn create_organization(
+        &self,
+        actor: Actor,
+        new: NewOrganization,
+    ) -> Result<(Organization, Member)> {
+        retrying!(self.create_organization_once(&actor, &new).await)
+    }
+
+    async fn create_organization_once(
+        &self,
+        actor: &Actor,
+        new: &NewOrganization,
+    ) -> Result<(Organization, Member)> {
+        let mut txn = self.begin(actor.clone()).await?;
+        lock_active_identity(&txn, &new.admin).await?;
+        let package = match &new.parent_id {
+            Some(parent) => {
+                let p = lock_org(&txn, parent).await?;
+                let package = PackageId::from_trusted(p.package_id);
+                if new
+                    .package_id
+                    .as_ref()
+                    .is_some_and(|given| *given != package)
+                {
+                    return Err(Error::invalid(
+                        "organization.package_id",
+                        "must be empty or the parent organization's package",
+                    ));
+                }
+                package
+            }
+            None => new
+                .package_id
+                .clone()
+                .ok_or_else(|| Error::invalid("organization.package_id", "is required"))?,
+        };
+        let plan: String = txn
+            .query_one(
+                "SELECT plan FROM license_packages WHERE id = ?",
+                vec![package.as_str().into()],
+            )
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    Reason::PackageNotFound,
+                    format!("license package {package} does not exist"),
+                )
+            })?
+            .try_get("", "plan")?;
+        if new.parent_id.is_some() && plan != Plan::Enterprise.as_str() {
+            return Err(Error::precondition(
+                Reason::EnterprisePlanRequired,
+                "sub-organizations need an organization bound to an ENTERPRISE package",
+            ));
+        }
+        let id = OrgId::generate();
+        let now = txn.now_ms();
+        let model = organization::Model {
+            id: id.to_string(),
+            display_name: new.display_name.clone(),
+            package_id: package.to_string(),
+            parent_id: new.parent_id.as_ref().map(OrgId::to_string),
+            guest_inactivity_ms: new.guest_inactivity_secs.map(|s| s * 1000),
+            created_at: now,
+        };
+        txn.exec(
+            &format!("INSERT INTO organizations ({ORG_COLS}) VALUES (?, ?, ?, ?, ?, ?)"),
+            vec![
+                model.id.clone().into(),
+                model.display_name.clone().into(),
+                model.package_id.clone().into(),
+                model.parent_id.clone().into(),
+                model.guest_inactivity_ms.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+        let member = insert_member(&txn, &id, &new.admin, &package, MemberRole::Admin).await?;
+        let mut created = NewEvent::new(EventType::OrganizationCreated, id.as_str())
+            .org(&id)
+            .package(&package);
+        if let Some(parent) = &new.parent_id {
+            created = created.attr("parent_organization_id", parent.as_str());
+        }
+        txn.emit(created);
+        txn.emit(
+            member_event(EventType::MemberAdded, &id, &new.admin)
+                .package(&package)
+                .attr("role", MemberRole::Admin.as_str()),
+        );
+        seats::attach(
+            &mut txn,
+            &package,
+            &new.admin,
+            AttachMethod::Membership,
+            None,
+        )
+        .await?;
+        txn.commit(self).await?;
+        Ok((to_org(model), member))
+    }
+
+    /// M1: one organization.
+    pub async fn get_organization(&self, org: &OrgId) -> Result<Organization> {
+        organization::Entity::find_by_id(org.as_str())
+            .one(&self.db)
+            .await?
+            .map(to_org)
+            .ok_or_else(|| org_not_found(org))
+    }
+
+    /// M1/M12: changes the display name and the guest inactivity period.
+    pub async fn update_organization_settings(
+        &self,
+        actor: Actor,
+        org: &OrgId,
+        changes: OrganizationChanges,
+    ) -> Result<Organization> {
+        retrying!(
+            self.update_organization_settings_once(&actor, org, &changes)
+                .await
+        )
+    }
+
+    async fn update_organization_settings_once(
+        &self,
+        actor: &Actor,
+        org: &OrgId,
+        changes: &OrganizationChanges,
+    ) -> Result<Organization> {
+        let mut txn = self.begin(actor.clone()).await?;
+        let mut model = lock_org(&txn, org).await?;
+        let mut event = NewEvent::new(EventType::OrganizationUpdated, org.as_str()).org(org);
+        if let Some(name) = &changes.display_name {
+            model.display_name = name.clone();
+            event = event.attr("display_name", "changed");
+        }
+        if let Some(period) = changes.guest_inactivity_secs {
+            model.guest_inactivity_ms = period.map(|s| s * 1000);
+            event = event.attr(
+                "guest_inactivity_seconds",
+                period.map_or_else(|| "never".to_owned(), |s| s.to_string()),
+            );
+        }
+        txn.exec(
+            "UPDATE organizations SET display_name = ?, guest_inactivity_ms = ? WHERE id = ?",
+            vec![
+                model.display_name.clone().into(),
+                model.guest_inactivity_ms.into(),
+                org.as_str().into(),
+            ],
+        )
+        .await?;
+        txn.emit(event);
+        txn.commit(self).await?;
+        Ok(to_org(model))
+    }
+}
