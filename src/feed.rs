@@ -175,7 +175,7 @@ impl Feed {
     /// One round of the follower: catch up, then (PostgreSQL) renew the
     /// lease with the head just applied. Caches serve only after a round
     /// that fully succeeded.
-    async fn follow_once(&self) -> Result<()> {
+    async fn follow_round(&self) -> Result<()> {
         if let Err(e) = self.pump().await {
             self.caches.stop_serving();
             return Err(e);
@@ -212,7 +212,7 @@ impl Feed {
                 POLL
             };
             loop {
-                let ok = match feed.follow_once().await {
+                let ok = match feed.follow_round().await {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::warn!(error = %e, "event feed could not read the log; caches off");

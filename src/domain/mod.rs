@@ -1,10 +1,12 @@
 //! The rules of the seeds, free of transport and storage: identifiers,
-//! states, the error type, input validation and secret handling.
+//! states, the error type, the decisions (`policy`: access, profiles,
+//! seats, offboarding), input validation and secret handling.
 
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod paging;
+pub mod policy;
 pub mod secrets;
 pub mod validate;
 

@@ -227,7 +227,9 @@ impl Watch {
             // The batch was read after every event in it committed, so one
             // check now covers a right lost anywhere before it (the batch
             // holds matching events only, maybe not the one that took it).
-            if !events.is_empty() {
+            // Also when it is empty but the position moves on to `upto`:
+            // the events passed over may have taken the right.
+            if !events.is_empty() || upto > self.pos {
                 self.still_allowed().await?;
             }
             for e in &events {
@@ -264,12 +266,16 @@ impl Watch {
             tokio::select! {
                 received = live.recv() => match received {
                     Ok(e) => {
-                        if e.seq <= self.pos {
-                            continue;
-                        }
+                        // Guarded even when a catch-up already moved past
+                        // it: that catch-up checked the caller only if it
+                        // found a matching event, so a right-taking event
+                        // outside the filter must not be skipped unchecked.
                         if let Err(err) = self.guard(&e).await {
                             let _ = self.tx.send(Err(err.into())).await;
                             return;
+                        }
+                        if e.seq <= self.pos {
+                            continue;
                         }
                         self.pos = e.seq;
                         if self.filter.matches(&e) && !self.send(Some(&e)).await {

@@ -4,14 +4,13 @@
 use sea_orm::{ConnectionTrait, Value};
 
 use super::records::{
-    member_not_found, member_role, member_state, org_not_found, room_not_found, room_role,
+    member_not_found, member_role, member_state as member_state_of, org_not_found, room_not_found,
+    room_role,
 };
 use super::rows::{one, rows};
 use super::{Store, placeholders, statement};
-use crate::domain::{
-    AccessDecision, AccessDenial, IdentityId, IdentityState, MemberState, OrgId, Profile, Result,
-    RoomId,
-};
+use crate::domain::policy::{self, AccessFacts, ProfileFacts};
+use crate::domain::{AccessDecision, IdentityId, IdentityState, OrgId, Profile, Result, RoomId};
 
 impl Store {
     /// M10: how each of `ids` renders in `org`, in request order (duplicates
@@ -53,21 +52,12 @@ impl Store {
             let identity_state: Option<String> = r.try_get("", "identity_state")?;
             let name: Option<String> = r.try_get("", "display_name")?;
             let avatar: Option<String> = r.try_get("", "avatar_url")?;
-            let profile = match (identity_state.as_deref(), member_state.as_deref()) {
-                (Some(s), Some(m)) if s == IdentityState::Active.as_str() => {
-                    if m == MemberState::Active.as_str() {
-                        Profile::Active {
-                            display_name: name.unwrap_or_default(),
-                            avatar_url: avatar.unwrap_or_default(),
-                        }
-                    } else {
-                        Profile::Deactivated {
-                            display_name: name.unwrap_or_default(),
-                        }
-                    }
-                }
-                _ => Profile::Unknown,
-            };
+            let profile = policy::render_profile(ProfileFacts {
+                identity: identity_state.as_deref().and_then(IdentityState::from_db),
+                member: member_state.as_deref().map(member_state_of),
+                display_name: name.unwrap_or_default(),
+                avatar_url: avatar.unwrap_or_default(),
+            });
             profiles.insert(id, profile);
         }
         Ok(ids
@@ -121,28 +111,23 @@ impl Store {
         let role: Option<String> = r.try_get("", "member_role")?;
         let state: Option<String> = r.try_get("", "member_state")?;
         let room_role_text: Option<String> = r.try_get("", "room_role")?;
-        let deny = |d| Ok(AccessDecision::Denied(d));
-        match identity_state.as_deref() {
-            None => return deny(AccessDenial::UnknownIdentity),
-            Some(s) if s != IdentityState::Active.as_str() => return deny(AccessDenial::Revoked),
-            Some(_) => {}
-        }
-        let (Some(role), Some(state)) = (role, state) else {
-            return deny(AccessDenial::NotMember);
-        };
-        let role = member_role(&role);
-        if member_state(&state) != MemberState::Active {
-            return deny(AccessDenial::Deactivated { role });
-        }
-        let room = match (room, room_role_text) {
-            (None, _) => None,
-            (Some(_), None) => return deny(AccessDenial::NotInRoom { role }),
-            (Some(_), Some(rr)) => {
+        let in_room = match room_role_text {
+            Some(rr) => {
                 let can_delete: Option<bool> = r.try_get("", "can_delete")?;
                 Some((room_role(&rr), can_delete.unwrap_or(false)))
             }
+            None => None,
         };
-        Ok(AccessDecision::Allowed { role, room })
+        Ok(policy::access_decision(&AccessFacts {
+            // An unreadable state counts as revoked: never an allow.
+            identity: identity_state
+                .as_deref()
+                .map(|s| IdentityState::from_db(s).unwrap_or(IdentityState::Revoked)),
+            membership: role
+                .zip(state)
+                .map(|(role, state)| (member_role(&role), member_state_of(&state))),
+            room: room.map(|_| in_room),
+        }))
     }
 
     /// M12: records that a member was active now (telemetry: a plain

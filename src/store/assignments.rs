@@ -52,63 +52,62 @@ pub(super) fn assignment_from_row(r: &QueryResult) -> Result<Assignment> {
 impl Store {
     /// M9: registers a work item assigned to an active room member.
     pub async fn create_assignment(&self, actor: Actor, new: NewAssignment) -> Result<Assignment> {
-        retrying!(self.create_assignment_once(&actor, &new).await)
-    }
-
-    async fn create_assignment_once(
-        &self,
-        actor: &Actor,
-        new: &NewAssignment,
-    ) -> Result<Assignment> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let org = OrgId::from_trusted(load_room(txn.conn(), &new.room_id).await?.organization_id);
-        lock_org(&txn, &org).await?;
-        require_active_member(txn.conn(), &org, &new.assignee, Reason::NotActiveMember).await?;
-        if load_room_member(txn.conn(), &new.room_id, &new.assignee)
-            .await?
-            .is_none()
-        {
-            return Err(Error::precondition(
-                Reason::NotRoomMember,
-                format!("{} is not a member of room {}", new.assignee, new.room_id),
-            ));
-        }
-        let id = AssignmentId::generate();
-        let now = txn.now_ms();
-        txn.exec(
-            "INSERT INTO assignments (id, organization_id, room_id, kind, title, created_at, \
+        let new = &new;
+        self.write(&actor, |mut txn| async move {
+            let org =
+                OrgId::from_trusted(load_room(txn.conn(), &new.room_id).await?.organization_id);
+            lock_org(&txn, &org).await?;
+            require_active_member(txn.conn(), &org, &new.assignee, Reason::NotActiveMember).await?;
+            if load_room_member(txn.conn(), &new.room_id, &new.assignee)
+                .await?
+                .is_none()
+            {
+                return Err(Error::precondition(
+                    Reason::NotRoomMember,
+                    format!("{} is not a member of room {}", new.assignee, new.room_id),
+                ));
+            }
+            let id = AssignmentId::generate();
+            let now = txn.now_ms();
+            txn.exec(
+                "INSERT INTO assignments (id, organization_id, room_id, kind, title, created_at, \
              assignee_id, assignee_tenure) \
              SELECT ?, ?, ?, ?, ?, ?, identity_id, tenure FROM members \
              WHERE organization_id = ? AND identity_id = ?",
-            vec![
-                id.as_str().into(),
-                org.as_str().into(),
-                new.room_id.as_str().into(),
-                new.kind.as_str().into(),
-                new.title.clone().into(),
-                now.into(),
-                org.as_str().into(),
-                new.assignee.as_str().into(),
-            ],
-        )
-        .await?;
-        txn.emit(
-            NewEvent::new(EventType::AssignmentCreated, id.as_str())
-                .identity(&new.assignee)
-                .org(&org)
-                .room(&new.room_id)
-                .attr("kind", new.kind.as_str()),
-        );
-        txn.commit(self).await?;
-        Ok(Assignment {
-            id,
-            org_id: org,
-            room_id: new.room_id.clone(),
-            assignee: Some(new.assignee.clone()),
-            kind: new.kind,
-            title: new.title.clone(),
-            created_at: to_time(now),
+                vec![
+                    id.as_str().into(),
+                    org.as_str().into(),
+                    new.room_id.as_str().into(),
+                    new.kind.as_str().into(),
+                    new.title.clone().into(),
+                    now.into(),
+                    org.as_str().into(),
+                    new.assignee.as_str().into(),
+                ],
+            )
+            .await?;
+            txn.emit(
+                NewEvent::new(EventType::AssignmentCreated, id.as_str())
+                    .identity(&new.assignee)
+                    .org(&org)
+                    .room(&new.room_id)
+                    .attr("kind", new.kind.as_str()),
+            );
+
+            Ok((
+                txn,
+                Assignment {
+                    id,
+                    org_id: org,
+                    room_id: new.room_id.clone(),
+                    assignee: Some(new.assignee.clone()),
+                    kind: new.kind,
+                    title: new.title.clone(),
+                    created_at: to_time(now),
+                },
+            ))
         })
+        .await
     }
 
     /// M9: assignments of an organization ordered by ID.
@@ -157,64 +156,52 @@ impl Store {
         to: &IdentityId,
         room: Option<&RoomId>,
     ) -> Result<u64> {
-        retrying!(
-            self.transfer_assignments_once(&actor, org, from, to, room)
-                .await
-        )
-    }
-
-    async fn transfer_assignments_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        from: &IdentityId,
-        to: &IdentityId,
-        room: Option<&RoomId>,
-    ) -> Result<u64> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_org(&txn, org).await?;
-        if let Some(room) = room
-            && load_room(txn.conn(), room).await?.organization_id != org.as_str()
-        {
-            return Err(room_not_found(room));
-        }
-        require_active_member(txn.conn(), org, to, Reason::SuccessorNotActive).await?;
-        // Only what `from` holds in its current tenure; `to` is an active
-        // member (checked above), so its tenure exists.
-        let mut sql = String::from(
-            "UPDATE assignments SET assignee_id = ?, assignee_tenure = \
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            if let Some(room) = room
+                && load_room(txn.conn(), room).await?.organization_id != org.as_str()
+            {
+                return Err(room_not_found(room));
+            }
+            require_active_member(txn.conn(), org, to, Reason::SuccessorNotActive).await?;
+            // Only what `from` holds in its current tenure; `to` is an active
+            // member (checked above), so its tenure exists.
+            let mut sql = String::from(
+                "UPDATE assignments SET assignee_id = ?, assignee_tenure = \
                (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?) \
              WHERE organization_id = ? AND assignee_id = ? AND assignee_tenure = \
                (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?)",
-        );
-        let mut values: Vec<Value> = vec![
-            to.as_str().into(),
-            org.as_str().into(),
-            to.as_str().into(),
-            org.as_str().into(),
-            from.as_str().into(),
-            org.as_str().into(),
-            from.as_str().into(),
-        ];
-        if let Some(room) = room {
-            sql.push_str(" AND room_id = ?");
-            values.push(room.as_str().into());
-        }
-        let moved = txn.exec(&sql, values).await?;
-        if moved == 0 {
-            txn.rollback().await?;
-            return Ok(0);
-        }
-        let mut event = NewEvent::new(EventType::AssignmentsTransferred, from.as_str())
-            .identity(from)
-            .org(org)
-            .attr("to_identity_id", to.as_str())
-            .attr("count", moved.to_string());
-        if let Some(room) = room {
-            event = event.room(room);
-        }
-        txn.emit(event);
-        txn.commit(self).await?;
-        Ok(moved)
+            );
+            let mut values: Vec<Value> = vec![
+                to.as_str().into(),
+                org.as_str().into(),
+                to.as_str().into(),
+                org.as_str().into(),
+                from.as_str().into(),
+                org.as_str().into(),
+                from.as_str().into(),
+            ];
+            if let Some(room) = room {
+                sql.push_str(" AND room_id = ?");
+                values.push(room.as_str().into());
+            }
+            let moved = txn.exec(&sql, values).await?;
+            if moved == 0 {
+                txn.nothing_changed();
+                return Ok((txn, 0));
+            }
+            let mut event = NewEvent::new(EventType::AssignmentsTransferred, from.as_str())
+                .identity(from)
+                .org(org)
+                .attr("to_identity_id", to.as_str())
+                .attr("count", moved.to_string());
+            if let Some(room) = room {
+                event = event.room(room);
+            }
+            txn.emit(event);
+
+            Ok((txn, moved))
+        })
+        .await
     }
 }

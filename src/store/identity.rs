@@ -66,32 +66,41 @@ impl Store {
     /// I1: creates an ACTIVE identity with a fresh random ID.
     pub async fn create_identity(&self, actor: Actor, new: NewIdentity) -> Result<Identity> {
         // 36^8 IDs: a collision is rare; retry with a new one if it happens.
+        let new = &new;
         for _ in 0..8 {
             let id = IdentityId::generate();
-            let mut txn = self.begin(actor.clone()).await?;
-            let model = identity::ActiveModel {
-                id: Set(id.to_string()),
-                display_name: Set(Some(new.display_name.clone())),
-                email: Set(new.email.clone()),
-                avatar_url: Set(new.avatar_url.clone()),
-                state: Set(IdentityState::Active.as_str().to_owned()),
-                revocation_password_hash: Set(None),
-                created_at: Set(txn.now_ms()),
-                revoked_at: Set(None),
-            };
-            match identity::Entity::insert(model).exec(txn.conn()).await {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            txn.emit(NewEvent::new(EventType::IdentityCreated, id.as_str()).identity(&id));
-            let now = txn.now_ms();
-            txn.commit(self).await?;
+            let id = &id;
+            let created = self
+                .write(&actor, |mut txn| async move {
+                    let model = identity::ActiveModel {
+                        id: Set(id.to_string()),
+                        display_name: Set(Some(new.display_name.clone())),
+                        email: Set(new.email.clone()),
+                        avatar_url: Set(new.avatar_url.clone()),
+                        state: Set(IdentityState::Active.as_str().to_owned()),
+                        revocation_password_hash: Set(None),
+                        created_at: Set(txn.now_ms()),
+                        revoked_at: Set(None),
+                    };
+                    match identity::Entity::insert(model).exec(txn.conn()).await {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            txn.nothing_changed();
+                            return Ok((txn, None));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    txn.emit(NewEvent::new(EventType::IdentityCreated, id.as_str()).identity(id));
+                    let now = txn.now_ms();
+                    Ok((txn, Some(now)))
+                })
+                .await?;
+            let Some(now) = created else { continue };
             return Ok(Identity {
-                id,
-                display_name: new.display_name,
-                email: new.email.unwrap_or_default(),
-                avatar_url: new.avatar_url.unwrap_or_default(),
+                id: id.clone(),
+                display_name: new.display_name.clone(),
+                email: new.email.clone().unwrap_or_default(),
+                avatar_url: new.avatar_url.clone().unwrap_or_default(),
                 state: IdentityState::Active,
                 created_at: super::to_time(now),
                 revoked_at: None,
@@ -150,28 +159,18 @@ impl Store {
         id: &IdentityId,
         password_hash: String,
     ) -> Result<()> {
-        retrying!(
-            self.set_revocation_password_once(&actor, id, &password_hash)
-                .await
-        )
-    }
-
-    async fn set_revocation_password_once(
-        &self,
-        actor: &Actor,
-        id: &IdentityId,
-        password_hash: &str,
-    ) -> Result<()> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_active_identity(&txn, id).await?;
-        txn.exec(
-            "UPDATE identities SET revocation_password_hash = ? WHERE id = ?",
-            vec![password_hash.into(), id.as_str().into()],
-        )
-        .await?;
-        txn.emit(NewEvent::new(EventType::RevocationPasswordSet, id.as_str()).identity(id));
-        txn.commit(self).await?;
-        Ok(())
+        let password_hash = password_hash.as_str();
+        self.write(&actor, |mut txn| async move {
+            lock_active_identity(&txn, id).await?;
+            txn.exec(
+                "UPDATE identities SET revocation_password_hash = ? WHERE id = ?",
+                vec![password_hash.into(), id.as_str().into()],
+            )
+            .await?;
+            txn.emit(NewEvent::new(EventType::RevocationPasswordSet, id.as_str()).identity(id));
+            Ok((txn, ()))
+        })
+        .await
     }
 
     /// I4: revokes `id` irreversibly, in one transaction: state REVOKED,
@@ -183,55 +182,50 @@ impl Store {
         id: &IdentityId,
         by: Revoker,
     ) -> Result<Identity> {
-        retrying!(self.revoke_identity_once(&actor, id, &by).await)
-    }
-
-    async fn revoke_identity_once(
-        &self,
-        actor: &Actor,
-        id: &IdentityId,
-        by: &Revoker,
-    ) -> Result<Identity> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let created_at = lock_active_identity(&txn, id).await?;
-        let reason = match by {
-            Revoker::Itself => "SELF_REVOCATION",
-            Revoker::PackageAdmin { admin, package } => {
-                check_admin_revocation(&txn, admin, id, package.as_ref()).await?;
-                "ADMIN_REVOCATION"
+        let by = &by;
+        let (created_at, now) = self
+                .write(&actor, |mut txn| async move {
+            let created_at = lock_active_identity(&txn, id).await?;
+            let reason = match by {
+                Revoker::Itself => "SELF_REVOCATION",
+                Revoker::PackageAdmin { admin, package } => {
+                    check_admin_revocation(&txn, admin, id, package.as_ref()).await?;
+                    "ADMIN_REVOCATION"
+                }
+            };
+            let now = txn.now_ms();
+            txn.exec(
+                "UPDATE identities SET state = ?, display_name = NULL, email = NULL, \
+                     avatar_url = NULL, revocation_password_hash = NULL, revoked_at = ? WHERE id = ?",
+                vec![
+                    IdentityState::Revoked.as_str().into(),
+                    now.into(),
+                    id.as_str().into(),
+                ],
+            )
+            .await?;
+            txn.exec(
+                "DELETE FROM sessions WHERE identity_id = ?",
+                vec![id.as_str().into()],
+            )
+            .await?;
+            txn.exec(
+                "DELETE FROM package_admins WHERE identity_id = ?",
+                vec![id.as_str().into()],
+            )
+            .await?;
+            purge_identity(&mut txn, id, reason).await?;
+            for package in attached_packages(&txn, id).await? {
+                seats::detach(&mut txn, &package, id, reason).await?;
             }
-        };
-        let now = txn.now_ms();
-        txn.exec(
-            "UPDATE identities SET state = ?, display_name = NULL, email = NULL, \
-                 avatar_url = NULL, revocation_password_hash = NULL, revoked_at = ? WHERE id = ?",
-            vec![
-                IdentityState::Revoked.as_str().into(),
-                now.into(),
-                id.as_str().into(),
-            ],
-        )
-        .await?;
-        txn.exec(
-            "DELETE FROM sessions WHERE identity_id = ?",
-            vec![id.as_str().into()],
-        )
-        .await?;
-        txn.exec(
-            "DELETE FROM package_admins WHERE identity_id = ?",
-            vec![id.as_str().into()],
-        )
-        .await?;
-        purge_identity(&mut txn, id, reason).await?;
-        for package in attached_packages(&txn, id).await? {
-            seats::detach(&mut txn, &package, id, reason).await?;
-        }
-        txn.emit(
-            NewEvent::new(EventType::IdentityRevoked, id.as_str())
-                .identity(id)
-                .reason(reason),
-        );
-        txn.commit(self).await?;
+            txn.emit(
+                NewEvent::new(EventType::IdentityRevoked, id.as_str())
+                    .identity(id)
+                    .reason(reason),
+            );
+                Ok((txn, (created_at, now)))
+            })
+            .await?;
         self.scrub_after_erasure();
         Ok(Identity {
             id: id.clone(),
@@ -268,77 +262,66 @@ impl Store {
         token_hash: String,
         ttl_ms: i64,
     ) -> Result<Session> {
-        retrying!(
-            self.sign_in_once(identity_id, credential, &token_hash, ttl_ms)
-                .await
-        )
-    }
-
-    async fn sign_in_once(
-        &self,
-        identity_id: &IdentityId,
-        credential: &SignInCredential,
-        token_hash: &str,
-        ttl_ms: i64,
-    ) -> Result<Session> {
         let actor = Actor {
             kind: crate::domain::ActorKind::Identity,
             id: identity_id.to_string(),
         };
-        let mut txn = self.begin(actor).await?;
-        let bad = || {
-            Error::unauthenticated(
-                Reason::BadCredentials,
-                "identity, username or password is wrong",
+        let token_hash = token_hash.as_str();
+        self.write(&actor, |mut txn| async move {
+            let bad = || {
+                Error::unauthenticated(
+                    Reason::BadCredentials,
+                    "identity, username or password is wrong",
+                )
+            };
+            match lock_active_identity(&txn, identity_id).await {
+                Ok(_) => {}
+                Err(Error::NotFound { .. } | Error::FailedPrecondition { .. }) => return Err(bad()),
+                Err(e) => return Err(e),
+            }
+            if !txn
+                .lock_row("credentials", "id", credential.id.as_str())
+                .await?
+            {
+                return Err(bad());
+            }
+            seats::attach(
+                &mut txn,
+                &credential.package_id,
+                identity_id,
+                AttachMethod::SignIn,
+                Some(&credential.id),
             )
-        };
-        match lock_active_identity(&txn, identity_id).await {
-            Ok(_) => {}
-            Err(Error::NotFound { .. } | Error::FailedPrecondition { .. }) => return Err(bad()),
-            Err(e) => return Err(e),
-        }
-        if !txn
-            .lock_row("credentials", "id", credential.id.as_str())
-            .await?
-        {
-            return Err(bad());
-        }
-        seats::attach(
-            &mut txn,
-            &credential.package_id,
-            identity_id,
-            AttachMethod::SignIn,
-            Some(&credential.id),
-        )
-        .await?;
-        let now = txn.now_ms();
-        let session = Session {
-            id: SessionId::generate(),
-            identity_id: identity_id.clone(),
-            package_id: credential.package_id.clone(),
-            credential_id: credential.id.clone(),
-            created_at: super::to_time(now),
-            expires_at: super::to_time(now + ttl_ms),
-        };
-        session::ActiveModel {
-            token_hash: Set(token_hash.to_owned()),
-            session_id: Set(session.id.to_string()),
-            identity_id: Set(identity_id.to_string()),
-            package_id: Set(credential.package_id.to_string()),
-            credential_id: Set(credential.id.to_string()),
-            created_at: Set(now),
-            expires_at: Set(now + ttl_ms),
-        }
-        .insert(txn.conn())
-        .await?;
-        txn.emit(
-            NewEvent::new(EventType::SessionStarted, session.id.as_str())
-                .identity(identity_id)
-                .package(&credential.package_id)
-                .credential(&credential.id),
-        );
-        txn.commit(self).await?;
-        Ok(session)
+            .await?;
+            let now = txn.now_ms();
+            let session = Session {
+                id: SessionId::generate(),
+                identity_id: identity_id.clone(),
+                package_id: credential.package_id.clone(),
+                credential_id: credential.id.clone(),
+                created_at: super::to_time(now),
+                expires_at: super::to_time(now + ttl_ms),
+            };
+            session::ActiveModel {
+                token_hash: Set(token_hash.to_owned()),
+                session_id: Set(session.id.to_string()),
+                identity_id: Set(identity_id.to_string()),
+                package_id: Set(credential.package_id.to_string()),
+                credential_id: Set(credential.id.to_string()),
+                created_at: Set(now),
+                expires_at: Set(now + ttl_ms),
+            }
+            .insert(txn.conn())
+            .await?;
+            txn.emit(
+                NewEvent::new(EventType::SessionStarted, session.id.as_str())
+                    .identity(identity_id)
+                    .package(&credential.package_id)
+                    .credential(&credential.id),
+            );
+            Ok((txn, session))
+        })
+        .await
     }
 
     /// I6: what a session token (by its hash) stands for right now.
@@ -364,27 +347,28 @@ impl Store {
 
     /// I7: ends the session with this token hash. Returns whether one ended.
     pub async fn sign_out(&self, actor: Actor, token_hash: &str) -> Result<bool> {
-        let mut txn = self.begin(actor).await?;
-        let Some(m) = session::Entity::find_by_id(token_hash)
-            .one(txn.conn())
-            .await?
-        else {
-            txn.rollback().await?;
-            return Ok(false);
-        };
-        session::Entity::delete_by_id(token_hash)
-            .exec(txn.conn())
-            .await?;
-        let identity = IdentityId::from_trusted(m.identity_id);
-        txn.emit(
-            NewEvent::new(EventType::SessionEnded, m.session_id)
-                .identity(&identity)
-                .package(&PackageId::from_trusted(m.package_id))
-                .credential(&CredentialId::from_trusted(m.credential_id))
-                .reason("SIGN_OUT"),
-        );
-        txn.commit(self).await?;
-        Ok(true)
+        self.write(&actor, |mut txn| async move {
+            let Some(m) = session::Entity::find_by_id(token_hash)
+                .one(txn.conn())
+                .await?
+            else {
+                txn.nothing_changed();
+                return Ok((txn, false));
+            };
+            session::Entity::delete_by_id(token_hash)
+                .exec(txn.conn())
+                .await?;
+            let identity = IdentityId::from_trusted(m.identity_id);
+            txn.emit(
+                NewEvent::new(EventType::SessionEnded, m.session_id)
+                    .identity(&identity)
+                    .package(&PackageId::from_trusted(m.package_id))
+                    .credential(&CredentialId::from_trusted(m.credential_id))
+                    .reason("SIGN_OUT"),
+            );
+            Ok((txn, true))
+        })
+        .await
     }
 
     /// Whether `identity` administers `package`.

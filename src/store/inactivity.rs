@@ -5,7 +5,8 @@ use sea_orm::{FromQueryResult, Value};
 use super::entities::member;
 use super::records::{lock_orgs, member_from_row, prefixed_member_cols, to_member};
 use super::rows::{CHUNK, rows};
-use super::{Store, placeholders, seats};
+use super::rules::idle_guest;
+use super::{Store, Txn, placeholders, seats};
 use crate::domain::{
     Actor, DeactivationReason, EventType, IdentityId, Member, NewEvent, OrgId, PackageId, Result,
 };
@@ -45,16 +46,15 @@ impl Store {
         if dry_run {
             return self.sweep_candidates(org).await;
         }
-        retrying!(self.sweep_once(&actor, org).await)
+        self.write(&actor, |txn| self.sweep(txn, org)).await
     }
 
     async fn sweep_candidates(&self, org: Option<&OrgId>) -> Result<SweepOutcome> {
         let now = self.now_ms();
         let mut sql = format!(
-            "SELECT {} FROM members m JOIN organizations o ON o.id = m.organization_id \
-             WHERE m.role = 'GUEST' AND m.state = 'ACTIVE' AND o.guest_inactivity_ms IS NOT NULL \
-             AND m.last_activity_at < ? - o.guest_inactivity_ms",
-            prefixed_member_cols("m")
+            "SELECT {} FROM members m JOIN organizations o ON o.id = m.organization_id WHERE {}",
+            prefixed_member_cols("m"),
+            idle_guest("m", "o")
         );
         let mut values: Vec<Value> = vec![now.into()];
         if let Some(org) = org {
@@ -72,14 +72,17 @@ impl Store {
         Ok(SweepOutcome { members, count })
     }
 
-    async fn sweep_once(&self, actor: &Actor, org: Option<&OrgId>) -> Result<SweepOutcome> {
-        let mut txn = self.begin(actor.clone()).await?;
+    /// The sweep inside the transaction [`Store::write`] runs it in.
+    async fn sweep(&self, mut txn: Txn, org: Option<&OrgId>) -> Result<(Txn, SweepOutcome)> {
+        let none = SweepOutcome {
+            members: Vec::new(),
+            count: 0,
+        };
         let now = txn.now_ms();
-        let mut sql = String::from(
+        let mut sql = format!(
             "SELECT DISTINCT m.organization_id AS organization_id FROM members m \
-             JOIN organizations o ON o.id = m.organization_id \
-             WHERE m.role = 'GUEST' AND m.state = 'ACTIVE' AND o.guest_inactivity_ms IS NOT NULL \
-             AND m.last_activity_at < ? - o.guest_inactivity_ms",
+             JOIN organizations o ON o.id = m.organization_id WHERE {}",
+            idle_guest("m", "o")
         );
         let mut values: Vec<Value> = vec![now.into()];
         if let Some(org) = org {
@@ -93,17 +96,15 @@ impl Store {
             .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
             .collect::<Result<_>>()?;
         if orgs.is_empty() {
-            txn.rollback().await?;
-            return Ok(SweepOutcome {
-                members: Vec::new(),
-                count: 0,
-            });
+            txn.nothing_changed();
+            return Ok((txn, none));
         }
         orgs.sort();
         lock_orgs(&txn, &orgs).await?;
         let mut members = Vec::new();
+        let actor_id = txn.actor().id.clone();
         for chunk in orgs.chunks(CHUNK) {
-            let mut values: Vec<Value> = vec![now.into(), actor.id.clone().into()];
+            let mut values: Vec<Value> = vec![now.into(), actor_id.clone().into()];
             values.extend(chunk.iter().map(|o| o.as_str().into()));
             values.push(now.into());
             // A join, not a correlated subquery: PostgreSQL then uses the
@@ -113,12 +114,10 @@ impl Store {
                  deactivation_note = NULL, expected_return_at = NULL, deactivated_at = ?, \
                  deactivated_by = ? \
                  FROM organizations o \
-                 WHERE o.id = members.organization_id AND members.role = 'GUEST' \
-                 AND members.state = 'ACTIVE' AND members.organization_id IN ({}) \
-                 AND o.guest_inactivity_ms IS NOT NULL \
-                 AND members.last_activity_at < ? - o.guest_inactivity_ms \
-                 RETURNING {}",
+                 WHERE o.id = members.organization_id AND members.organization_id IN ({}) \
+                 AND {} RETURNING {}",
                 placeholders(chunk.len()),
+                idle_guest("members", "o"),
                 prefixed_member_cols("members")
             );
             for r in txn.query_all(&sql, values).await? {
@@ -147,23 +146,17 @@ impl Store {
             );
         }
         if members.is_empty() {
-            txn.rollback().await?;
-            return Ok(SweepOutcome {
-                members: Vec::new(),
-                count: 0,
-            });
+            txn.nothing_changed();
+            return Ok((txn, none));
         }
         seats::release_all_if_unheld(&mut txn, &held, DeactivationReason::Inactivity.as_str())
             .await?;
-        txn.commit(self).await?;
         let count = members.len() as u64;
-        Ok(SweepOutcome {
-            members: members
-                .into_iter()
-                .take(MAX_SWEEP_MEMBERS)
-                .map(to_member)
-                .collect(),
-            count,
-        })
+        let members = members
+            .into_iter()
+            .take(MAX_SWEEP_MEMBERS)
+            .map(to_member)
+            .collect();
+        Ok((txn, SweepOutcome { members, count }))
     }
 }

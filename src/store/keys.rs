@@ -10,17 +10,18 @@ use crate::domain::{Actor, EventType, NewEvent, Result};
 impl Store {
     /// Stores a new key's hash under `name`.
     pub async fn create_service_key(&self, name: &str, key_hash: &str) -> Result<()> {
-        let mut txn = self.begin(Actor::system()).await?;
-        service_key::Entity::insert(service_key::ActiveModel {
-            key_hash: sea_orm::Set(key_hash.to_owned()),
-            name: sea_orm::Set(name.to_owned()),
-            created_at: sea_orm::Set(txn.now_ms()),
+        self.write(&Actor::system(), |mut txn| async move {
+            service_key::Entity::insert(service_key::ActiveModel {
+                key_hash: sea_orm::Set(key_hash.to_owned()),
+                name: sea_orm::Set(name.to_owned()),
+                created_at: sea_orm::Set(txn.now_ms()),
+            })
+            .exec(txn.conn())
+            .await?;
+            txn.emit(NewEvent::new(EventType::ServiceKeyCreated, name));
+            Ok((txn, ()))
         })
-        .exec(txn.conn())
-        .await?;
-        txn.emit(NewEvent::new(EventType::ServiceKeyCreated, name));
-        txn.commit(self).await?;
-        Ok(())
+        .await
     }
 
     /// How many keys the database holds.

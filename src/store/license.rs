@@ -174,31 +174,33 @@ impl Store {
         actor: Actor,
         new: NewPackage,
     ) -> Result<LicensePackage> {
-        let id = PackageId::generate();
-        let mut txn = self.begin(actor).await?;
-        require_active_identities(&txn, &new.admins).await?;
-        let now = txn.now_ms();
-        let model = license_package::Model {
-            id: id.to_string(),
-            display_name: new.display_name.clone(),
-            plan: new.plan.as_str().to_owned(),
-            seat_limit: new.seat_limit,
-            seats_used: 0,
-            created_at: now,
-            updated_at: now,
-        };
-        license_package::Entity::insert(model.clone().into_active_model())
-            .exec(txn.conn())
-            .await?;
-        insert_admins(&txn, &id, &new.admins).await?;
-        txn.emit(
-            NewEvent::new(EventType::PackageCreated, id.as_str())
-                .package(&id)
-                .attr("plan", new.plan.as_str())
-                .attr("seat_limit", new.seat_limit.to_string()),
-        );
-        txn.commit(self).await?;
-        Ok(to_package(model, new.admins))
+        let new = &new;
+        self.write(&actor, |mut txn| async move {
+            let id = PackageId::generate();
+            require_active_identities(&txn, &new.admins).await?;
+            let now = txn.now_ms();
+            let model = license_package::Model {
+                id: id.to_string(),
+                display_name: new.display_name.clone(),
+                plan: new.plan.as_str().to_owned(),
+                seat_limit: new.seat_limit,
+                seats_used: 0,
+                created_at: now,
+                updated_at: now,
+            };
+            license_package::Entity::insert(model.clone().into_active_model())
+                .exec(txn.conn())
+                .await?;
+            insert_admins(&txn, &id, &new.admins).await?;
+            txn.emit(
+                NewEvent::new(EventType::PackageCreated, id.as_str())
+                    .package(&id)
+                    .attr("plan", new.plan.as_str())
+                    .attr("seat_limit", new.seat_limit.to_string()),
+            );
+            Ok((txn, to_package(model, new.admins.clone())))
+        })
+        .await
     }
 
     /// L1: one package with its administrators.
@@ -238,59 +240,52 @@ impl Store {
         username: &str,
         password_hash: String,
     ) -> Result<Credential> {
-        retrying!(
-            self.issue_credential_once(&actor, package, username, &password_hash)
-                .await
-        )
-    }
-
-    async fn issue_credential_once(
-        &self,
-        actor: &Actor,
-        package: &PackageId,
-        username: &str,
-        password_hash: &str,
-    ) -> Result<Credential> {
-        let id = CredentialId::generate();
-        let mut txn = self.begin(actor.clone()).await?;
-        if !txn
-            .lock_row("license_packages", "id", package.as_str())
-            .await?
-        {
-            return Err(package_not_found(package));
-        }
-        let now = txn.now_ms();
-        let insert = credential::Entity::insert(credential::ActiveModel {
-            id: Set(id.to_string()),
-            package_id: Set(package.to_string()),
-            username: Set(username.to_owned()),
-            password_hash: Set(password_hash.to_owned()),
-            created_at: Set(now),
-        })
-        .exec(txn.conn())
-        .await;
-        match insert {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(Error::already_exists(
-                    Reason::UsernameTaken,
-                    format!("username {username} is taken"),
-                ));
+        let password_hash = &password_hash;
+        self.write(&actor, |mut txn| async move {
+            let id = CredentialId::generate();
+            if !txn
+                .lock_row("license_packages", "id", package.as_str())
+                .await?
+            {
+                return Err(package_not_found(package));
             }
-            Err(e) => return Err(e.into()),
-        }
-        txn.emit(
-            NewEvent::new(EventType::CredentialIssued, id.as_str())
-                .package(package)
-                .credential(&id),
-        );
-        txn.commit(self).await?;
-        Ok(Credential {
-            id,
-            package_id: package.clone(),
-            username: username.to_owned(),
-            created_at: super::to_time(now),
+            let now = txn.now_ms();
+            let insert = credential::Entity::insert(credential::ActiveModel {
+                id: Set(id.to_string()),
+                package_id: Set(package.to_string()),
+                username: Set(username.to_owned()),
+                password_hash: Set(password_hash.to_owned()),
+                created_at: Set(now),
+            })
+            .exec(txn.conn())
+            .await;
+            match insert {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::already_exists(
+                        Reason::UsernameTaken,
+                        format!("username {username} is taken"),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            txn.emit(
+                NewEvent::new(EventType::CredentialIssued, id.as_str())
+                    .package(package)
+                    .credential(&id),
+            );
+
+            Ok((
+                txn,
+                Credential {
+                    id,
+                    package_id: package.clone(),
+                    username: username.to_owned(),
+                    created_at: super::to_time(now),
+                },
+            ))
         })
+        .await
     }
 
     /// The administrators of a package, sorted.
@@ -315,87 +310,81 @@ impl Store {
         id: &PackageId,
         update: PackageUpdate,
     ) -> Result<LicensePackage> {
-        retrying!(self.update_license_package_once(&actor, id, &update).await)
-    }
-
-    async fn update_license_package_once(
-        &self,
-        actor: &Actor,
-        id: &PackageId,
-        update: &PackageUpdate,
-    ) -> Result<LicensePackage> {
-        let mut txn = self.begin(actor.clone()).await?;
-        if let Some(admins) = &update.admins {
-            if admins.is_empty() {
-                return Err(Error::precondition(
-                    Reason::NoPackageAdmin,
-                    "a license package needs at least one administrator",
-                ));
+        let update = &update;
+        self.write(&actor, |mut txn| async move {
+            if let Some(admins) = &update.admins {
+                if admins.is_empty() {
+                    return Err(Error::precondition(
+                        Reason::NoPackageAdmin,
+                        "a license package needs at least one administrator",
+                    ));
+                }
+                require_active_identities(&txn, admins).await?;
             }
-            require_active_identities(&txn, admins).await?;
-        }
-        if !txn.lock_row("license_packages", "id", id.as_str()).await? {
-            return Err(package_not_found(id));
-        }
-        let mut m = license_package::Entity::find_by_id(id.as_str())
-            .one(txn.conn())
-            .await?
-            .ok_or_else(|| package_not_found(id))?;
-        if let Some(limit) = update.seat_limit
-            && limit < m.seats_used
-        {
-            return Err(Error::FailedPrecondition {
-                reason: Reason::SeatLimitBelowUsage,
-                message: format!(
-                    "license package {id} has {} seats in use; the limit cannot go below that",
-                    m.seats_used
-                ),
-                metadata: vec![("seats_used", m.seats_used.to_string())],
-            });
-        }
-        if let Some(name) = &update.display_name {
-            m.display_name = name.clone();
-        }
-        if let Some(plan) = update.plan {
-            m.plan = plan.as_str().to_owned();
-        }
-        if let Some(limit) = update.seat_limit {
-            m.seat_limit = limit;
-        }
-        m.updated_at = txn.now_ms();
-        txn.exec(
-            "UPDATE license_packages SET display_name = ?, plan = ?, seat_limit = ?, \
-             updated_at = ? WHERE id = ?",
-            vec![
-                m.display_name.clone().into(),
-                m.plan.clone().into(),
-                m.seat_limit.into(),
-                m.updated_at.into(),
-                id.as_str().into(),
-            ],
-        )
-        .await?;
-        if let Some(admins) = &update.admins {
+            if !txn.lock_row("license_packages", "id", id.as_str()).await? {
+                return Err(package_not_found(id));
+            }
+            let mut m = license_package::Entity::find_by_id(id.as_str())
+                .one(txn.conn())
+                .await?
+                .ok_or_else(|| package_not_found(id))?;
+            if let Some(limit) = update.seat_limit
+                && limit < m.seats_used
+            {
+                return Err(Error::FailedPrecondition {
+                    reason: Reason::SeatLimitBelowUsage,
+                    message: format!(
+                        "license package {id} has {} seats in use; the limit cannot go below that",
+                        m.seats_used
+                    ),
+                    metadata: vec![("seats_used", m.seats_used.to_string())],
+                });
+            }
+            if let Some(name) = &update.display_name {
+                m.display_name = name.clone();
+            }
+            if let Some(plan) = update.plan {
+                m.plan = plan.as_str().to_owned();
+            }
+            if let Some(limit) = update.seat_limit {
+                m.seat_limit = limit;
+            }
+            m.updated_at = txn.now_ms();
             txn.exec(
-                "DELETE FROM package_admins WHERE package_id = ?",
-                vec![id.as_str().into()],
+                "UPDATE license_packages SET display_name = ?, plan = ?, seat_limit = ?, \
+             updated_at = ? WHERE id = ?",
+                vec![
+                    m.display_name.clone().into(),
+                    m.plan.clone().into(),
+                    m.seat_limit.into(),
+                    m.updated_at.into(),
+                    id.as_str().into(),
+                ],
             )
             .await?;
-            insert_admins(&txn, id, admins).await?;
-        }
-        let mut event = NewEvent::new(EventType::PackageUpdated, id.as_str())
-            .package(id)
-            .attr("fields", update.field_names().join(","));
-        if let Some(plan) = update.plan {
-            event = event.attr("plan", plan.as_str());
-        }
-        if let Some(limit) = update.seat_limit {
-            event = event.attr("seat_limit", limit.to_string());
-        }
-        txn.emit(event);
-        let admins = admin_ids_in(&txn, id).await?;
-        txn.commit(self).await?;
-        Ok(to_package(m, admins))
+            if let Some(admins) = &update.admins {
+                txn.exec(
+                    "DELETE FROM package_admins WHERE package_id = ?",
+                    vec![id.as_str().into()],
+                )
+                .await?;
+                insert_admins(&txn, id, admins).await?;
+            }
+            let mut event = NewEvent::new(EventType::PackageUpdated, id.as_str())
+                .package(id)
+                .attr("fields", update.field_names().join(","));
+            if let Some(plan) = update.plan {
+                event = event.attr("plan", plan.as_str());
+            }
+            if let Some(limit) = update.seat_limit {
+                event = event.attr("seat_limit", limit.to_string());
+            }
+            txn.emit(event);
+            let admins = admin_ids_in(&txn, id).await?;
+
+            Ok((txn, to_package(m, admins)))
+        })
+        .await
     }
 
     /// L2: a package's credentials ordered by ID, one page.
@@ -433,38 +422,36 @@ impl Store {
     /// L2: deletes a credential and, in the same transaction, every session
     /// opened with it. The identities stay attached (L6).
     pub async fn delete_credential(&self, actor: Actor, id: &CredentialId) -> Result<()> {
-        retrying!(self.delete_credential_once(&actor, id).await)
-    }
-
-    async fn delete_credential_once(&self, actor: &Actor, id: &CredentialId) -> Result<()> {
-        let mut txn = self.begin(actor.clone()).await?;
-        if !txn.lock_row("credentials", "id", id.as_str()).await? {
-            return Err(credential_not_found(id));
-        }
-        let package = credential::Entity::find_by_id(id.as_str())
-            .one(txn.conn())
-            .await?
-            .map(|m| PackageId::from_trusted(m.package_id))
-            .ok_or_else(|| credential_not_found(id))?;
-        txn.exec(
-            "DELETE FROM credentials WHERE id = ?",
-            vec![id.as_str().into()],
-        )
-        .await?;
-        let ended = txn
-            .exec(
-                "DELETE FROM sessions WHERE credential_id = ?",
+        self.write(&actor, |mut txn| async move {
+            if !txn.lock_row("credentials", "id", id.as_str()).await? {
+                return Err(credential_not_found(id));
+            }
+            let package = credential::Entity::find_by_id(id.as_str())
+                .one(txn.conn())
+                .await?
+                .map(|m| PackageId::from_trusted(m.package_id))
+                .ok_or_else(|| credential_not_found(id))?;
+            txn.exec(
+                "DELETE FROM credentials WHERE id = ?",
                 vec![id.as_str().into()],
             )
             .await?;
-        txn.emit(
-            NewEvent::new(EventType::CredentialDeleted, id.as_str())
-                .credential(id)
-                .package(&package)
-                .attr("sessions_ended", ended.to_string()),
-        );
-        txn.commit(self).await?;
-        Ok(())
+            let ended = txn
+                .exec(
+                    "DELETE FROM sessions WHERE credential_id = ?",
+                    vec![id.as_str().into()],
+                )
+                .await?;
+            txn.emit(
+                NewEvent::new(EventType::CredentialDeleted, id.as_str())
+                    .credential(id)
+                    .package(&package)
+                    .attr("sessions_ended", ended.to_string()),
+            );
+
+            Ok((txn, ()))
+        })
+        .await
     }
 
     /// L3: the identities attached to a package ordered by identity ID, one
@@ -500,61 +487,55 @@ impl Store {
         package: &PackageId,
         identity: &IdentityId,
     ) -> Result<()> {
-        retrying!(self.detach_identity_once(&actor, package, identity).await)
-    }
-
-    async fn detach_identity_once(
-        &self,
-        actor: &Actor,
-        package: &PackageId,
-        identity: &IdentityId,
-    ) -> Result<()> {
-        let mut txn = self.begin(actor.clone()).await?;
-        if !txn.lock_row("identities", "id", identity.as_str()).await? {
-            return Err(not_attached(package, identity));
-        }
-        if !txn
-            .lock_row("license_packages", "id", package.as_str())
-            .await?
-        {
-            return Err(package_not_found(package));
-        }
-        let attached = attachment::Entity::find_by_id((package.to_string(), identity.to_string()))
-            .one(txn.conn())
-            .await?
-            .is_some();
-        if !attached {
-            return Err(not_attached(package, identity));
-        }
-        let orgs = txn
-            .query_all(
-                "SELECT organization_id FROM members \
+        self.write(&actor, |mut txn| async move {
+            if !txn.lock_row("identities", "id", identity.as_str()).await? {
+                return Err(not_attached(package, identity));
+            }
+            if !txn
+                .lock_row("license_packages", "id", package.as_str())
+                .await?
+            {
+                return Err(package_not_found(package));
+            }
+            let attached =
+                attachment::Entity::find_by_id((package.to_string(), identity.to_string()))
+                    .one(txn.conn())
+                    .await?
+                    .is_some();
+            if !attached {
+                return Err(not_attached(package, identity));
+            }
+            let orgs = txn
+                .query_all(
+                    "SELECT organization_id FROM members \
                  WHERE package_id = ? AND identity_id = ? AND state = ? \
                  ORDER BY organization_id",
-                vec![
-                    package.as_str().into(),
-                    identity.as_str().into(),
-                    crate::domain::MemberState::Active.as_str().into(),
-                ],
-            )
-            .await?
-            .into_iter()
-            .map(|row| row.try_get::<String>("", "organization_id"))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        if !orgs.is_empty() {
-            return Err(Error::FailedPrecondition {
-                reason: Reason::ActiveMemberships,
-                message: format!(
-                    "identity {identity} is still an active member of organizations bound to \
+                    vec![
+                        package.as_str().into(),
+                        identity.as_str().into(),
+                        crate::domain::MemberState::Active.as_str().into(),
+                    ],
+                )
+                .await?
+                .into_iter()
+                .map(|row| row.try_get::<String>("", "organization_id"))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            if !orgs.is_empty() {
+                return Err(Error::FailedPrecondition {
+                    reason: Reason::ActiveMemberships,
+                    message: format!(
+                        "identity {identity} is still an active member of organizations bound to \
                      license package {package}: {}; remove or deactivate it there first",
-                    orgs.join(", ")
-                ),
-                metadata: vec![("organization_ids", orgs.join(","))],
-            });
-        }
-        seats::detach(&mut txn, package, identity, "DETACHED").await?;
-        txn.commit(self).await?;
-        Ok(())
+                        orgs.join(", ")
+                    ),
+                    metadata: vec![("organization_ids", orgs.join(","))],
+                });
+            }
+            seats::detach(&mut txn, package, identity, "DETACHED").await?;
+
+            Ok((txn, ()))
+        })
+        .await
     }
 
     /// L5: for each given identity, the packages it is attached to (one

@@ -45,38 +45,30 @@ impl Store {
         identity: &IdentityId,
         role: MemberRole,
     ) -> Result<Member> {
-        retrying!(self.add_member_once(&actor, org, identity, role).await)
-    }
+        self.write(&actor, |mut txn| async move {
+            lock_active_identity(&txn, identity).await?;
+            let o = lock_org(&txn, org).await?;
+            if let Some(existing) = load_member(txn.conn(), org, identity).await? {
+                return Err(Error::already_exists(
+                    Reason::AlreadyMember,
+                    format!(
+                        "{identity} is already a member of organization {org} ({})",
+                        existing.state
+                    ),
+                ));
+            }
+            let package = PackageId::from_trusted(o.package_id);
+            let member = insert_member(&txn, org, identity, &package, role).await?;
+            txn.emit(
+                member_event(EventType::MemberAdded, org, identity)
+                    .package(&package)
+                    .attr("role", role.as_str()),
+            );
+            seats::attach(&mut txn, &package, identity, AttachMethod::Membership, None).await?;
 
-    async fn add_member_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        identity: &IdentityId,
-        role: MemberRole,
-    ) -> Result<Member> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_active_identity(&txn, identity).await?;
-        let o = lock_org(&txn, org).await?;
-        if let Some(existing) = load_member(txn.conn(), org, identity).await? {
-            return Err(Error::already_exists(
-                Reason::AlreadyMember,
-                format!(
-                    "{identity} is already a member of organization {org} ({})",
-                    existing.state
-                ),
-            ));
-        }
-        let package = PackageId::from_trusted(o.package_id);
-        let member = insert_member(&txn, org, identity, &package, role).await?;
-        txn.emit(
-            member_event(EventType::MemberAdded, org, identity)
-                .package(&package)
-                .attr("role", role.as_str()),
-        );
-        seats::attach(&mut txn, &package, identity, AttachMethod::Membership, None).await?;
-        txn.commit(self).await?;
-        Ok(member)
+            Ok((txn, member))
+        })
+        .await
     }
 
     /// M2: changes a member's role; the last active ADMIN keeps it.
@@ -87,49 +79,38 @@ impl Store {
         identity: &IdentityId,
         role: MemberRole,
     ) -> Result<Member> {
-        retrying!(
-            self.update_member_role_once(&actor, org, identity, role)
-                .await
-        )
-    }
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            let mut m = load_member(txn.conn(), org, identity)
+                .await?
+                .ok_or_else(|| member_not_found(org, identity))?;
+            let old = member_role(&m.role);
+            if old == role {
+                txn.nothing_changed();
+                return Ok((txn, to_member(m)));
+            }
+            if old == MemberRole::Admin && m.state == MemberState::Active.as_str() {
+                ensure_other_active_admin(txn.conn(), org, identity).await?;
+            }
+            txn.exec(
+                "UPDATE members SET role = ? WHERE organization_id = ? AND identity_id = ?",
+                vec![
+                    role.as_str().into(),
+                    org.as_str().into(),
+                    identity.as_str().into(),
+                ],
+            )
+            .await?;
+            m.role = role.as_str().to_owned();
+            txn.emit(
+                member_event(EventType::MemberRoleUpdated, org, identity)
+                    .attr("old_role", old.as_str())
+                    .attr("role", role.as_str()),
+            );
 
-    async fn update_member_role_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        identity: &IdentityId,
-        role: MemberRole,
-    ) -> Result<Member> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_org(&txn, org).await?;
-        let mut m = load_member(txn.conn(), org, identity)
-            .await?
-            .ok_or_else(|| member_not_found(org, identity))?;
-        let old = member_role(&m.role);
-        if old == role {
-            txn.rollback().await?;
-            return Ok(to_member(m));
-        }
-        if old == MemberRole::Admin && m.state == MemberState::Active.as_str() {
-            ensure_other_active_admin(txn.conn(), org, identity).await?;
-        }
-        txn.exec(
-            "UPDATE members SET role = ? WHERE organization_id = ? AND identity_id = ?",
-            vec![
-                role.as_str().into(),
-                org.as_str().into(),
-                identity.as_str().into(),
-            ],
-        )
-        .await?;
-        m.role = role.as_str().to_owned();
-        txn.emit(
-            member_event(EventType::MemberRoleUpdated, org, identity)
-                .attr("old_role", old.as_str())
-                .attr("role", role.as_str()),
-        );
-        txn.commit(self).await?;
-        Ok(to_member(m))
+            Ok((txn, to_member(m)))
+        })
+        .await
     }
 
     /// M2: members ordered by identity ID, filtered by state and role.
@@ -170,50 +151,43 @@ impl Store {
         org: &OrgId,
         identity: &IdentityId,
     ) -> Result<Member> {
-        retrying!(self.reactivate_member_once(&actor, org, identity).await)
-    }
-
-    async fn reactivate_member_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        identity: &IdentityId,
-    ) -> Result<Member> {
-        let mut txn = self.begin(actor.clone()).await?;
-        // Never deleted, so only revocation can make this fail; a revoked
-        // identity is no member any more either (NOT_FOUND otherwise).
-        lock_active_identity(&txn, identity).await?;
-        lock_org(&txn, org).await?;
-        let mut m = load_member(txn.conn(), org, identity)
-            .await?
-            .ok_or_else(|| member_not_found(org, identity))?;
-        if m.state != MemberState::Deactivated.as_str() {
-            return Err(Error::precondition(
-                Reason::NotDeactivated,
-                format!("{identity} is not deactivated in organization {org}"),
-            ));
-        }
-        let now = txn.now_ms();
-        // Activity restarts now, or an idle guest would be swept again at once.
-        txn.exec(
-            "UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
+        self.write(&actor, |mut txn| async move {
+            // Never deleted, so only revocation can make this fail; a revoked
+            // identity is no member any more either (NOT_FOUND otherwise).
+            lock_active_identity(&txn, identity).await?;
+            lock_org(&txn, org).await?;
+            let mut m = load_member(txn.conn(), org, identity)
+                .await?
+                .ok_or_else(|| member_not_found(org, identity))?;
+            if m.state != MemberState::Deactivated.as_str() {
+                return Err(Error::precondition(
+                    Reason::NotDeactivated,
+                    format!("{identity} is not deactivated in organization {org}"),
+                ));
+            }
+            let now = txn.now_ms();
+            // Activity restarts now, or an idle guest would be swept again at once.
+            txn.exec(
+                "UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
              deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
              deactivated_by = NULL, last_activity_at = ? \
              WHERE organization_id = ? AND identity_id = ?",
-            vec![now.into(), org.as_str().into(), identity.as_str().into()],
-        )
-        .await?;
-        let package = PackageId::from_trusted(m.package_id.clone());
-        txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
-        seats::attach(&mut txn, &package, identity, AttachMethod::Membership, None).await?;
-        txn.commit(self).await?;
-        m.state = MemberState::Active.as_str().to_owned();
-        m.deactivation_reason = None;
-        m.deactivation_note = None;
-        m.expected_return_at = None;
-        m.deactivated_at = None;
-        m.deactivated_by = None;
-        m.last_activity_at = now;
-        Ok(to_member(m))
+                vec![now.into(), org.as_str().into(), identity.as_str().into()],
+            )
+            .await?;
+            let package = PackageId::from_trusted(m.package_id.clone());
+            txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
+            seats::attach(&mut txn, &package, identity, AttachMethod::Membership, None).await?;
+
+            m.state = MemberState::Active.as_str().to_owned();
+            m.deactivation_reason = None;
+            m.deactivation_note = None;
+            m.expected_return_at = None;
+            m.deactivated_at = None;
+            m.deactivated_by = None;
+            m.last_activity_at = now;
+            Ok((txn, to_member(m)))
+        })
+        .await
     }
 }

@@ -6,27 +6,10 @@
 //! Lock order inside a transaction (PostgreSQL; SQLite has one writer):
 //! identities → credentials → organizations → license packages, each group
 //! in ID order.
-//! Deadlocks and serialization failures are retried by `retrying!`.
-
-/// Evaluates `$op` (an expression ending in `.await`) again when the
-/// database aborted it for a deadlock or a serialization failure: at most 5
-/// attempts, with a short backoff.
-macro_rules! retrying {
-    ($op:expr) => {{
-        let mut attempt = 0u32;
-        loop {
-            match $op {
-                Err(crate::domain::Error::Aborted(msg)) if attempt < 4 => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %msg, "retrying after a transaction conflict");
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt)))
-                        .await;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
+//!
+//! Every write goes through [`Store::write`]: it begins the transaction,
+//! runs the operation, commits it with its events, and runs it again when
+//! the database aborted it for a deadlock or a serialization failure.
 
 pub mod entities;
 pub mod migrations;
@@ -39,8 +22,11 @@ mod license;
 pub mod seats;
 mod throttle;
 
-// Membership (M1–M12), one file per area; a file imports only from the
-// ones listed before it.
+// One file per area. Their imports form layers without a cycle (checked by
+// `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
+// records -> room_guard -> organizations, members, rooms, assignments,
+// offboarding, access, inactivity -> identity (revocation removes from
+// every organization) and license.
 mod access;
 mod assignments;
 mod inactivity;
@@ -53,6 +39,7 @@ mod rooms;
 mod rows;
 mod rules;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +97,36 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How often [`Store::write`] tries an operation the database aborted for
+/// a deadlock or a serialization failure.
+pub const WRITE_ATTEMPTS: u32 = 5;
+
+/// Runs a statement outside a transaction (a counter upsert, not a state
+/// change) again when the database aborted it for a deadlock or a
+/// serialization failure, like [`Store::write`] does for transactions.
+pub(crate) async fn retry_aborted<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 1u32;
+    loop {
+        match op().await {
+            Err(Error::Aborted(msg)) if attempt < WRITE_ATTEMPTS => {
+                tracing::debug!(attempt, %msg, "retrying after a transaction conflict");
+                tokio::time::sleep(retry_backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The pause before attempt `attempt + 1`.
+fn retry_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(5 * u64::from(attempt))
+}
+
 /// How long a call waits for a pooled connection by default: short, so
 /// that calls fail with UNAVAILABLE quickly while the database is gone.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -145,10 +162,28 @@ pub async fn connect_with(
             .busy_timeout(Duration::from_secs(30))
             .create_if_missing(true)
     });
-    Database::connect(opts)
-        .await
-        .map_err(|e| Error::Unavailable(format!("cannot connect to the database: {e}")))
+    // Several processes opening one new SQLite file at once (a migrate next
+    // to a starting server) can find it locked while another switches it to
+    // WAL; the busy timeout does not cover that, so try again briefly.
+    let mut attempt = 1;
+    loop {
+        match Database::connect(opts.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(e) if attempt < 20 && db_code(&e).as_deref() == Some(SQLITE_BUSY) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                return Err(Error::Unavailable(format!(
+                    "cannot connect to the database: {e}"
+                )));
+            }
+        }
+    }
 }
+
+/// SQLite's result code for a locked database file.
+const SQLITE_BUSY: &str = "5";
 
 impl Store {
     /// Wraps a connection. Call [`Store::migrate`] before use.
@@ -279,7 +314,7 @@ impl Store {
     /// Starts a write transaction acting as `actor`. On SQLite it takes the
     /// write lock at once (`BEGIN IMMEDIATE`) so writers queue instead of
     /// failing on lock upgrade.
-    pub async fn begin(&self, actor: Actor) -> Result<Txn> {
+    async fn begin(&self, actor: Actor) -> Result<Txn> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
@@ -290,7 +325,39 @@ impl Store {
             actor,
             events: Vec::new(),
             now_ms: self.now_ms(),
+            unchanged: false,
         })
+    }
+
+    /// The one write path. Begins a transaction acting as `actor`, runs
+    /// `op` on it, and commits it with the events `op` emitted; `op` hands
+    /// the transaction back with its result (`Ok((txn, value))`), and an
+    /// `Err` rolls everything back. When the database aborts the
+    /// transaction for a deadlock or a serialization failure
+    /// ([`Error::Aborted`], from a statement or the commit) the whole
+    /// operation runs again on a fresh transaction: at most
+    /// [`WRITE_ATTEMPTS`] attempts, with a short backoff. Work that must
+    /// follow the commit (a scrub, a notification) goes after the `await`.
+    pub async fn write<T, F, Fut>(&self, actor: &Actor, mut op: F) -> Result<T>
+    where
+        F: FnMut(Txn) -> Fut,
+        Fut: Future<Output = Result<(Txn, T)>>,
+    {
+        let mut attempt = 1u32;
+        loop {
+            let result = match op(self.begin(actor.clone()).await?).await {
+                Ok((txn, value)) => txn.commit(self).await.map(|_| value),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(Error::Aborted(msg)) if attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, %msg, "retrying after a transaction conflict");
+                    tokio::time::sleep(retry_backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// SQLite: copies committed WAL pages back into the database file
@@ -409,6 +476,8 @@ pub struct Txn {
     actor: Actor,
     events: Vec<NewEvent>,
     now_ms: i64,
+    /// Set by [`Txn::nothing_changed`].
+    unchanged: bool,
 }
 
 impl Txn {
@@ -487,6 +556,10 @@ impl Txn {
     /// process's observer. A transaction without any audit event is a bug:
     /// it is rolled back and reported as an internal error.
     pub async fn commit(self, store: &Store) -> Result<Vec<Event>> {
+        if self.events.is_empty() && self.unchanged {
+            self.inner.rollback().await?;
+            return Ok(Vec::new());
+        }
         if self.events.is_empty() {
             self.inner.rollback().await?;
             return Err(Error::Internal(
@@ -502,10 +575,11 @@ impl Txn {
         Ok(written)
     }
 
-    /// Abandons the transaction; nothing it did stays.
-    pub async fn rollback(self) -> Result<()> {
-        self.inner.rollback().await?;
-        Ok(())
+    /// Says that the operation found nothing to change (SignOut of a
+    /// session that already ended): [`Store::write`] then rolls the
+    /// transaction back instead of refusing it for want of an event.
+    pub fn nothing_changed(&mut self) {
+        self.unchanged = true;
     }
 }
 
@@ -652,4 +726,77 @@ impl From<DbErr> for Error {
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &DbErr) -> bool {
     classify(err) == DbFault::Unique
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The store files import each other in layers: following `use
+    /// super::x` from any file never comes back to it.
+    #[test]
+    fn store_files_import_each_other_in_layers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let mut files = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if let Some(stem) = name.strip_suffix(".rs")
+                && stem != "mod"
+            {
+                files.insert(stem.to_owned());
+            }
+        }
+        let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let text = std::fs::read_to_string(dir.join(format!("{file}.rs"))).unwrap();
+            // Words of every `use super::…;` plus any `super::x::` path.
+            let mut words = BTreeSet::new();
+            for stmt in text.split("use super::").skip(1) {
+                let stmt = stmt.split(';').next().unwrap_or_default();
+                words.extend(
+                    stmt.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .map(str::to_owned),
+                );
+            }
+            for path in text.split("super::").skip(1) {
+                if let Some((first, _)) = path.split_once("::") {
+                    words.insert(first.to_owned());
+                }
+            }
+            let used = files
+                .iter()
+                .filter(|other| *other != file && words.contains(*other))
+                .cloned()
+                .collect();
+            imports.insert(file.clone(), used);
+        }
+        assert!(files.len() >= 15, "store files found: {files:?}");
+        assert!(imports["identity"].contains("offboarding"), "{imports:?}");
+        assert!(imports["license"].contains("seats"), "{imports:?}");
+        // Depth-first search for a cycle.
+        fn visit(
+            at: &str,
+            imports: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if done.contains(at) {
+                return;
+            }
+            assert!(
+                !path.iter().any(|p| p == at),
+                "import cycle between store files: {path:?} -> {at}"
+            );
+            path.push(at.to_owned());
+            for next in imports.get(at).into_iter().flatten() {
+                visit(next, imports, path, done);
+            }
+            path.pop();
+            done.insert(at.to_owned());
+        }
+        let mut done = BTreeSet::new();
+        for file in &files {
+            visit(file, &imports, &mut Vec::new(), &mut done);
+        }
+    }
 }

@@ -1,16 +1,18 @@
 //! Offboarding: deactivation (M4), removal (M6), their preview (M8), and
 //! the removal from every organization that revocation (I4) uses.
 
-use sea_orm::Value;
+use sea_orm::{ConnectionTrait, Value};
 
+use super::entities::member;
 use super::records::{
-    ensure_other_active_admin, has_other_active_admin, load_member, lock_org, lock_orgs,
-    member_event, member_not_found, require_active_member, to_member,
+    has_other_active_admin, load_member, lock_org, lock_orgs, member_event, member_not_found,
+    to_member,
 };
-use super::room_guard::{guard_rooms, orphaned_rooms};
+use super::room_guard::{hand_over_rooms, orphaned_rooms};
 use super::rows::{CHUNK, count, one, rows};
-use super::rules::HELD_BY;
+use super::rules::{HELD_BY, seat_holding_membership};
 use super::{Store, Txn, placeholders, seats};
+use crate::domain::policy::{self, OffboardingFacts, OffboardingPlan, SeatFacts};
 use crate::domain::{
     Actor, DeactivationReason, Error, EventType, IdentityId, Member, MemberRole, MemberState,
     NewEvent, OrgId, PackageId, Reason, Result, RoomId,
@@ -40,14 +42,7 @@ pub struct Removal {
     pub seat_freed: bool,
 }
 
-/// Which offboarding PreviewOffboarding simulates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OffboardingAction {
-    /// DeactivateMember.
-    Deactivate,
-    /// RemoveMember.
-    Remove,
-}
+pub use crate::domain::policy::OffboardingAction;
 
 /// What an offboarding would do (M8).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,9 +142,151 @@ pub(super) async fn purge_identity(
     Ok(orgs)
 }
 
+/// Gathers what an offboarding of `m` decides on (M2, M4, M6, M7, L6):
+/// the same facts for PreviewOffboarding and, under the organization's and
+/// the package's locks, for the real call. Returns them with the other
+/// organizations of the package where the identity stays ACTIVE. At most
+/// five queries, whatever the number of rooms and assignments.
+async fn offboarding_facts<C: ConnectionTrait>(
+    c: &C,
+    org: &OrgId,
+    m: &member::Model,
+    successor: Option<&IdentityId>,
+) -> Result<(OffboardingFacts, Vec<OrgId>)> {
+    let identity = IdentityId::from_trusted(m.identity_id.clone());
+    let active = m.state == MemberState::Active.as_str();
+    let admin = m.role == MemberRole::Admin.as_str();
+    let other_active_admin =
+        !(active && admin) || has_other_active_admin(c, org, &identity).await?;
+    let successor_active = match successor {
+        None => None,
+        Some(s) => Some(
+            load_member(c, org, s)
+                .await?
+                .is_some_and(|s| s.state == MemberState::Active.as_str()),
+        ),
+    };
+    let last_admin_rooms = if active {
+        orphaned_rooms(c, org, &identity, None).await?
+    } else {
+        Vec::new()
+    };
+    let counts = one(
+        c,
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM room_members \
+                     WHERE organization_id = ? AND identity_id = ?) AS rooms, \
+                    (SELECT COUNT(*) FROM members m JOIN assignments a ON {HELD_BY} \
+                     WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
+                    (SELECT COUNT(*) FROM attachments \
+                     WHERE package_id = ? AND identity_id = ?) AS attached, \
+                    (SELECT COUNT(*) FROM attachments \
+                     WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS signed_in"
+        ),
+        vec![
+            org.as_str().into(),
+            identity.as_str().into(),
+            org.as_str().into(),
+            identity.as_str().into(),
+            m.package_id.as_str().into(),
+            identity.as_str().into(),
+            m.package_id.as_str().into(),
+            identity.as_str().into(),
+            true.into(),
+        ],
+    )
+    .await?
+    .ok_or_else(|| Error::Internal("count query returned no row".to_owned()))?;
+    let n = |col: &str| -> Result<u64> { Ok(counts.try_get::<i64>("", col)?.max(0) as u64) };
+    let other_orgs: Vec<OrgId> = rows(
+        c,
+        &format!(
+            "SELECT m.organization_id AS organization_id FROM members m \
+             WHERE {} AND m.identity_id = ? AND m.organization_id <> ? \
+             ORDER BY m.organization_id",
+            seat_holding_membership("m")
+        ),
+        vec![
+            m.package_id.as_str().into(),
+            identity.as_str().into(),
+            org.as_str().into(),
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
+    .collect::<Result<_>>()?;
+    let facts = OffboardingFacts {
+        active,
+        admin,
+        other_active_admin,
+        successor_active,
+        last_admin_rooms,
+        room_count: n("rooms")?,
+        assignment_count: n("assignments")?,
+        seat: SeatFacts {
+            attached: n("attached")? > 0,
+            signed_in: n("signed_in")? > 0,
+            holding_memberships: other_orgs.len() as u64,
+        },
+    };
+    Ok((facts, other_orgs))
+}
+
+/// Inside a write: locks the organization, loads the member, locks its
+/// package (organizations → license packages), gathers the facts and
+/// plans `action`; refuses with the plan's first blocking reason.
+/// Otherwise hands the rooms that would lose their last admin to
+/// `successor` (M7). Returns the member row, its package and the plan.
+async fn plan_and_guard(
+    txn: &mut Txn,
+    action: OffboardingAction,
+    org: &OrgId,
+    identity: &IdentityId,
+    successor: Option<&IdentityId>,
+) -> Result<(member::Model, PackageId, OffboardingPlan)> {
+    lock_org(txn, org).await?;
+    let m = load_member(txn.conn(), org, identity)
+        .await?
+        .ok_or_else(|| member_not_found(org, identity))?;
+    let package = PackageId::from_trusted(m.package_id.clone());
+    txn.lock_row("license_packages", "id", package.as_str())
+        .await?;
+    let (facts, _) = offboarding_facts(txn.conn(), org, &m, successor).await?;
+    let plan = policy::plan_offboarding(action, &facts);
+    if let Some(refusal) = plan.refusal(org, identity, successor) {
+        return Err(refusal);
+    }
+    if let Some(s) = successor {
+        let rooms = plan.handed_to_successor(successor);
+        if !rooms.is_empty() {
+            hand_over_rooms(txn, org, s, rooms, "SUCCESSOR").await?;
+        }
+    }
+    Ok((m, package, plan))
+}
+
+/// Applies the plan's seat effect (L6): the seat is released when the plan
+/// says nothing holds it any more; the release re-checks the rule in SQL
+/// (under the package lock the plan was made under). Returns whether the
+/// seat was freed.
+async fn apply_seat(
+    txn: &mut Txn,
+    plan: &OffboardingPlan,
+    package: &PackageId,
+    identity: &IdentityId,
+    reason: &str,
+) -> Result<bool> {
+    if !plan.seat_freed {
+        return Ok(false);
+    }
+    seats::release_if_unheld(txn, package, identity, reason).await
+}
+
 impl Store {
     /// M4 (+M7): deactivates a member: memberships, content and assignments
-    /// stay, access ends, the seat is freed per L6.
+    /// stay, access ends, the seat is freed per L6. Decided by
+    /// [`policy::plan_offboarding`], like its preview.
     pub async fn deactivate_member(
         &self,
         actor: Actor,
@@ -158,77 +295,60 @@ impl Store {
         input: DeactivationInput,
         successor: Option<&IdentityId>,
     ) -> Result<Member> {
-        retrying!(
-            self.deactivate_member_once(&actor, org, identity, &input, successor)
-                .await
-        )
-    }
-
-    async fn deactivate_member_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        identity: &IdentityId,
-        input: &DeactivationInput,
-        successor: Option<&IdentityId>,
-    ) -> Result<Member> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_org(&txn, org).await?;
-        let mut m = load_member(txn.conn(), org, identity)
-            .await?
-            .ok_or_else(|| member_not_found(org, identity))?;
-        if m.state == MemberState::Deactivated.as_str() {
-            return Err(Error::precondition(
-                Reason::AlreadyDeactivated,
-                format!("{identity} is already deactivated in organization {org}"),
-            ));
-        }
-        if m.role == MemberRole::Admin.as_str() {
-            ensure_other_active_admin(txn.conn(), org, identity).await?;
-        }
-        let handed = guard_rooms(&mut txn, org, identity, true, None, successor).await?;
-        let now = txn.now_ms();
-        let note = (!input.note.is_empty()).then(|| input.note.clone());
-        txn.exec(
-            "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
-             deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, deactivated_by = ? \
-             WHERE organization_id = ? AND identity_id = ?",
-            vec![
-                input.reason.as_str().into(),
-                note.clone().into(),
-                input.expected_return_ms.into(),
-                now.into(),
-                actor.id.clone().into(),
-                org.as_str().into(),
-                identity.as_str().into(),
-            ],
-        )
-        .await?;
-        let mut event = member_event(EventType::MemberDeactivated, org, identity)
-            .package(&PackageId::from_trusted(m.package_id.clone()))
-            .reason(input.reason.as_str());
-        if !handed.is_empty() {
-            event = event.attr("successor_room_count", handed.len().to_string());
-        }
-        if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-            event = event.attr("successor_identity_id", s.as_str());
-        }
-        txn.emit(event);
-        let package = PackageId::from_trusted(m.package_id.clone());
-        seats::release_if_unheld(&mut txn, &package, identity, "MEMBER_DEACTIVATED").await?;
-        txn.commit(self).await?;
-        m.state = MemberState::Deactivated.as_str().to_owned();
-        m.deactivation_reason = Some(input.reason.as_str().to_owned());
-        m.deactivation_note = note;
-        m.expected_return_at = input.expected_return_ms;
-        m.deactivated_at = Some(now);
-        m.deactivated_by = Some(actor.id.clone());
-        Ok(to_member(m))
+        let input = &input;
+        self.write(&actor, |mut txn| async move {
+            let (mut m, package, plan) = plan_and_guard(
+                &mut txn,
+                OffboardingAction::Deactivate,
+                org,
+                identity,
+                successor,
+            )
+            .await?;
+            let handed = plan.handed_to_successor(successor);
+            let now = txn.now_ms();
+            let note = (!input.note.is_empty()).then(|| input.note.clone());
+            txn.exec(
+                "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
+                 deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
+                 deactivated_by = ? WHERE organization_id = ? AND identity_id = ?",
+                vec![
+                    input.reason.as_str().into(),
+                    note.clone().into(),
+                    input.expected_return_ms.into(),
+                    now.into(),
+                    txn.actor().id.clone().into(),
+                    org.as_str().into(),
+                    identity.as_str().into(),
+                ],
+            )
+            .await?;
+            let mut event = member_event(EventType::MemberDeactivated, org, identity)
+                .package(&package)
+                .reason(input.reason.as_str());
+            if !handed.is_empty() {
+                event = event.attr("successor_room_count", handed.len().to_string());
+            }
+            if let Some(s) = successor.filter(|_| !handed.is_empty()) {
+                event = event.attr("successor_identity_id", s.as_str());
+            }
+            txn.emit(event);
+            apply_seat(&mut txn, &plan, &package, identity, "MEMBER_DEACTIVATED").await?;
+            m.state = MemberState::Deactivated.as_str().to_owned();
+            m.deactivation_reason = Some(input.reason.as_str().to_owned());
+            m.deactivation_note = note;
+            m.expected_return_at = input.expected_return_ms;
+            m.deactivated_at = Some(now);
+            m.deactivated_by = Some(txn.actor().id.clone());
+            Ok((txn, to_member(m)))
+        })
+        .await
     }
 
     /// M6 (+M7): removes a member: out of the organization and all its
     /// rooms, assignments there dropped, seat freed per L6. A fixed number
-    /// of statements whatever the number of rooms and assignments.
+    /// of statements whatever the number of rooms and assignments. Decided
+    /// by [`policy::plan_offboarding`], like its preview.
     pub async fn remove_member(
         &self,
         actor: Actor,
@@ -236,56 +356,45 @@ impl Store {
         identity: &IdentityId,
         successor: Option<&IdentityId>,
     ) -> Result<Removal> {
-        retrying!(
-            self.remove_member_once(&actor, org, identity, successor)
-                .await
-        )
-    }
-
-    async fn remove_member_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        identity: &IdentityId,
-        successor: Option<&IdentityId>,
-    ) -> Result<Removal> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_org(&txn, org).await?;
-        let m = load_member(txn.conn(), org, identity)
-            .await?
-            .ok_or_else(|| member_not_found(org, identity))?;
-        let active = m.state == MemberState::Active.as_str();
-        if active && m.role == MemberRole::Admin.as_str() {
-            ensure_other_active_admin(txn.conn(), org, identity).await?;
-        }
-        let handed = guard_rooms(&mut txn, org, identity, active, None, successor).await?;
-        let (rooms_left, assignments_dropped) =
-            remove_from_orgs(&txn, identity, std::slice::from_ref(org)).await?;
-        let package = PackageId::from_trusted(m.package_id);
-        let mut event = member_event(EventType::MemberRemoved, org, identity)
-            .package(&package)
-            .reason("REMOVED")
-            .attr("rooms_left", rooms_left.to_string())
-            .attr("assignments_dropped", assignments_dropped.to_string());
-        if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-            event = event
-                .attr("successor_identity_id", s.as_str())
-                .attr("successor_room_count", handed.len().to_string());
-        }
-        txn.emit(event);
-        let seat_freed =
-            seats::release_if_unheld(&mut txn, &package, identity, "MEMBER_REMOVED").await?;
-        txn.commit(self).await?;
-        Ok(Removal {
-            rooms_left,
-            assignments_dropped,
-            successor_rooms: handed,
-            seat_freed,
+        self.write(&actor, |mut txn| async move {
+            let (_, package, plan) = plan_and_guard(
+                &mut txn,
+                OffboardingAction::Remove,
+                org,
+                identity,
+                successor,
+            )
+            .await?;
+            let handed = plan.handed_to_successor(successor).to_vec();
+            let (rooms_left, assignments_dropped) =
+                remove_from_orgs(&txn, identity, std::slice::from_ref(org)).await?;
+            let mut event = member_event(EventType::MemberRemoved, org, identity)
+                .package(&package)
+                .reason("REMOVED")
+                .attr("rooms_left", rooms_left.to_string())
+                .attr("assignments_dropped", assignments_dropped.to_string());
+            if let Some(s) = successor.filter(|_| !handed.is_empty()) {
+                event = event
+                    .attr("successor_identity_id", s.as_str())
+                    .attr("successor_room_count", handed.len().to_string());
+            }
+            txn.emit(event);
+            let seat_freed =
+                apply_seat(&mut txn, &plan, &package, identity, "MEMBER_REMOVED").await?;
+            let removal = Removal {
+                rooms_left,
+                assignments_dropped,
+                successor_rooms: handed,
+                seat_freed,
+            };
+            Ok((txn, removal))
         })
+        .await
     }
 
-    /// M8: what deactivating or removing would do, without writing. Five
-    /// read queries.
+    /// M8: what deactivating or removing would do, without writing: the
+    /// same facts and the same [`policy::plan_offboarding`] as the real
+    /// call. Six read queries.
     pub async fn preview_offboarding(
         &self,
         org: &OrgId,
@@ -293,82 +402,19 @@ impl Store {
         action: OffboardingAction,
         successor: Option<&IdentityId>,
     ) -> Result<OffboardingPreview> {
-        let o = self.get_organization(org).await?;
+        self.get_organization(org).await?;
         let m = load_member(&self.db, org, identity)
             .await?
             .ok_or_else(|| member_not_found(org, identity))?;
-        let active = m.state == MemberState::Active.as_str();
-        let mut blocking = Vec::new();
-        if action == OffboardingAction::Deactivate && !active {
-            blocking.push(Reason::AlreadyDeactivated);
-        }
-        if active
-            && m.role == MemberRole::Admin.as_str()
-            && !has_other_active_admin(&self.db, org, identity).await?
-        {
-            blocking.push(Reason::LastOrganizationAdmin);
-        }
-        if let Some(s) = successor
-            && require_active_member(&self.db, org, s, Reason::SuccessorNotActive)
-                .await
-                .is_err()
-        {
-            blocking.push(Reason::SuccessorNotActive);
-        }
-        let orphaned_rooms = if active {
-            orphaned_rooms(&self.db, org, identity, None).await?
-        } else {
-            Vec::new()
-        };
-        if !orphaned_rooms.is_empty() && successor.is_none() {
-            blocking.push(Reason::LastRoomAdmin);
-        }
-        let counts = one(
-            &self.db,
-            &format!(
-                "SELECT (SELECT COUNT(*) FROM room_members \
-                         WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                        (SELECT COUNT(*) FROM members m JOIN assignments a ON {HELD_BY} \
-                         WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
-                        (SELECT COUNT(*) FROM attachments \
-                         WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS releasable"
-            ),
-            vec![
-                org.as_str().into(),
-                identity.as_str().into(),
-                org.as_str().into(),
-                identity.as_str().into(),
-                o.package_id.as_str().into(),
-                identity.as_str().into(),
-                false.into(),
-            ],
-        )
-        .await?
-        .ok_or_else(|| Error::Internal("count query returned no row".to_owned()))?;
-        let room_count: i64 = counts.try_get("", "rooms")?;
-        let assignment_count: i64 = counts.try_get("", "assignments")?;
-        let releasable: i64 = counts.try_get("", "releasable")?;
-        let other_active_orgs: Vec<OrgId> = rows(
-            &self.db,
-            "SELECT organization_id FROM members WHERE package_id = ? AND identity_id = ? \
-             AND state = 'ACTIVE' AND organization_id <> ? ORDER BY organization_id",
-            vec![
-                o.package_id.as_str().into(),
-                identity.as_str().into(),
-                org.as_str().into(),
-            ],
-        )
-        .await?
-        .iter()
-        .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
-        .collect::<Result<_>>()?;
+        let (facts, other_active_orgs) = offboarding_facts(&self.db, org, &m, successor).await?;
+        let plan = policy::plan_offboarding(action, &facts);
         Ok(OffboardingPreview {
-            orphaned_rooms,
-            room_count: room_count.max(0) as u64,
-            assignment_count: assignment_count.max(0) as u64,
-            seat_freed: releasable > 0 && other_active_orgs.is_empty(),
+            orphaned_rooms: plan.last_admin_rooms,
+            room_count: facts.room_count,
+            assignment_count: facts.assignment_count,
+            seat_freed: plan.seat_freed,
             other_active_orgs,
-            blocking,
+            blocking: plan.blocking,
         })
     }
 }

@@ -68,101 +68,96 @@ impl Store {
         actor: Actor,
         new: NewOrganization,
     ) -> Result<(Organization, Member)> {
-        retrying!(self.create_organization_once(&actor, &new).await)
-    }
-
-    async fn create_organization_once(
-        &self,
-        actor: &Actor,
-        new: &NewOrganization,
-    ) -> Result<(Organization, Member)> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_active_identity(&txn, &new.admin).await?;
-        let package = match &new.parent_id {
-            Some(parent) => {
-                let p = lock_org(&txn, parent).await?;
-                let package = PackageId::from_trusted(p.package_id);
-                if new
-                    .package_id
-                    .as_ref()
-                    .is_some_and(|given| *given != package)
-                {
-                    return Err(Error::invalid(
-                        "organization.package_id",
-                        "must be empty or the parent organization's package",
-                    ));
+        let new = &new;
+        self.write(&actor, |mut txn| async move {
+            lock_active_identity(&txn, &new.admin).await?;
+            let package = match &new.parent_id {
+                Some(parent) => {
+                    let p = lock_org(&txn, parent).await?;
+                    let package = PackageId::from_trusted(p.package_id);
+                    if new
+                        .package_id
+                        .as_ref()
+                        .is_some_and(|given| *given != package)
+                    {
+                        return Err(Error::invalid(
+                            "organization.package_id",
+                            "must be empty or the parent organization's package",
+                        ));
+                    }
+                    package
                 }
-                package
-            }
-            None => new
-                .package_id
-                .clone()
-                .ok_or_else(|| Error::invalid("organization.package_id", "is required"))?,
-        };
-        let plan: String = txn
-            .query_one(
-                "SELECT plan FROM license_packages WHERE id = ?",
-                vec![package.as_str().into()],
-            )
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(
-                    Reason::PackageNotFound,
-                    format!("license package {package} does not exist"),
+                None => new
+                    .package_id
+                    .clone()
+                    .ok_or_else(|| Error::invalid("organization.package_id", "is required"))?,
+            };
+            let plan: String = txn
+                .query_one(
+                    "SELECT plan FROM license_packages WHERE id = ?",
+                    vec![package.as_str().into()],
                 )
-            })?
-            .try_get("", "plan")?;
-        if new.parent_id.is_some() && plan != Plan::Enterprise.as_str() {
-            return Err(Error::precondition(
-                Reason::EnterprisePlanRequired,
-                "sub-organizations need an organization bound to an ENTERPRISE package",
-            ));
-        }
-        let id = OrgId::generate();
-        let now = txn.now_ms();
-        let model = organization::Model {
-            id: id.to_string(),
-            display_name: new.display_name.clone(),
-            package_id: package.to_string(),
-            parent_id: new.parent_id.as_ref().map(OrgId::to_string),
-            guest_inactivity_ms: new.guest_inactivity_secs.map(|s| s * 1000),
-            created_at: now,
-        };
-        txn.exec(
-            &format!("INSERT INTO organizations ({ORG_COLS}) VALUES (?, ?, ?, ?, ?, ?)"),
-            vec![
-                model.id.clone().into(),
-                model.display_name.clone().into(),
-                model.package_id.clone().into(),
-                model.parent_id.clone().into(),
-                model.guest_inactivity_ms.into(),
-                now.into(),
-            ],
-        )
-        .await?;
-        let member = insert_member(&txn, &id, &new.admin, &package, MemberRole::Admin).await?;
-        let mut created = NewEvent::new(EventType::OrganizationCreated, id.as_str())
-            .org(&id)
-            .package(&package);
-        if let Some(parent) = &new.parent_id {
-            created = created.attr("parent_organization_id", parent.as_str());
-        }
-        txn.emit(created);
-        txn.emit(
-            member_event(EventType::MemberAdded, &id, &new.admin)
-                .package(&package)
-                .attr("role", MemberRole::Admin.as_str()),
-        );
-        seats::attach(
-            &mut txn,
-            &package,
-            &new.admin,
-            AttachMethod::Membership,
-            None,
-        )
-        .await?;
-        txn.commit(self).await?;
-        Ok((to_org(model), member))
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(
+                        Reason::PackageNotFound,
+                        format!("license package {package} does not exist"),
+                    )
+                })?
+                .try_get("", "plan")?;
+            if new.parent_id.is_some() && plan != Plan::Enterprise.as_str() {
+                return Err(Error::precondition(
+                    Reason::EnterprisePlanRequired,
+                    "sub-organizations need an organization bound to an ENTERPRISE package",
+                ));
+            }
+            let id = OrgId::generate();
+            let now = txn.now_ms();
+            let model = organization::Model {
+                id: id.to_string(),
+                display_name: new.display_name.clone(),
+                package_id: package.to_string(),
+                parent_id: new.parent_id.as_ref().map(OrgId::to_string),
+                guest_inactivity_ms: new.guest_inactivity_secs.map(|s| s * 1000),
+                created_at: now,
+            };
+            txn.exec(
+                &format!("INSERT INTO organizations ({ORG_COLS}) VALUES (?, ?, ?, ?, ?, ?)"),
+                vec![
+                    model.id.clone().into(),
+                    model.display_name.clone().into(),
+                    model.package_id.clone().into(),
+                    model.parent_id.clone().into(),
+                    model.guest_inactivity_ms.into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+            let member = insert_member(&txn, &id, &new.admin, &package, MemberRole::Admin).await?;
+            let mut created = NewEvent::new(EventType::OrganizationCreated, id.as_str())
+                .org(&id)
+                .package(&package);
+            if let Some(parent) = &new.parent_id {
+                created = created.attr("parent_organization_id", parent.as_str());
+            }
+            txn.emit(created);
+            txn.emit(
+                member_event(EventType::MemberAdded, &id, &new.admin)
+                    .package(&package)
+                    .attr("role", MemberRole::Admin.as_str()),
+            );
+            seats::attach(
+                &mut txn,
+                &package,
+                &new.admin,
+                AttachMethod::Membership,
+                None,
+            )
+            .await?;
+
+            Ok((txn, (to_org(model), member)))
+        })
+        .await
     }
 
     /// M1: one organization.
@@ -181,43 +176,34 @@ impl Store {
         org: &OrgId,
         changes: OrganizationChanges,
     ) -> Result<Organization> {
-        retrying!(
-            self.update_organization_settings_once(&actor, org, &changes)
-                .await
-        )
-    }
+        let changes = &changes;
+        self.write(&actor, |mut txn| async move {
+            let mut model = lock_org(&txn, org).await?;
+            let mut event = NewEvent::new(EventType::OrganizationUpdated, org.as_str()).org(org);
+            if let Some(name) = &changes.display_name {
+                model.display_name = name.clone();
+                event = event.attr("display_name", "changed");
+            }
+            if let Some(period) = changes.guest_inactivity_secs {
+                model.guest_inactivity_ms = period.map(|s| s * 1000);
+                event = event.attr(
+                    "guest_inactivity_seconds",
+                    period.map_or_else(|| "never".to_owned(), |s| s.to_string()),
+                );
+            }
+            txn.exec(
+                "UPDATE organizations SET display_name = ?, guest_inactivity_ms = ? WHERE id = ?",
+                vec![
+                    model.display_name.clone().into(),
+                    model.guest_inactivity_ms.into(),
+                    org.as_str().into(),
+                ],
+            )
+            .await?;
+            txn.emit(event);
 
-    async fn update_organization_settings_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        changes: &OrganizationChanges,
-    ) -> Result<Organization> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let mut model = lock_org(&txn, org).await?;
-        let mut event = NewEvent::new(EventType::OrganizationUpdated, org.as_str()).org(org);
-        if let Some(name) = &changes.display_name {
-            model.display_name = name.clone();
-            event = event.attr("display_name", "changed");
-        }
-        if let Some(period) = changes.guest_inactivity_secs {
-            model.guest_inactivity_ms = period.map(|s| s * 1000);
-            event = event.attr(
-                "guest_inactivity_seconds",
-                period.map_or_else(|| "never".to_owned(), |s| s.to_string()),
-            );
-        }
-        txn.exec(
-            "UPDATE organizations SET display_name = ?, guest_inactivity_ms = ? WHERE id = ?",
-            vec![
-                model.display_name.clone().into(),
-                model.guest_inactivity_ms.into(),
-                org.as_str().into(),
-            ],
-        )
-        .await?;
-        txn.emit(event);
-        txn.commit(self).await?;
-        Ok(to_org(model))
+            Ok((txn, to_org(model)))
+        })
+        .await
     }
 }

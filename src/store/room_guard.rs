@@ -8,39 +8,8 @@ use sea_orm::{ConnectionTrait, Value};
 use super::records::require_active_member;
 use super::rows::{CHUNK, rows};
 use super::{Txn, placeholders};
-use crate::domain::{
-    Error, EventType, IdentityId, NewEvent, OrgId, Reason, Result, RoomId, RoomRole,
-};
-
-/// At most this many room IDs go into a LAST_ROOM_ADMIN error's metadata
-/// (`room_count` has the total; PreviewOffboarding lists them all).
-pub(super) const MAX_ROOM_IDS_IN_ERROR: usize = 100;
-
-pub(super) fn last_room_admin(rooms: &[RoomId]) -> Error {
-    let listed: Vec<&str> = rooms
-        .iter()
-        .take(MAX_ROOM_IDS_IN_ERROR)
-        .map(RoomId::as_str)
-        .collect();
-    Error::FailedPrecondition {
-        reason: Reason::LastRoomAdmin,
-        message: format!(
-            "{} room(s) would be left without an active room admin ({}{}); name a successor \
-             or make another active member room admin first",
-            rooms.len(),
-            listed.join(", "),
-            if rooms.len() > listed.len() {
-                ", …"
-            } else {
-                ""
-            }
-        ),
-        metadata: vec![
-            ("room_ids", listed.join(",")),
-            ("room_count", rooms.len().to_string()),
-        ],
-    }
-}
+use crate::domain::policy::last_room_admin_error;
+use crate::domain::{EventType, IdentityId, NewEvent, OrgId, Reason, Result, RoomId, RoomRole};
 
 /// M7: rooms of `org` where `identity` is room ADMIN and no other room
 /// admin is an ACTIVE member of the organization. One query. Only
@@ -159,7 +128,7 @@ pub(super) async fn guard_rooms(
         return Ok(orphaned);
     }
     let Some(successor) = successor else {
-        return Err(last_room_admin(&orphaned));
+        return Err(last_room_admin_error(&orphaned));
     };
     hand_over_rooms(txn, org, successor, &orphaned, "SUCCESSOR").await?;
     Ok(orphaned)

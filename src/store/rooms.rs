@@ -73,25 +73,12 @@ impl Store {
         display_name: &str,
         admin: &IdentityId,
     ) -> Result<Room> {
-        retrying!(
-            self.create_room_once(&actor, org, display_name, admin)
-                .await
-        )
-    }
-
-    async fn create_room_once(
-        &self,
-        actor: &Actor,
-        org: &OrgId,
-        display_name: &str,
-        admin: &IdentityId,
-    ) -> Result<Room> {
-        let mut txn = self.begin(actor.clone()).await?;
-        lock_org(&txn, org).await?;
-        require_active_member(txn.conn(), org, admin, Reason::NotActiveMember).await?;
-        let id = RoomId::generate();
-        let now = txn.now_ms();
-        txn.exec(
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            require_active_member(txn.conn(), org, admin, Reason::NotActiveMember).await?;
+            let id = RoomId::generate();
+            let now = txn.now_ms();
+            txn.exec(
             "INSERT INTO rooms (id, organization_id, display_name, created_at) VALUES (?, ?, ?, ?)",
             vec![
                 id.as_str().into(),
@@ -101,24 +88,29 @@ impl Store {
             ],
         )
         .await?;
-        insert_room_member(&txn, &id, org, admin, RoomRole::Admin, true).await?;
-        txn.emit(
-            NewEvent::new(EventType::RoomCreated, id.as_str())
-                .org(org)
-                .room(&id),
-        );
-        txn.emit(
-            member_event(EventType::RoomMemberAdded, org, admin)
-                .room(&id)
-                .attr("role", RoomRole::Admin.as_str()),
-        );
-        txn.commit(self).await?;
-        Ok(Room {
-            id,
-            org_id: org.clone(),
-            display_name: display_name.to_owned(),
-            created_at: to_time(now),
+            insert_room_member(&txn, &id, org, admin, RoomRole::Admin, true).await?;
+            txn.emit(
+                NewEvent::new(EventType::RoomCreated, id.as_str())
+                    .org(org)
+                    .room(&id),
+            );
+            txn.emit(
+                member_event(EventType::RoomMemberAdded, org, admin)
+                    .room(&id)
+                    .attr("role", RoomRole::Admin.as_str()),
+            );
+
+            Ok((
+                txn,
+                Room {
+                    id,
+                    org_id: org.clone(),
+                    display_name: display_name.to_owned(),
+                    created_at: to_time(now),
+                },
+            ))
         })
+        .await
     }
 
     /// One room.
@@ -135,48 +127,39 @@ impl Store {
         role: RoomRole,
         can_delete_entries: bool,
     ) -> Result<RoomMember> {
-        retrying!(
-            self.add_room_member_once(&actor, room, identity, role, can_delete_entries)
-                .await
-        )
-    }
+        self.write(&actor, |mut txn| async move {
+            let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
+            lock_org(&txn, &org).await?;
+            require_active_member(txn.conn(), &org, identity, Reason::NotActiveMember).await?;
+            if load_room_member(txn.conn(), room, identity)
+                .await?
+                .is_some()
+            {
+                return Err(Error::already_exists(
+                    Reason::AlreadyRoomMember,
+                    format!("{identity} is already in room {room}"),
+                ));
+            }
+            insert_room_member(&txn, room, &org, identity, role, can_delete_entries).await?;
+            txn.emit(
+                member_event(EventType::RoomMemberAdded, &org, identity)
+                    .room(room)
+                    .attr("role", role.as_str())
+                    .attr("delete_entries", can_delete_entries.to_string()),
+            );
 
-    async fn add_room_member_once(
-        &self,
-        actor: &Actor,
-        room: &RoomId,
-        identity: &IdentityId,
-        role: RoomRole,
-        can_delete_entries: bool,
-    ) -> Result<RoomMember> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
-        lock_org(&txn, &org).await?;
-        require_active_member(txn.conn(), &org, identity, Reason::NotActiveMember).await?;
-        if load_room_member(txn.conn(), room, identity)
-            .await?
-            .is_some()
-        {
-            return Err(Error::already_exists(
-                Reason::AlreadyRoomMember,
-                format!("{identity} is already in room {room}"),
-            ));
-        }
-        insert_room_member(&txn, room, &org, identity, role, can_delete_entries).await?;
-        txn.emit(
-            member_event(EventType::RoomMemberAdded, &org, identity)
-                .room(room)
-                .attr("role", role.as_str())
-                .attr("delete_entries", can_delete_entries.to_string()),
-        );
-        txn.commit(self).await?;
-        Ok(RoomMember {
-            room_id: room.clone(),
-            identity_id: identity.clone(),
-            role,
-            can_delete_entries,
-            member_state: MemberState::Active,
+            Ok((
+                txn,
+                RoomMember {
+                    room_id: room.clone(),
+                    identity_id: identity.clone(),
+                    role,
+                    can_delete_entries,
+                    member_state: MemberState::Active,
+                },
+            ))
         })
+        .await
     }
 
     /// M3/M7: changes a room member's role and delete permission; the
@@ -189,64 +172,52 @@ impl Store {
         role: Option<RoomRole>,
         can_delete_entries: Option<bool>,
     ) -> Result<RoomMember> {
-        retrying!(
-            self.update_room_member_once(&actor, room, identity, role, can_delete_entries)
-                .await
-        )
-    }
-
-    async fn update_room_member_once(
-        &self,
-        actor: &Actor,
-        room: &RoomId,
-        identity: &IdentityId,
-        role: Option<RoomRole>,
-        can_delete_entries: Option<bool>,
-    ) -> Result<RoomMember> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
-        lock_org(&txn, &org).await?;
-        let mut current = load_room_member(txn.conn(), room, identity)
-            .await?
-            .ok_or_else(|| room_member_not_found(room, identity))?;
-        let new_role = role.unwrap_or(current.role);
-        let new_delete = can_delete_entries.unwrap_or(current.can_delete_entries);
-        if new_role == current.role && new_delete == current.can_delete_entries {
-            txn.rollback().await?;
-            return Ok(current);
-        }
-        if current.role == RoomRole::Admin && new_role != RoomRole::Admin {
-            guard_rooms(
-                &mut txn,
-                &org,
-                identity,
-                current.member_state == MemberState::Active,
-                Some(room),
-                None,
+        self.write(&actor, |mut txn| async move {
+            let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
+            lock_org(&txn, &org).await?;
+            let mut current = load_room_member(txn.conn(), room, identity)
+                .await?
+                .ok_or_else(|| room_member_not_found(room, identity))?;
+            let new_role = role.unwrap_or(current.role);
+            let new_delete = can_delete_entries.unwrap_or(current.can_delete_entries);
+            if new_role == current.role && new_delete == current.can_delete_entries {
+                txn.nothing_changed();
+                return Ok((txn, current));
+            }
+            if current.role == RoomRole::Admin && new_role != RoomRole::Admin {
+                guard_rooms(
+                    &mut txn,
+                    &org,
+                    identity,
+                    current.member_state == MemberState::Active,
+                    Some(room),
+                    None,
+                )
+                .await?;
+            }
+            txn.exec(
+                "UPDATE room_members SET role = ?, can_delete_entries = ? \
+             WHERE room_id = ? AND identity_id = ?",
+                vec![
+                    new_role.as_str().into(),
+                    new_delete.into(),
+                    room.as_str().into(),
+                    identity.as_str().into(),
+                ],
             )
             .await?;
-        }
-        txn.exec(
-            "UPDATE room_members SET role = ?, can_delete_entries = ? \
-             WHERE room_id = ? AND identity_id = ?",
-            vec![
-                new_role.as_str().into(),
-                new_delete.into(),
-                room.as_str().into(),
-                identity.as_str().into(),
-            ],
-        )
-        .await?;
-        txn.emit(
-            member_event(EventType::RoomMemberUpdated, &org, identity)
-                .room(room)
-                .attr("role", new_role.as_str())
-                .attr("delete_entries", new_delete.to_string()),
-        );
-        txn.commit(self).await?;
-        current.role = new_role;
-        current.can_delete_entries = new_delete;
-        Ok(current)
+            txn.emit(
+                member_event(EventType::RoomMemberUpdated, &org, identity)
+                    .room(room)
+                    .attr("role", new_role.as_str())
+                    .attr("delete_entries", new_delete.to_string()),
+            );
+
+            current.role = new_role;
+            current.can_delete_entries = new_delete;
+            Ok((txn, current))
+        })
+        .await
     }
 
     /// M3/M7: takes `identity` out of a room (RemoveRoomMember, or LeaveRoom
@@ -260,51 +231,39 @@ impl Store {
         successor: Option<&IdentityId>,
         leaving: bool,
     ) -> Result<()> {
-        retrying!(
-            self.remove_room_member_once(&actor, room, identity, successor, leaving)
-                .await
-        )
-    }
-
-    async fn remove_room_member_once(
-        &self,
-        actor: &Actor,
-        room: &RoomId,
-        identity: &IdentityId,
-        successor: Option<&IdentityId>,
-        leaving: bool,
-    ) -> Result<()> {
-        let mut txn = self.begin(actor.clone()).await?;
-        let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
-        lock_org(&txn, &org).await?;
-        let current = load_room_member(txn.conn(), room, identity)
-            .await?
-            .ok_or_else(|| room_member_not_found(room, identity))?;
-        if current.role == RoomRole::Admin {
-            guard_rooms(
-                &mut txn,
-                &org,
-                identity,
-                current.member_state == MemberState::Active,
-                Some(room),
-                successor,
+        self.write(&actor, |mut txn| async move {
+            let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
+            lock_org(&txn, &org).await?;
+            let current = load_room_member(txn.conn(), room, identity)
+                .await?
+                .ok_or_else(|| room_member_not_found(room, identity))?;
+            if current.role == RoomRole::Admin {
+                guard_rooms(
+                    &mut txn,
+                    &org,
+                    identity,
+                    current.member_state == MemberState::Active,
+                    Some(room),
+                    successor,
+                )
+                .await?;
+            } else if let Some(s) = successor {
+                require_active_member(txn.conn(), &org, s, Reason::SuccessorNotActive).await?;
+            }
+            txn.exec(
+                "DELETE FROM room_members WHERE room_id = ? AND identity_id = ?",
+                vec![room.as_str().into(), identity.as_str().into()],
             )
             .await?;
-        } else if let Some(s) = successor {
-            require_active_member(txn.conn(), &org, s, Reason::SuccessorNotActive).await?;
-        }
-        txn.exec(
-            "DELETE FROM room_members WHERE room_id = ? AND identity_id = ?",
-            vec![room.as_str().into(), identity.as_str().into()],
-        )
-        .await?;
-        txn.emit(
-            member_event(EventType::RoomMemberRemoved, &org, identity)
-                .room(room)
-                .reason(if leaving { "LEFT" } else { "REMOVED" }),
-        );
-        txn.commit(self).await?;
-        Ok(())
+            txn.emit(
+                member_event(EventType::RoomMemberRemoved, &org, identity)
+                    .room(room)
+                    .reason(if leaving { "LEFT" } else { "REMOVED" }),
+            );
+
+            Ok((txn, ()))
+        })
+        .await
     }
 
     /// M3: a room's members ordered by identity ID, with their state in the

@@ -1,5 +1,6 @@
 //! Seats (L6): an identity holds one seat of a package while it is
-//! attached. Attaching takes the package row lock and a conditional
+//! attached (the rule: `domain::policy::seat_held`; in SQL:
+//! `rules::seat_holding_membership`). Attaching takes the package row lock and a conditional
 //! increment, so N parallel attaches for K free seats give exactly K; a
 //! seat is released only when neither a sign-in attachment nor an active
 //! membership in any organization bound to the package holds it.
@@ -9,6 +10,7 @@ use crate::domain::{
 };
 
 use super::Txn;
+use super::rules::seat_holding_membership;
 
 /// Attaches `identity` to `package` if it is not attached yet, taking a
 /// seat. With `AttachMethod::SignIn` the attachment also becomes a sign-in
@@ -101,9 +103,12 @@ pub async fn release_if_unheld(
         .await?;
     let deleted = txn
         .exec(
-            "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? AND signed_in = ? \
-             AND NOT EXISTS (SELECT 1 FROM members m WHERE m.package_id = ? \
-                             AND m.identity_id = ? AND m.state = 'ACTIVE')",
+            &format!(
+                "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
+                 AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
+                 AND m.identity_id = ?)",
+                seat_holding_membership("m")
+            ),
             vec![
                 package.as_str().into(),
                 identity.as_str().into(),
@@ -155,8 +160,9 @@ pub async fn release_all_if_unheld(
                 "DELETE FROM attachments WHERE package_id = ? AND signed_in = ? \
                  AND identity_id IN ({list}) \
                  AND identity_id NOT IN (SELECT m.identity_id FROM members m \
-                     WHERE m.package_id = ? AND m.state = 'ACTIVE' AND m.identity_id IN ({list})) \
-                 RETURNING identity_id"
+                     WHERE {held} AND m.identity_id IN ({list})) \
+                 RETURNING identity_id",
+                held = seat_holding_membership("m")
             );
             let ids = chunk.iter().map(|i| sea_orm::Value::from(i.as_str()));
             let mut values: Vec<sea_orm::Value> = vec![package.as_str().into(), false.into()];

@@ -4,7 +4,7 @@
 
 use sea_orm::ConnectionTrait;
 
-use super::{Store, statement};
+use super::{Store, retry_aborted, statement};
 use crate::domain::Result;
 
 impl Store {
@@ -39,12 +39,8 @@ impl Store {
             ),
             values,
         );
-        let rows = retrying!(
-            self.db
-                .query_all_raw(stmt.clone())
-                .await
-                .map_err(crate::domain::Error::from)
-        )?;
+        let rows =
+            retry_aborted(|| async { Ok(self.db.query_all_raw(stmt.clone()).await?) }).await?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -68,12 +64,7 @@ impl Store {
                  WHERE window_start = ? AND failures > 0 AND key_hash = ?",
                 values.clone(),
             );
-            retrying!(
-                self.db
-                    .execute_raw(update.clone())
-                    .await
-                    .map_err(crate::domain::Error::from)
-            )?;
+            retry_aborted(|| async { Ok(self.db.execute_raw(update.clone()).await?) }).await?;
             // Rows back at zero are dropped. Safe against a concurrent
             // reserve: either it counted first (the row is not zero) or it
             // inserts anew.
@@ -83,12 +74,7 @@ impl Store {
                  WHERE window_start = ? AND failures <= 0 AND key_hash = ?",
                 values,
             );
-            retrying!(
-                self.db
-                    .execute_raw(delete.clone())
-                    .await
-                    .map_err(crate::domain::Error::from)
-            )?;
+            retry_aborted(|| async { Ok(self.db.execute_raw(delete.clone()).await?) }).await?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ mod i5_sign_in_bursts;
 mod identity;
 mod license;
 mod m2_orphaned_org_recovery;
+mod m8_preview_matches_outcome;
 mod membership;
 mod membership_access;
 mod membership_guards;
