@@ -9,7 +9,9 @@
 //! `InvalidArgument`, …). Methods the server does not serve are counted
 //! under `unknown`, so a caller cannot grow the label set. Next to them:
 //! the standard `process_*` metrics, `roster_build_info`, the database
-//! pool, the feed's lag behind the log head and open WatchEvents streams.
+//! pool (connections in use and idle, writers waiting, time to begin a
+//! transaction, acquire timeouts), the feed's lag behind the log head and
+//! open WatchEvents streams.
 //!
 //! The per-call layer is on the hot path: every known method's counters
 //! are created at start-up, so a call costs one map lookup and a few
@@ -210,6 +212,7 @@ pub struct Metrics {
     open_streams: Gauge,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
+    pool_waiting: Gauge,
     caches: Arc<Caches>,
     feed: Arc<Feed>,
     store: Store,
@@ -337,6 +340,23 @@ impl Metrics {
             "Database pool size limit",
             pool_max.clone(),
         );
+        let pool_waiting = Gauge::default();
+        roster.register(
+            "db_pool_waiting",
+            "Write transactions waiting for a pooled database connection now",
+            pool_waiting.clone(),
+        );
+        let waits = store.pool_waits();
+        roster.register(
+            "db_transaction_begin_seconds",
+            "Time to begin a write transaction: waiting for a pooled connection plus BEGIN",
+            waits.begin_seconds.clone(),
+        );
+        roster.register(
+            "db_pool_acquire_timeouts",
+            "Write transactions refused because no pooled connection came free in time",
+            waits.acquire_timeouts.clone(),
+        );
         Metrics {
             registry,
             methods,
@@ -348,6 +368,7 @@ impl Metrics {
             open_streams,
             pool,
             pool_max,
+            pool_waiting,
             caches,
             feed,
             store,
@@ -397,6 +418,8 @@ impl Metrics {
             .get_or_create(&PoolLabels { state: "idle" })
             .set(idle as i64);
         self.pool_max.set(i64::from(max));
+        self.pool_waiting
+            .set(self.store.pool_waits().waiting.load(Ordering::Relaxed));
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::warn!(error = %e, "encoding metrics failed");

@@ -87,6 +87,52 @@ pub struct Store {
     lease: Arc<std::sync::OnceLock<Arc<crate::lease::Lease>>>,
     /// Bound on a hot-path read (see [`Store::bounded`]).
     read_timeout: Duration,
+    /// How writes wait for a pooled connection (metrics).
+    waits: PoolWaits,
+}
+
+/// How write transactions wait for a pooled database connection (O3):
+/// how many wait right now, how long beginning one took (acquiring the
+/// connection plus `BEGIN`), and how many gave up at the acquire timeout.
+/// Shared with the metrics, which read them at scrape time.
+#[derive(Debug, Clone)]
+pub struct PoolWaits {
+    /// Transactions waiting for a connection now.
+    pub waiting: Arc<std::sync::atomic::AtomicI64>,
+    /// Seconds from asking for a transaction to having it.
+    pub begin_seconds: prometheus_client::metrics::histogram::Histogram,
+    /// Transactions refused because no connection came free in time.
+    pub acquire_timeouts: prometheus_client::metrics::counter::Counter,
+}
+
+impl Default for PoolWaits {
+    fn default() -> Self {
+        PoolWaits {
+            waiting: Arc::default(),
+            // 0.1 ms … ~3.3 s.
+            begin_seconds: prometheus_client::metrics::histogram::Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
+            ),
+            acquire_timeouts: Default::default(),
+        }
+    }
+}
+
+/// Counts one waiting transaction while alive (also when the waiting
+/// future is dropped).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicI64) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -196,6 +242,7 @@ impl Store {
             scrub_queue: Arc::new(tokio::sync::Mutex::new(())),
             lease: Arc::new(std::sync::OnceLock::new()),
             read_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            waits: PoolWaits::default(),
         }
     }
 
@@ -291,6 +338,11 @@ impl Store {
         }
     }
 
+    /// How write transactions wait for connections (for the metrics).
+    pub fn pool_waits(&self) -> &PoolWaits {
+        &self.waits
+    }
+
     /// The raw connection (for queries outside a transaction).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
@@ -319,7 +371,18 @@ impl Store {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let inner = self.db.begin_with_options(options).await?;
+        let started = std::time::Instant::now();
+        let waiting = Waiting::new(&self.waits.waiting);
+        let begun = self.db.begin_with_options(options).await;
+        drop(waiting);
+        self.waits
+            .begin_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let inner = begun.inspect_err(|e| {
+            if matches!(e, DbErr::ConnectionAcquire(_)) {
+                self.waits.acquire_timeouts.inc();
+            }
+        })?;
         Ok(Txn {
             inner,
             actor,

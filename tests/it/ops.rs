@@ -213,6 +213,9 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
         "process_start_time_seconds ",
         "roster_db_pool_connections{state=\"in_use\"} ",
         "roster_db_pool_connections{state=\"idle\"} ",
+        "roster_db_pool_waiting 0",
+        "roster_db_transaction_begin_seconds_count ",
+        "roster_db_pool_acquire_timeouts_total 0",
     ] {
         assert!(
             text.lines().any(|l| l.starts_with(prefix)),
@@ -220,6 +223,28 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
         );
     }
     assert!(!text.contains("NoSuchService"));
+    // Every series the Grafana dashboard plots is served under that name.
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/dashboards/roster.json"
+    ))
+    .expect("dashboard");
+    let mut plotted = 0;
+    for word in dashboard.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if ["grpc_server_", "roster_", "process_"]
+            .iter()
+            .any(|p| word.starts_with(p))
+            && word.contains('_')
+        {
+            plotted += 1;
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(word) && l[word.len()..].starts_with([' ', '{'])),
+                "the dashboard plots {word}, which /metrics does not serve:\n{text}"
+            );
+        }
+    }
+    assert!(plotted >= 15, "series found in the dashboard: {plotted}");
     drop(watch);
 }
 
@@ -298,7 +323,57 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
     assert_eq!(removed.assignments_dropped, 1);
 }
 
+/// The value of the sample `name` (no labels) in a scrape.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+/// O3, the pool wait: with two pooled connections (one of them often
+/// busy with the event feed), 16 concurrent writes queue for them; every
+/// transaction's wait is in the begin-time histogram, the waiting gauge
+/// is back to zero afterwards, and none timed out.
+async fn o3_writes_waiting_for_a_connection_are_measured(b: Backend) {
+    let s = TestServer::start_tuned(b, |c| {
+        c.db_max_connections = 2;
+        c.db_acquire_timeout = std::time::Duration::from_secs(30);
+    })
+    .await;
+    let before = sample(
+        &scrape(&s).await,
+        "roster_db_transaction_begin_seconds_count",
+    );
+    let writes: Vec<_> = (0..16)
+        .map(|i| {
+            let mut client = s.svc_identity();
+            async move {
+                client
+                    .create_identity(pb::CreateIdentityRequest {
+                        identity: Some(pb::Identity {
+                            display_name: format!("Queued {i}"),
+                            ..Default::default()
+                        }),
+                    })
+                    .await
+                    .expect("create")
+            }
+        })
+        .collect();
+    futures::future::join_all(writes).await;
+    let text = scrape(&s).await;
+    let count = sample(&text, "roster_db_transaction_begin_seconds_count");
+    assert!(count - before >= 16.0, "{before} -> {count}");
+    assert!(
+        sample(&text, "roster_db_transaction_begin_seconds_sum") > 0.0,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "roster_db_pool_waiting"), 0.0);
+    assert_eq!(sample(&text, "roster_db_pool_acquire_timeouts_total"), 0.0);
+}
+
 crate::db_tests!(
+    o3_writes_waiting_for_a_connection_are_measured,
     o1_health_reports_serving_for_every_service,
     o1_reflection_lists_the_services_in_v1_and_v1alpha,
     o1_reflection_serves_the_error_detail_types,
