@@ -55,6 +55,8 @@ reasons! {
     WrongRevocationPassword => "WRONG_REVOCATION_PASSWORD",
     /// Self-revocation without the revocation password that is set.
     RevocationPasswordRequired => "REVOCATION_PASSWORD_REQUIRED",
+    /// W1: the etag of a confirmed plan no longer matches the state.
+    EtagMismatch => "ETAG_MISMATCH",
     /// Admin revocation needs an ENTERPRISE package.
     EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
     /// The identity is not attached to the package.
@@ -103,12 +105,8 @@ reasons! {
     NotActiveMember => "NOT_ACTIVE_MEMBER",
     /// The identity is not a member of the room.
     NotRoomMember => "NOT_ROOM_MEMBER",
-    /// The room belongs to another organization.
-    RoomNotInOrganization => "ROOM_NOT_IN_ORGANIZATION",
     /// The event cursor is older than the retention window.
     CursorExpired => "CURSOR_EXPIRED",
-    /// The page token does not fit the request.
-    InvalidPageToken => "INVALID_PAGE_TOKEN",
     /// The request was aborted by a concurrent change; retry.
     Conflict => "CONFLICT",
     /// Storage or another dependency failed.
@@ -204,6 +202,10 @@ pub enum Error {
     /// A concurrent change won; the caller may retry.
     #[error("{0}")]
     Aborted(String),
+    /// W1: the state a confirmed plan was made on has changed (its etag
+    /// no longer matches); preview again. Never retried by the store.
+    #[error("{0}")]
+    StaleEtag(String),
     /// Storage or another dependency is unreachable.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -299,6 +301,7 @@ impl Error {
             | Error::ResourceExhausted { reason, .. }
             | Error::OutOfRange { reason, .. } => Some(*reason),
             Error::Aborted(_) => Some(Reason::Conflict),
+            Error::StaleEtag(_) => Some(Reason::EtagMismatch),
             Error::Unavailable(_) | Error::Internal(_) => Some(Reason::Internal),
         }
     }
