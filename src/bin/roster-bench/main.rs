@@ -11,12 +11,14 @@
 //! For PostgreSQL the URL names a server and a database to connect to; the
 //! benchmark creates (and afterwards drops) a fresh database next to it.
 //!
-//! Modules: `seed` (the data set), `database` (one per backend), `server` (the processes and clients),
+//! Modules: `seed` (the data set) and `invariants` (checked after it),
+//! `database` (one per backend), `server` (the processes and clients),
 //! `echo` (the baseline), `load` (the driver), `scenarios` (the hot-path
 //! table, RemoveMember, the sweep), `replicas` (C0), `report` (the table).
 
 mod database;
 mod echo;
+mod invariants;
 mod load;
 #[path = "../../../tests/it/proxy.rs"]
 mod proxy;
@@ -173,7 +175,7 @@ async fn bench_backend(
 }
 
 /// The package and its admin go through the API so they are audited like
-/// real ones; bulk data is inserted directly. Returns the
+/// real ones; bulk data is inserted directly (and checked). Returns the
 /// package and the seed.
 async fn seed_through(ctx: &Ctx<'_>, url: &str) -> Result<(String, Seeded)> {
     let label = ctx.label;

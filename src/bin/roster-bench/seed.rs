@@ -1,10 +1,13 @@
 //! The data set, bulk-inserted straight into the tables (the API would take
-//! hours for a million rows).
+//! hours for a million rows); `invariants.rs` then checks that the result
+//! is a state the store itself could have produced.
 
 use anyhow::{Context, Result};
 use rand::seq::IndexedRandom;
 use roster::domain::{AssignmentId, IdentityId, OrgId, RoomId, SessionId, secrets};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Value};
+
+use crate::invariants;
 
 pub struct Sizes {
     pub identities: usize,
@@ -261,7 +264,8 @@ impl<'a> Tables<'a> {
                 title.into(),
                 self.now.into(),
                 assignee.into(),
-                // Seeded members keep the default tenure 0.
+                // Seeded members keep the default tenure 0 (checked by
+                // `invariants`: every seeded assignment is assigned).
                 0i64.into(),
             ])
             .await
@@ -276,8 +280,8 @@ impl<'a> Tables<'a> {
     }
 }
 
-/// Seeds everything into `db` for `package` (created through the API) and
-/// settles the database.
+/// Seeds everything into `db` for `package` (created through the API),
+/// checks the store's invariants, and settles the database.
 pub async fn seed(db: &DatabaseConnection, sizes: &Sizes, package: &str) -> Result<Seeded> {
     let now = chrono::Utc::now().timestamp_millis();
     let identities = seed_identities(db, sizes, package, now).await?;
@@ -293,6 +297,7 @@ pub async fn seed(db: &DatabaseConnection, sizes: &Sizes, package: &str) -> Resu
         vec![package.into(), package.into()],
     ))
     .await?;
+    invariants::check(db).await?;
     settle(db).await?;
     Ok(Seeded {
         identities,
@@ -444,6 +449,8 @@ async fn seed_big_org(
 
 /// The sweep: ten guest organizations with a one-day inactivity rule;
 /// `guests` guest memberships, `idle_guests` of them idle for a week.
+/// Each has an ADMIN as well (an organization is created with one), an
+/// identity that is none of its guests.
 async fn seed_guest_orgs(t: &mut Tables<'_>, sizes: &Sizes, identities: &[String]) -> Result<()> {
     let day = 24 * 3600 * 1000i64;
     let guest_orgs: Vec<String> = (0..10).map(|_| OrgId::generate().to_string()).collect();
@@ -452,8 +459,13 @@ async fn seed_guest_orgs(t: &mut Tables<'_>, sizes: &Sizes, identities: &[String
     }
     let per_guest_org = sizes.guests / guest_orgs.len();
     let idle_per_org = sizes.idle_guests / guest_orgs.len();
+    let admin = identities
+        .get(per_guest_org..)
+        .and_then(|rest| rest.last())
+        .context("more guests per organization than identities")?;
     let now = t.now;
     for g in &guest_orgs {
+        t.member(g, admin, "ADMIN", now).await?;
         for (i, m) in identities.iter().take(per_guest_org).enumerate() {
             let last = if i < idle_per_org { now - 7 * day } else { now };
             t.member(g, m, "GUEST", last).await?;
@@ -484,7 +496,9 @@ async fn settle(db: &DatabaseConnection) -> Result<()> {
 
 /// `sizes.sessions` sessions of `credential` (in `package`) inserted
 /// directly (no argon2), spread over the seeded identities; returns their
-/// tokens.
+/// tokens. Not checked by SQL afterwards: reading the new rows there
+/// would set PostgreSQL's hint bits on them before the scenario instead of
+/// during it, and change what it measures.
 pub async fn seed_sessions(
     url: &str,
     seeded: &Seeded,
