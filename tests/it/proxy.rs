@@ -2,6 +2,9 @@
 //! frozen it stops forwarding bytes in both directions but keeps every
 //! socket open (a silent partition), and new connections hang the same
 //! way. Thawing resumes forwarding where it stopped.
+//!
+//! roster-bench compiles this file too (`#[path]` in
+//! `src/bin/roster-bench/main.rs`), so it uses nothing of the test crate.
 
 use std::net::SocketAddr;
 
