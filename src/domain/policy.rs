@@ -212,6 +212,62 @@ pub fn plan_offboarding(action: OffboardingAction, facts: &OffboardingFacts) -> 
     }
 }
 
+/// W1: the etag of a plan: a digest of everything
+/// [`plan_offboarding`] decides on (the facts, the action, the named
+/// successor). PreviewOffboarding returns it; Deactivate/RemoveMember given
+/// it recompute it under their locks and refuse with ABORTED
+/// (ETAG_MISMATCH) when it differs, so what an admin confirmed is what
+/// happens. 24 lowercase hex characters.
+pub fn offboarding_etag(
+    action: OffboardingAction,
+    successor: Option<&IdentityId>,
+    facts: &OffboardingFacts,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut put = |part: &str| {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    };
+    put("roster.offboarding.v1");
+    put(match action {
+        OffboardingAction::Deactivate => "deactivate",
+        OffboardingAction::Remove => "remove",
+    });
+    put(successor.map_or("", IdentityId::as_str));
+    let flags = [
+        facts.active,
+        facts.admin,
+        facts.other_active_admin,
+        facts.successor_active.is_some(),
+        facts.successor_active == Some(true),
+        facts.seat.attached,
+        facts.seat.signed_in,
+    ];
+    put(&flags
+        .map(|f| if f { '1' } else { '0' })
+        .iter()
+        .collect::<String>());
+    put(&facts.room_count.to_string());
+    put(&facts.assignment_count.to_string());
+    put(&facts.seat.holding_memberships.to_string());
+    for room in &facts.last_admin_rooms {
+        put(room.as_str());
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `etag` has the shape [`offboarding_etag`] produces.
+pub fn is_offboarding_etag(etag: &str) -> bool {
+    etag.len() == 24
+        && etag
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// At most this many room IDs go into a LAST_ROOM_ADMIN error's metadata
 /// (`room_count` has the total; PreviewOffboarding lists them all).
 pub const MAX_ROOM_IDS_IN_ERROR: usize = 100;
@@ -525,6 +581,50 @@ mod tests {
         let who = IdentityId::from_trusted("AAAAAAAA".into());
         let refusal = plan.refusal(&org, &who, None).and_then(|e| e.reason());
         assert_eq!(refusal, Some(Reason::LastOrganizationAdmin));
+    }
+
+    #[test]
+    fn w1_the_etag_changes_with_every_fact_the_plan_depends_on() {
+        let base = facts();
+        let etag = |f: &OffboardingFacts| offboarding_etag(OffboardingAction::Remove, None, f);
+        let same = etag(&base);
+        assert!(is_offboarding_etag(&same), "{same}");
+        assert_eq!(etag(&base.clone()), same, "stable for the same facts");
+        let changes: Vec<fn(&mut OffboardingFacts)> = vec![
+            |f| f.active = false,
+            |f| f.admin = true,
+            |f| f.other_active_admin = false,
+            |f| f.successor_active = Some(true),
+            |f| f.successor_active = Some(false),
+            |f| f.last_admin_rooms.push(room(9)),
+            |f| f.room_count += 1,
+            |f| f.assignment_count += 1,
+            |f| f.seat.attached = false,
+            |f| f.seat.signed_in = true,
+            |f| f.seat.holding_memberships += 1,
+        ];
+        let mut seen = std::collections::HashSet::from([same.clone()]);
+        for change in &changes {
+            let mut f = base.clone();
+            change(&mut f);
+            assert!(
+                seen.insert(etag(&f)),
+                "a change left the etag as it was: {f:?}"
+            );
+        }
+        assert_ne!(
+            offboarding_etag(OffboardingAction::Deactivate, None, &base),
+            same,
+            "the action is part of the plan"
+        );
+        let successor = IdentityId::from_trusted("BBBBBBBB".into());
+        assert_ne!(
+            offboarding_etag(OffboardingAction::Remove, Some(&successor), &base),
+            same,
+            "so is the successor"
+        );
+        assert!(!is_offboarding_etag("ABCDEF0123456789abcdef01"));
+        assert!(!is_offboarding_etag("abc"));
     }
 
     #[test]

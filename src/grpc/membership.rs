@@ -314,6 +314,17 @@ fn room_permissions(v: &mut Violations, field: &str, raw: &[i32]) -> bool {
     delete
 }
 
+/// W1: an optional etag from PreviewOffboarding (empty: none).
+fn etag<'a>(v: &mut Violations, raw: &'a str) -> Option<&'a str> {
+    if raw.is_empty() {
+        return None;
+    }
+    if !domain::policy::is_offboarding_etag(raw) {
+        v.add("etag", "is not an etag returned by PreviewOffboarding");
+    }
+    Some(raw)
+}
+
 fn successor(
     v: &mut Violations,
     field: &str,
@@ -845,6 +856,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
             &req.successor_identity_id,
             id.as_ref(),
         );
+        let etag = etag(&mut v, &req.etag);
         v.finish()?;
         let (org, id) = (
             checked(org, "organization_id")?,
@@ -864,6 +876,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
                     expected_return_ms,
                 },
                 successor.as_ref(),
+                etag,
             )
             .await?;
         Ok(Response::new(member.into()))
@@ -907,6 +920,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
             &req.successor_identity_id,
             id.as_ref(),
         );
+        let etag = etag(&mut v, &req.etag);
         v.finish()?;
         let (org, id) = (
             checked(org, "organization_id")?,
@@ -916,7 +930,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         let removal = self
             .ctx
             .store
-            .remove_member(principal.actor(), &org, &id, successor.as_ref())
+            .remove_member(principal.actor(), &org, &id, successor.as_ref(), etag)
             .await?;
         Ok(Response::new(pb::RemoveMemberResponse {
             rooms_left: removal.rooms_left.min(i32::MAX as u64) as i32,
@@ -980,6 +994,7 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
                 .into_iter()
                 .map(|r| r.as_str().to_owned())
                 .collect(),
+            etag: p.etag,
         }))
     }
 

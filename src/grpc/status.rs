@@ -188,7 +188,10 @@ mod tests {
             let name = proto.as_str_name();
             let code = name.strip_prefix(PREFIX).unwrap_or(name);
             if RETIRED.contains(&code) {
-                assert!(!wire.contains(&code), "{code} is retired but still a Reason");
+                assert!(
+                    !wire.contains(&code),
+                    "{code} is retired but still a Reason"
+                );
                 continue;
             }
             assert!(

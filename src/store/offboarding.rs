@@ -59,6 +59,8 @@ pub struct OffboardingPreview {
     pub other_active_orgs: Vec<OrgId>,
     /// Reason codes that would make the real call fail.
     pub blocking: Vec<Reason>,
+    /// W1: the digest of the facts this preview is based on.
+    pub etag: String,
 }
 
 /// M6's bulk effect for `identity` in `orgs`: out of every room of those
@@ -235,8 +237,9 @@ async fn offboarding_facts<C: ConnectionTrait>(
 
 /// Inside a write: locks the organization, loads the member, locks its
 /// package (organizations → license packages), gathers the facts and
-/// plans `action`; refuses with the plan's first blocking reason.
-/// Otherwise hands the rooms that would lose their last admin to
+/// plans `action`; refuses with ETAG_MISMATCH when `etag` (from a preview)
+/// no longer matches the facts (W1), then with the plan's first blocking
+/// reason. Otherwise hands the rooms that would lose their last admin to
 /// `successor` (M7). Returns the member row, its package and the plan.
 async fn plan_and_guard(
     txn: &mut Txn,
@@ -244,6 +247,7 @@ async fn plan_and_guard(
     org: &OrgId,
     identity: &IdentityId,
     successor: Option<&IdentityId>,
+    etag: Option<&str>,
 ) -> Result<(member::Model, PackageId, OffboardingPlan)> {
     lock_org(txn, org).await?;
     let m = load_member(txn.conn(), org, identity)
@@ -253,6 +257,14 @@ async fn plan_and_guard(
     txn.lock_row("license_packages", "id", package.as_str())
         .await?;
     let (facts, _) = offboarding_facts(txn.conn(), org, &m, successor).await?;
+    if let Some(expected) = etag
+        && policy::offboarding_etag(action, successor, &facts) != expected
+    {
+        return Err(Error::StaleEtag(format!(
+            "the state the preview of offboarding {identity} in {org} looked at has changed \
+             (etag {expected}); preview again and confirm the new plan"
+        )));
+    }
     let plan = policy::plan_offboarding(action, &facts);
     if let Some(refusal) = plan.refusal(org, identity, successor) {
         return Err(refusal);
@@ -294,6 +306,7 @@ impl Store {
         identity: &IdentityId,
         input: DeactivationInput,
         successor: Option<&IdentityId>,
+        etag: Option<&str>,
     ) -> Result<Member> {
         let input = &input;
         self.write(&actor, |mut txn| async move {
@@ -303,6 +316,7 @@ impl Store {
                 org,
                 identity,
                 successor,
+                etag,
             )
             .await?;
             let handed = plan.handed_to_successor(successor);
@@ -355,6 +369,7 @@ impl Store {
         org: &OrgId,
         identity: &IdentityId,
         successor: Option<&IdentityId>,
+        etag: Option<&str>,
     ) -> Result<Removal> {
         self.write(&actor, |mut txn| async move {
             let (_, package, plan) = plan_and_guard(
@@ -363,6 +378,7 @@ impl Store {
                 org,
                 identity,
                 successor,
+                etag,
             )
             .await?;
             let handed = plan.handed_to_successor(successor).to_vec();
@@ -408,7 +424,9 @@ impl Store {
             .ok_or_else(|| member_not_found(org, identity))?;
         let (facts, other_active_orgs) = offboarding_facts(&self.db, org, &m, successor).await?;
         let plan = policy::plan_offboarding(action, &facts);
+        let etag = policy::offboarding_etag(action, successor, &facts);
         Ok(OffboardingPreview {
+            etag,
             orphaned_rooms: plan.last_admin_rooms,
             room_count: facts.room_count,
             assignment_count: facts.assignment_count,

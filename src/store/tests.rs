@@ -176,7 +176,7 @@ async fn l6_the_seat_goes_with_the_last_active_membership_of_the_package() {
     assert!(!preview.seat_freed);
     assert_eq!(preview.other_active_orgs, vec![child.clone()]);
     store
-        .deactivate_member(actor(), &parent, &who, deactivation(), None)
+        .deactivate_member(actor(), &parent, &who, deactivation(), None, None)
         .await
         .unwrap();
     assert_eq!(used(&store).await, before, "still held by the child org");
@@ -186,14 +186,14 @@ async fn l6_the_seat_goes_with_the_last_active_membership_of_the_package() {
         .unwrap();
     assert!(preview.seat_freed && preview.other_active_orgs.is_empty());
     let removal = store
-        .remove_member(actor(), &child, &who, None)
+        .remove_member(actor(), &child, &who, None, None)
         .await
         .unwrap();
     assert!(removal.seat_freed);
     assert_eq!(used(&store).await, before - 1);
     // Removing it from the parent too frees nothing a second time.
     let removal = store
-        .remove_member(actor(), &parent, &who, None)
+        .remove_member(actor(), &parent, &who, None, None)
         .await
         .unwrap();
     assert!(!removal.seat_freed);

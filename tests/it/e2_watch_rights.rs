@@ -109,6 +109,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
                         organization_id: org.clone(),
                         identity_id: watcher.clone(),
                         successor_identity_id: String::new(),
+                        etag: String::new(),
                     })
                     .await
                     .expect("remove");

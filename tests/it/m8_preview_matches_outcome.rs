@@ -153,6 +153,7 @@ async fn m8_the_preview_is_the_outcome_over_generated_situations(b: Backend) {
                     organization_id: org.clone(),
                     identity_id: who.clone(),
                     successor_identity_id: named.into(),
+                    etag: String::new(),
                 })
                 .await
                 .map(|r| Some(r.into_inner())),

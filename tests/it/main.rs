@@ -30,3 +30,4 @@ mod shutdown;
 mod telemetry;
 mod tls;
 mod v1_hostile_input;
+mod w1_plan_then_apply;

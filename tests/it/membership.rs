@@ -50,6 +50,7 @@ async fn remove(s: &TestServer, org: &str, id: &str) -> pb::RemoveMemberResponse
             organization_id: org.into(),
             identity_id: id.into(),
             successor_identity_id: String::new(),
+            etag: String::new(),
         })
         .await
         .expect("remove")
@@ -344,6 +345,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
             organization_id: "org_0000000000000000".into(),
             identity_id: "ABCDEFGH".into(),
             successor_identity_id: "ABCDEFGH".into(),
+            etag: String::new(),
         })
         .await,
         "successor_identity_id",
@@ -763,6 +765,7 @@ async fn m4_deactivated_member_keeps_rooms_content_assignments_but_loses_access(
             note: "back in spring".into(),
             expected_return_time: Some(back),
             successor_identity_id: String::new(),
+            etag: String::new(),
         })
         .await
         .unwrap()

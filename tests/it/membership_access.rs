@@ -34,6 +34,7 @@ async fn m10_resolve_profiles_renders_every_state_in_one_call(b: Backend) {
             organization_id: org.clone(),
             identity_id: removed.clone(),
             successor_identity_id: String::new(),
+            etag: String::new(),
         })
         .await
         .unwrap();
@@ -443,6 +444,7 @@ async fn call(
                 organization_id: org,
                 identity_id: NOBODY.into(),
                 successor_identity_id: String::new(),
+                etag: String::new(),
             })
             .await
             .map(drop),

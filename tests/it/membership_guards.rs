@@ -37,6 +37,7 @@ fn remove_req(org: &str, id: &str, successor: &str) -> pb::RemoveMemberRequest {
         organization_id: org.into(),
         identity_id: id.into(),
         successor_identity_id: successor.into(),
+        etag: String::new(),
     }
 }
 

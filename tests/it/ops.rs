@@ -316,6 +316,7 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
             organization_id: org.clone(),
             identity_id: leo,
             successor_identity_id: String::new(),
+            etag: String::new(),
         })
         .await
         .unwrap()

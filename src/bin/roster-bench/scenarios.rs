@@ -531,6 +531,7 @@ pub async fn remove_member(
                 organization_id: seeded.big_org.clone(),
                 identity_id: v.clone(),
                 successor_identity_id: String::new(),
+                etag: String::new(),
             })
             .await
             .context("RemoveMember")?
