@@ -105,11 +105,17 @@ const (
 	ErrorReason_ERROR_REASON_NOT_ACTIVE_MEMBER ErrorReason = 33
 	// The identity is not a member of the room.
 	ErrorReason_ERROR_REASON_NOT_ROOM_MEMBER ErrorReason = 34
-	// The room belongs to another organization.
+	// Retired: never sent (a room of another organization is ROOM_NOT_FOUND).
+	// Kept so the number is never reused.
+	//
+	// Deprecated: Marked as deprecated in roster/v1/errors.proto.
 	ErrorReason_ERROR_REASON_ROOM_NOT_IN_ORGANIZATION ErrorReason = 35
 	// The event cursor is older than the retention window.
 	ErrorReason_ERROR_REASON_CURSOR_EXPIRED ErrorReason = 36
-	// The page token does not fit the request.
+	// Retired: never sent (a bad page token is INVALID_ARGUMENT naming
+	// `page_token`). Kept so the number is never reused.
+	//
+	// Deprecated: Marked as deprecated in roster/v1/errors.proto.
 	ErrorReason_ERROR_REASON_INVALID_PAGE_TOKEN ErrorReason = 37
 	// The request was aborted by a concurrent change; retry.
 	ErrorReason_ERROR_REASON_CONFLICT ErrorReason = 38
@@ -117,6 +123,9 @@ const (
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 39
 	// Self-revocation without the revocation password that is set.
 	ErrorReason_ERROR_REASON_REVOCATION_PASSWORD_REQUIRED ErrorReason = 40
+	// The state a previewed plan was made on has changed since (its `etag`
+	// no longer matches): preview again, then confirm. (W1; code ABORTED)
+	ErrorReason_ERROR_REASON_ETAG_MISMATCH ErrorReason = 41
 )
 
 // Enum value maps for ErrorReason.
@@ -163,6 +172,7 @@ var (
 		38: "ERROR_REASON_CONFLICT",
 		39: "ERROR_REASON_INTERNAL",
 		40: "ERROR_REASON_REVOCATION_PASSWORD_REQUIRED",
+		41: "ERROR_REASON_ETAG_MISMATCH",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -206,6 +216,7 @@ var (
 		"ERROR_REASON_CONFLICT":                     38,
 		"ERROR_REASON_INTERNAL":                     39,
 		"ERROR_REASON_REVOCATION_PASSWORD_REQUIRED": 40,
+		"ERROR_REASON_ETAG_MISMATCH":                41,
 	}
 )
 
@@ -240,7 +251,7 @@ var File_roster_v1_errors_proto protoreflect.FileDescriptor
 
 const file_roster_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16roster/v1/errors.proto\x12\troster.v1*\xd7\v\n" +
+	"\x16roster/v1/errors.proto\x12\troster.v1*\xff\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12 \n" +
@@ -277,13 +288,14 @@ const file_roster_v1_errors_proto_rawDesc = "" +
 	"$ERROR_REASON_LAST_ORGANIZATION_ADMIN\x10\x1f\x12%\n" +
 	"!ERROR_REASON_SUCCESSOR_NOT_ACTIVE\x10 \x12\"\n" +
 	"\x1eERROR_REASON_NOT_ACTIVE_MEMBER\x10!\x12 \n" +
-	"\x1cERROR_REASON_NOT_ROOM_MEMBER\x10\"\x12)\n" +
-	"%ERROR_REASON_ROOM_NOT_IN_ORGANIZATION\x10#\x12\x1f\n" +
-	"\x1bERROR_REASON_CURSOR_EXPIRED\x10$\x12#\n" +
-	"\x1fERROR_REASON_INVALID_PAGE_TOKEN\x10%\x12\x19\n" +
+	"\x1cERROR_REASON_NOT_ROOM_MEMBER\x10\"\x12-\n" +
+	"%ERROR_REASON_ROOM_NOT_IN_ORGANIZATION\x10#\x1a\x02\b\x01\x12\x1f\n" +
+	"\x1bERROR_REASON_CURSOR_EXPIRED\x10$\x12'\n" +
+	"\x1fERROR_REASON_INVALID_PAGE_TOKEN\x10%\x1a\x02\b\x01\x12\x19\n" +
 	"\x15ERROR_REASON_CONFLICT\x10&\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10'\x12-\n" +
-	")ERROR_REASON_REVOCATION_PASSWORD_REQUIRED\x10(BY\n" +
+	")ERROR_REASON_REVOCATION_PASSWORD_REQUIRED\x10(\x12\x1e\n" +
+	"\x1aERROR_REASON_ETAG_MISMATCH\x10)BY\n" +
 	"\rdev.roster.v1B\vErrorsProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (

@@ -1827,8 +1827,12 @@ type DeactivateMemberRequest struct {
 	// Optional active member who becomes admin of every room that would
 	// otherwise lose its last active admin.
 	SuccessorIdentityId string `protobuf:"bytes,6,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Optional etag from PreviewOffboarding (action DEACTIVATE, same
+	// successor): the call is refused with ABORTED (ETAG_MISMATCH) when
+	// anything the previewed plan depends on has changed since. (W1)
+	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeactivateMemberRequest) Reset() {
@@ -1903,6 +1907,13 @@ func (x *DeactivateMemberRequest) GetSuccessorIdentityId() string {
 	return ""
 }
 
+func (x *DeactivateMemberRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Request for ReactivateMember.
 type ReactivateMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1968,8 +1979,12 @@ type RemoveMemberRequest struct {
 	// Optional active member who becomes admin of every room that would
 	// otherwise lose its last active admin.
 	SuccessorIdentityId string `protobuf:"bytes,3,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Optional etag from PreviewOffboarding (action REMOVE, same successor):
+	// the call is refused with ABORTED (ETAG_MISMATCH) when anything the
+	// previewed plan depends on has changed since. (W1)
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RemoveMemberRequest) Reset() {
@@ -2019,6 +2034,13 @@ func (x *RemoveMemberRequest) GetIdentityId() string {
 func (x *RemoveMemberRequest) GetSuccessorIdentityId() string {
 	if x != nil {
 		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
 	}
 	return ""
 }
@@ -2188,8 +2210,11 @@ type PreviewOffboardingResponse struct {
 	// Reason codes that would make the real call fail (for example
 	// LAST_ROOM_ADMIN, LAST_ORGANIZATION_ADMIN); empty when it would succeed.
 	BlockingReasons []string `protobuf:"bytes,6,rep,name=blocking_reasons,json=blockingReasons,proto3" json:"blocking_reasons,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Digest of the state this plan was made on: pass it to the real call
+	// to have it refused (ABORTED, ETAG_MISMATCH) if that state changed. (W1)
+	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PreviewOffboardingResponse) Reset() {
@@ -2262,6 +2287,13 @@ func (x *PreviewOffboardingResponse) GetBlockingReasons() []string {
 		return x.BlockingReasons
 	}
 	return nil
+}
+
+func (x *PreviewOffboardingResponse) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // A work item (task or appointment) assigned to a member.
@@ -3270,7 +3302,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
 	"\x17ListRoomMembersResponse\x128\n" +
 	"\froom_members\x18\x01 \x03(\v2\x15.roster.v1.RoomMemberR\vroomMembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x02\n" +
 	"\x17DeactivateMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
@@ -3278,16 +3310,18 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\x0e2\x1d.roster.v1.DeactivationReasonR\x06reason\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\x12L\n" +
 	"\x14expected_return_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
-	"\x15successor_identity_id\x18\x06 \x01(\tR\x13successorIdentityId\"c\n" +
+	"\x15successor_identity_id\x18\x06 \x01(\tR\x13successorIdentityId\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"c\n" +
 	"\x17ReactivateMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"\x93\x01\n" +
+	"identityId\"\xa7\x01\n" +
 	"\x13RemoveMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x122\n" +
-	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\"\xb3\x01\n" +
+	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"\xb3\x01\n" +
 	"\x14RemoveMemberResponse\x12\x1d\n" +
 	"\n" +
 	"rooms_left\x18\x01 \x01(\x05R\troomsLeft\x12/\n" +
@@ -3300,7 +3334,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x124\n" +
 	"\x06action\x18\x03 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
-	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\x9f\x02\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\xb3\x02\n" +
 	"\x1aPreviewOffboardingResponse\x12*\n" +
 	"\x11orphaned_room_ids\x18\x01 \x03(\tR\x0forphanedRoomIds\x12\x1d\n" +
 	"\n" +
@@ -3309,7 +3343,8 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\n" +
 	"seat_freed\x18\x04 \x01(\bR\tseatFreed\x12A\n" +
 	"\x1dother_active_organization_ids\x18\x05 \x03(\tR\x1aotherActiveOrganizationIds\x12)\n" +
-	"\x10blocking_reasons\x18\x06 \x03(\tR\x0fblockingReasons\"\xa7\x02\n" +
+	"\x10blocking_reasons\x18\x06 \x03(\tR\x0fblockingReasons\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\"\xa7\x02\n" +
 	"\n" +
 	"Assignment\x12#\n" +
 	"\rassignment_id\x18\x01 \x01(\tR\fassignmentId\x12'\n" +

@@ -150,7 +150,7 @@ type MembershipServiceClient interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	DeactivateMember(ctx context.Context, in *DeactivateMemberRequest, opts ...grpc.CallOption) (*Member, error)
 	// Reactivates a deactivated member: all access back, rooms included.
 	// Always manual; needs a free seat. (M5)
@@ -169,10 +169,12 @@ type MembershipServiceClient interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-	// SUCCESSOR_NOT_ACTIVE).
+	// SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
-	// would do. (M8)
+	// would do, with an etag of the state it looked at: given to
+	// Remove/DeactivateMember, it makes them apply exactly this plan or
+	// answer ABORTED (ETAG_MISMATCH). (M8, W1)
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -569,7 +571,7 @@ type MembershipServiceServer interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	DeactivateMember(context.Context, *DeactivateMemberRequest) (*Member, error)
 	// Reactivates a deactivated member: all access back, rooms included.
 	// Always manual; needs a free seat. (M5)
@@ -588,10 +590,12 @@ type MembershipServiceServer interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-	// SUCCESSOR_NOT_ACTIVE).
+	// SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
-	// would do. (M8)
+	// would do, with an etag of the state it looked at: given to
+	// Remove/DeactivateMember, it makes them apply exactly this plan or
+	// answer ABORTED (ETAG_MISMATCH). (M8, W1)
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.

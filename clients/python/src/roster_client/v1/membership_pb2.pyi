@@ -311,20 +311,22 @@ class ListRoomMembersResponse(_message.Message):
     def __init__(self, room_members: _Optional[_Iterable[_Union[RoomMember, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeactivateMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "reason", "note", "expected_return_time", "successor_identity_id")
+    __slots__ = ("organization_id", "identity_id", "reason", "note", "expected_return_time", "successor_identity_id", "etag")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_RETURN_TIME_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     reason: DeactivationReason
     note: str
     expected_return_time: _timestamp_pb2.Timestamp
     successor_identity_id: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ReactivateMemberRequest(_message.Message):
     __slots__ = ("organization_id", "identity_id")
@@ -335,14 +337,16 @@ class ReactivateMemberRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "successor_identity_id")
+    __slots__ = ("organization_id", "identity_id", "successor_identity_id", "etag")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     successor_identity_id: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberResponse(_message.Message):
     __slots__ = ("rooms_left", "assignments_dropped", "successor_room_ids", "seat_freed")
@@ -369,20 +373,22 @@ class PreviewOffboardingRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
 
 class PreviewOffboardingResponse(_message.Message):
-    __slots__ = ("orphaned_room_ids", "room_count", "assignment_count", "seat_freed", "other_active_organization_ids", "blocking_reasons")
+    __slots__ = ("orphaned_room_ids", "room_count", "assignment_count", "seat_freed", "other_active_organization_ids", "blocking_reasons", "etag")
     ORPHANED_ROOM_IDS_FIELD_NUMBER: _ClassVar[int]
     ROOM_COUNT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     SEAT_FREED_FIELD_NUMBER: _ClassVar[int]
     OTHER_ACTIVE_ORGANIZATION_IDS_FIELD_NUMBER: _ClassVar[int]
     BLOCKING_REASONS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     orphaned_room_ids: _containers.RepeatedScalarFieldContainer[str]
     room_count: int
     assignment_count: int
     seat_freed: bool
     other_active_organization_ids: _containers.RepeatedScalarFieldContainer[str]
     blocking_reasons: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, orphaned_room_ids: _Optional[_Iterable[str]] = ..., room_count: _Optional[int] = ..., assignment_count: _Optional[int] = ..., seat_freed: _Optional[bool] = ..., other_active_organization_ids: _Optional[_Iterable[str]] = ..., blocking_reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+    etag: str
+    def __init__(self, orphaned_room_ids: _Optional[_Iterable[str]] = ..., room_count: _Optional[int] = ..., assignment_count: _Optional[int] = ..., seat_freed: _Optional[bool] = ..., other_active_organization_ids: _Optional[_Iterable[str]] = ..., blocking_reasons: _Optional[_Iterable[str]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("assignment_id", "organization_id", "room_id", "assignee_identity_id", "kind", "title", "create_time")

@@ -325,7 +325,7 @@ class MembershipServiceServicer:
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -354,7 +354,7 @@ class MembershipServiceServicer:
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-        SUCCESSOR_NOT_ACTIVE).
+        SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -362,7 +362,9 @@ class MembershipServiceServicer:
 
     def PreviewOffboarding(self, request, context):
         """Shows, without writing anything, what removing or deactivating a member
-        would do. (M8)
+        would do, with an etag of the state it looked at: given to
+        Remove/DeactivateMember, it makes them apply exactly this plan or
+        answer ABORTED (ETAG_MISMATCH). (M8, W1)
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.

@@ -147,7 +147,7 @@ class MembershipServiceStub:
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
     """
     ReactivateMember: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ReactivateMemberRequest, _membership_pb2.Member]
     """Reactivates a deactivated member: all access back, rooms included.
@@ -168,11 +168,13 @@ class MembershipServiceStub:
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-    SUCCESSOR_NOT_ACTIVE).
+    SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
     """
     PreviewOffboarding: _grpc.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]
     """Shows, without writing anything, what removing or deactivating a member
-    would do. (M8)
+    would do, with an etag of the state it looked at: given to
+    Remove/DeactivateMember, it makes them apply exactly this plan or
+    answer ABORTED (ETAG_MISMATCH). (M8, W1)
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -350,7 +352,7 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
     """
     ReactivateMember: _aio.UnaryUnaryMultiCallable[_membership_pb2.ReactivateMemberRequest, _membership_pb2.Member]  # type: ignore[assignment]
     """Reactivates a deactivated member: all access back, rooms included.
@@ -371,11 +373,13 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-    SUCCESSOR_NOT_ACTIVE).
+    SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
     """
     PreviewOffboarding: _aio.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]  # type: ignore[assignment]
     """Shows, without writing anything, what removing or deactivating a member
-    would do. (M8)
+    would do, with an etag of the state it looked at: given to
+    Remove/DeactivateMember, it makes them apply exactly this plan or
+    answer ABORTED (ETAG_MISMATCH). (M8, W1)
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -628,7 +632,7 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE).
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
         """
 
     @_abc_1.abstractmethod
@@ -661,7 +665,7 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
-        SUCCESSOR_NOT_ACTIVE).
+        SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
         """
 
     @_abc_1.abstractmethod
@@ -671,7 +675,9 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_membership_pb2.PreviewOffboardingResponse, _abc.Awaitable[_membership_pb2.PreviewOffboardingResponse]]:
         """Shows, without writing anything, what removing or deactivating a member
-        would do. (M8)
+        would do, with an etag of the state it looked at: given to
+        Remove/DeactivateMember, it makes them apply exactly this plan or
+        answer ABORTED (ETAG_MISMATCH). (M8, W1)
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
