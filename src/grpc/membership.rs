@@ -944,6 +944,81 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         }))
     }
 
+    async fn offboard_identity(
+        &self,
+        request: Request<pb::OffboardIdentityRequest>,
+    ) -> Result<Response<pb::OffboardIdentityResponse>, Status> {
+        let principal = self.ctx.principal(&request).await?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
+        let package = v.id("package_id", PackageId::parse(&req.package_id));
+        let action = convert::required_enum(&mut v, "action", req.action, |a| match a {
+            pb::OffboardingAction::Unspecified => None,
+            pb::OffboardingAction::Deactivate => Some(OffboardingAction::Deactivate),
+            pb::OffboardingAction::Remove => Some(OffboardingAction::Remove),
+        });
+        let successor_id = successor(
+            &mut v,
+            "successor_identity_id",
+            &req.successor_identity_id,
+            id.as_ref(),
+        );
+        let transfer_to = successor(
+            &mut v,
+            "transfer_assignments_to",
+            &req.transfer_assignments_to,
+            id.as_ref(),
+        );
+        v.finish()?;
+        let (id, package) = (checked(id, "identity_id")?, checked(package, "package_id")?);
+        authz::require_package_admin(&self.ctx, &principal, &package).await?;
+        let done = self
+            .ctx
+            .store
+            .offboard_identity(
+                principal.actor(),
+                crate::store::OffboardRequest {
+                    identity: id,
+                    package,
+                    action: checked(action, "action")?,
+                    successor: successor_id,
+                    transfer_to,
+                    validate_only: req.validate_only,
+                },
+            )
+            .await?;
+        let n = |x: u64| x.min(i32::MAX as u64) as i32;
+        Ok(Response::new(pb::OffboardIdentityResponse {
+            organizations: done
+                .orgs
+                .into_iter()
+                .map(|o| pb::OrganizationOffboarding {
+                    organization_id: o.org.to_string(),
+                    orphaned_room_ids: o
+                        .plan
+                        .last_admin_rooms
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect(),
+                    rooms_left: n(o.plan.rooms_left),
+                    assignments_dropped: n(o.plan.assignments_dropped),
+                    assignments_transferred: n(o.assignments_transferred),
+                    blocking_reasons: o
+                        .plan
+                        .blocking
+                        .iter()
+                        .map(|r| r.as_str().to_owned())
+                        .collect(),
+                    unchanged: o.unchanged,
+                })
+                .collect(),
+            seat_freed: done.seat_freed,
+            sessions_ended: n(done.sessions_ended),
+            validate_only: !done.applied,
+        }))
+    }
+
     async fn preview_offboarding(
         &self,
         request: Request<pb::PreviewOffboardingRequest>,

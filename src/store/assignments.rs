@@ -7,7 +7,7 @@ use super::records::{
 };
 use super::rows::keyset_page;
 use super::rules::HELD_BY;
-use super::{Store, to_time};
+use super::{Store, Txn, to_time};
 use crate::domain::{
     Actor, Assignment, AssignmentId, AssignmentKind, Error, EventType, IdentityId, NewEvent, OrgId,
     Page, PageRequest, Reason, Result, RoomId,
@@ -164,44 +164,57 @@ impl Store {
                 return Err(room_not_found(room));
             }
             require_active_member(txn.conn(), org, to, Reason::SuccessorNotActive).await?;
-            // Only what `from` holds in its current tenure; `to` is an active
-            // member (checked above), so its tenure exists.
-            let mut sql = String::from(
-                "UPDATE assignments SET assignee_id = ?, assignee_tenure = \
-               (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?) \
-             WHERE organization_id = ? AND assignee_id = ? AND assignee_tenure = \
-               (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?)",
-            );
-            let mut values: Vec<Value> = vec![
-                to.as_str().into(),
-                org.as_str().into(),
-                to.as_str().into(),
-                org.as_str().into(),
-                from.as_str().into(),
-                org.as_str().into(),
-                from.as_str().into(),
-            ];
-            if let Some(room) = room {
-                sql.push_str(" AND room_id = ?");
-                values.push(room.as_str().into());
-            }
-            let moved = txn.exec(&sql, values).await?;
+            let moved = move_assignments(&mut txn, org, from, to, room).await?;
             if moved == 0 {
                 txn.nothing_changed();
-                return Ok((txn, 0));
             }
-            let mut event = NewEvent::new(EventType::AssignmentsTransferred, from.as_str())
-                .identity(from)
-                .org(org)
-                .attr("to_identity_id", to.as_str())
-                .attr("count", moved.to_string());
-            if let Some(room) = room {
-                event = event.room(room);
-            }
-            txn.emit(event);
-
             Ok((txn, moved))
         })
         .await
     }
+}
+
+/// M9 inside a transaction: moves what `from` holds in its current tenure
+/// in `org` (or one room of it) to `to`, an ACTIVE member (checked by the
+/// caller, so its tenure exists), in one statement; emits
+/// ASSIGNMENTS_TRANSFERRED when anything moved. Returns how many moved.
+pub(super) async fn move_assignments(
+    txn: &mut Txn,
+    org: &OrgId,
+    from: &IdentityId,
+    to: &IdentityId,
+    room: Option<&RoomId>,
+) -> Result<u64> {
+    let mut sql = String::from(
+        "UPDATE assignments SET assignee_id = ?, assignee_tenure = \
+           (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?) \
+         WHERE organization_id = ? AND assignee_id = ? AND assignee_tenure = \
+           (SELECT tenure FROM members WHERE organization_id = ? AND identity_id = ?)",
+    );
+    let mut values: Vec<Value> = vec![
+        to.as_str().into(),
+        org.as_str().into(),
+        to.as_str().into(),
+        org.as_str().into(),
+        from.as_str().into(),
+        org.as_str().into(),
+        from.as_str().into(),
+    ];
+    if let Some(room) = room {
+        sql.push_str(" AND room_id = ?");
+        values.push(room.as_str().into());
+    }
+    let moved = txn.exec(&sql, values).await?;
+    if moved > 0 {
+        let mut event = NewEvent::new(EventType::AssignmentsTransferred, from.as_str())
+            .identity(from)
+            .org(org)
+            .attr("to_identity_id", to.as_str())
+            .attr("count", moved.to_string());
+        if let Some(room) = room {
+            event = event.room(room);
+        }
+        txn.emit(event);
+    }
+    Ok(moved)
 }

@@ -25,12 +25,13 @@ mod throttle;
 // One file per area. Their imports form layers without a cycle (checked by
 // `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
 // records -> room_guard -> organizations, members, rooms, assignments,
-// offboarding, access, inactivity -> identity (revocation removes from
+// offboarding, access, inactivity -> offboard_identity (W2) -> identity (revocation removes from
 // every organization) and license.
 mod access;
 mod assignments;
 mod inactivity;
 mod members;
+mod offboard_identity;
 mod offboarding;
 mod organizations;
 mod records;
@@ -57,6 +58,7 @@ pub use identity::{Revoker, SessionLookup, SignInCredential};
 pub use inactivity::{MAX_SWEEP_MEMBERS, SweepOutcome};
 pub use license::{NewPackage, PackageUpdate};
 pub use members::MemberFilter;
+pub use offboard_identity::{IdentityOffboarding, OffboardRequest, OrgOffboarding};
 pub use offboarding::{DeactivationInput, OffboardingAction, OffboardingPreview, Removal};
 pub use organizations::{NewOrganization, OrganizationChanges};
 pub use rooms::RoomStanding;
@@ -643,6 +645,11 @@ impl Txn {
     /// transaction back instead of refusing it for want of an event.
     pub fn nothing_changed(&mut self) {
         self.unchanged = true;
+    }
+
+    /// How many events this transaction has emitted so far.
+    pub fn events_pending(&self) -> usize {
+        self.events.len()
     }
 }
 

@@ -149,7 +149,7 @@ pub(super) async fn purge_identity(
 /// the package's locks, for the real call. Returns them with the other
 /// organizations of the package where the identity stays ACTIVE. At most
 /// five queries, whatever the number of rooms and assignments.
-async fn offboarding_facts<C: ConnectionTrait>(
+pub(super) async fn offboarding_facts<C: ConnectionTrait>(
     c: &C,
     org: &OrgId,
     m: &member::Model,

@@ -31,3 +31,4 @@ mod telemetry;
 mod tls;
 mod v1_hostile_input;
 mod w1_plan_then_apply;
+mod w2_offboard_identity;
