@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 use tonic::{Request, Response, Status};
 
 use super::Ctx;
+use super::authn;
 use super::convert::{self, ts};
 use crate::domain::validate::Violations;
 use crate::domain::{
@@ -166,7 +167,8 @@ struct Watch {
     /// Last sequence number examined (delivered or filtered out).
     pos: i64,
     tx: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
-    metadata: tonic::metadata::MetadataMap,
+    /// The bearer token the stream was opened with.
+    token: Arc<str>,
 }
 
 /// Event types that can take a watcher's right to its stream away: its
@@ -191,7 +193,7 @@ impl Watch {
     /// Whether the caller may still watch (A1–A3 again, against the state
     /// as of now: the caches are invalidated before an event fans out).
     async fn still_allowed(&self) -> Result<()> {
-        let principal = self.ctx.auth.authenticate(&self.metadata).await?;
+        let principal = self.ctx.auth.principal(&self.token).await?;
         authorize(&self.ctx, &principal, &self.filter).await
     }
 
@@ -314,8 +316,9 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
-        let principal = self.ctx.principal(&request).await?;
-        let metadata = request.metadata().clone();
+        let caller = authn::caller(&request)?;
+        let principal = caller.principal.clone();
+        let token: Arc<str> = Arc::from(caller.token());
         let req = request.into_inner();
         let mut v = Violations::new();
         let filter = parse_filter(&mut v, "filter", req.filter.as_ref());
@@ -360,7 +363,7 @@ impl pb::event_service_server::EventService for EventApi {
             filter,
             pos,
             tx,
-            metadata,
+            token,
         };
         tokio::spawn(watch.run(live));
         Ok(Response::new(Box::pin(
@@ -372,7 +375,7 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         request: Request<pb::ListAuditEventsRequest>,
     ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let filter = parse_filter(&mut v, "filter", req.filter.as_ref());

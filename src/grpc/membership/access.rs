@@ -4,6 +4,7 @@
 use tonic::{Request, Response, Status};
 
 use super::super::Ctx;
+use super::super::authn;
 use super::super::authz;
 use super::checked;
 use super::messages::{access_to_pb, profile_to_pb};
@@ -15,7 +16,7 @@ pub(super) async fn resolve_profiles(
     ctx: &Ctx,
     request: Request<pb::ResolveProfilesRequest>,
 ) -> Result<Response<pb::ResolveProfilesResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -38,7 +39,7 @@ pub(super) async fn check_access(
     ctx: &Ctx,
     request: Request<pb::CheckAccessRequest>,
 ) -> Result<Response<pb::CheckAccessResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
@@ -58,7 +59,7 @@ pub(super) async fn record_activity(
     ctx: &Ctx,
     request: Request<pb::RecordActivityRequest>,
 ) -> Result<Response<()>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -77,7 +78,7 @@ pub(super) async fn run_inactivity_sweep(
     ctx: &Ctx,
     request: Request<pb::RunInactivitySweepRequest>,
 ) -> Result<Response<pb::RunInactivitySweepResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.optional_id("organization_id", &req.organization_id, OrgId::parse);

@@ -3,6 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::super::Ctx;
+use super::super::authn;
 use super::super::authz;
 use super::super::convert;
 use super::checked;
@@ -19,7 +20,7 @@ pub(super) async fn create_assignment(
     ctx: &Ctx,
     request: Request<pb::CreateAssignmentRequest>,
 ) -> Result<Response<pb::Assignment>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let Some(a) = req.assignment else {
         return Err(Error::invalid("assignment", "is required").into());
@@ -63,7 +64,7 @@ pub(super) async fn list_assignments(
     ctx: &Ctx,
     request: Request<pb::ListAssignmentsRequest>,
 ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -115,7 +116,7 @@ pub(super) async fn transfer_assignments(
     ctx: &Ctx,
     request: Request<pb::TransferAssignmentsRequest>,
 ) -> Result<Response<pb::TransferAssignmentsResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));

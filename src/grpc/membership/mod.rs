@@ -1,7 +1,7 @@
 //! `roster.v1.MembershipService` (M1–M12, L6 for organizations, A2, A3,
 //! E1). The service impl delegates to one file per area; each handler:
-//! authenticate, validate every field, authorize (`authz`), call the
-//! store, convert.
+//! take the principal (authenticated by the `authn` layer), validate every
+//! field, authorize (`authz`), call the store, convert.
 
 mod access;
 mod assignments;

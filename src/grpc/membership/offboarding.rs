@@ -3,6 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::super::Ctx;
+use super::super::authn;
 use super::super::authz;
 use super::super::convert;
 use super::{checked, successor};
@@ -18,7 +19,7 @@ pub(super) async fn deactivate_member(
     ctx: &Ctx,
     request: Request<pb::DeactivateMemberRequest>,
 ) -> Result<Response<pb::Member>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -81,7 +82,7 @@ pub(super) async fn reactivate_member(
     ctx: &Ctx,
     request: Request<pb::ReactivateMemberRequest>,
 ) -> Result<Response<pb::Member>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -103,7 +104,7 @@ pub(super) async fn remove_member(
     ctx: &Ctx,
     request: Request<pb::RemoveMemberRequest>,
 ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -140,7 +141,7 @@ pub(super) async fn preview_offboarding(
     ctx: &Ctx,
     request: Request<pb::PreviewOffboardingRequest>,
 ) -> Result<Response<pb::PreviewOffboardingResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));

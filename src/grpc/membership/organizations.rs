@@ -5,6 +5,7 @@ use prost_types::Duration as PbDuration;
 use tonic::{Request, Response, Status};
 
 use super::super::Ctx;
+use super::super::authn;
 use super::super::authz;
 use super::super::convert;
 use super::messages::{role_from_pb, state_from_pb};
@@ -36,7 +37,7 @@ pub(super) async fn create_organization(
     ctx: &Ctx,
     request: Request<pb::CreateOrganizationRequest>,
 ) -> Result<Response<pb::Organization>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let Some(o) = req.organization else {
         return Err(Error::invalid("organization", "is required").into());
@@ -105,7 +106,7 @@ pub(super) async fn get_organization(
     ctx: &Ctx,
     request: Request<pb::GetOrganizationRequest>,
 ) -> Result<Response<pb::Organization>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let org = convert::org_id("organization_id", &request.get_ref().organization_id)?;
     authz::require_org_member(ctx, &principal, &org, true).await?;
     Ok(Response::new(
@@ -117,7 +118,7 @@ pub(super) async fn update_organization_settings(
     ctx: &Ctx,
     request: Request<pb::UpdateOrganizationSettingsRequest>,
 ) -> Result<Response<pb::Organization>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let Some(o) = req.organization else {
         return Err(Error::invalid("organization", "is required").into());
@@ -166,7 +167,7 @@ pub(super) async fn add_member(
     ctx: &Ctx,
     request: Request<pb::AddMemberRequest>,
 ) -> Result<Response<pb::Member>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -190,7 +191,7 @@ pub(super) async fn update_member_role(
     ctx: &Ctx,
     request: Request<pb::UpdateMemberRoleRequest>,
 ) -> Result<Response<pb::Member>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
@@ -213,7 +214,7 @@ pub(super) async fn list_members(
     ctx: &Ctx,
     request: Request<pb::ListMembersRequest>,
 ) -> Result<Response<pb::ListMembersResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));

@@ -3,6 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::super::Ctx;
+use super::super::authn;
 use super::super::authz::{self, OrgCaller};
 use super::super::convert;
 use super::messages::room_role_from_pb;
@@ -38,7 +39,7 @@ pub(super) async fn create_room(
     ctx: &Ctx,
     request: Request<pb::CreateRoomRequest>,
 ) -> Result<Response<pb::Room>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let Some(r) = req.room else {
         return Err(Error::invalid("room", "is required").into());
@@ -95,7 +96,7 @@ pub(super) async fn add_room_member(
     ctx: &Ctx,
     request: Request<pb::AddRoomMemberRequest>,
 ) -> Result<Response<pb::RoomMember>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let room = v.id("room_id", RoomId::parse(&req.room_id));
@@ -127,7 +128,7 @@ pub(super) async fn update_room_member(
     ctx: &Ctx,
     request: Request<pb::UpdateRoomMemberRequest>,
 ) -> Result<Response<pb::RoomMember>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let Some(m) = req.room_member else {
         return Err(Error::invalid("room_member", "is required").into());
@@ -176,7 +177,7 @@ pub(super) async fn remove_room_member(
     ctx: &Ctx,
     request: Request<pb::RemoveRoomMemberRequest>,
 ) -> Result<Response<()>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let room = v.id("room_id", RoomId::parse(&req.room_id));
@@ -194,7 +195,7 @@ pub(super) async fn leave_room(
     ctx: &Ctx,
     request: Request<pb::LeaveRoomRequest>,
 ) -> Result<Response<()>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let room = v.id("room_id", RoomId::parse(&req.room_id));
@@ -227,7 +228,7 @@ pub(super) async fn list_room_members(
     ctx: &Ctx,
     request: Request<pb::ListRoomMembersRequest>,
 ) -> Result<Response<pb::ListRoomMembersResponse>, Status> {
-    let principal = ctx.principal(&request).await?;
+    let principal = authn::principal(&request)?;
     let req = request.into_inner();
     let mut v = Violations::new();
     let room = v.id("room_id", RoomId::parse(&req.room_id));
