@@ -57,7 +57,20 @@ pub(super) async fn create_room(
     }
     v.finish()?;
     let org = checked(org, "room.organization_id")?;
-    let caller = authz::org_caller(ctx, &principal, &org).await?;
+    let mut caller = authz::org_caller(ctx, &principal, &org).await?;
+    // An active member may create a room it administers itself; anything
+    // else needs an admin, or a stand-in for the admins of an organization
+    // that has none (M2).
+    let own_room = matches!(
+        &caller,
+        OrgCaller::Identity {
+            id,
+            standing: Some((MemberRole::Member, domain::MemberState::Active)),
+        } if admin.as_ref().is_none_or(|a| a == id)
+    );
+    if !own_room {
+        caller = authz::stand_in_admin(ctx, caller, &org).await?;
+    }
     let admin = match &caller {
         OrgCaller::Service => checked(admin, "admin_identity_id")?,
         _ if caller.is_admin() => checked(
