@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tonic::metadata::MetadataMap;
-
 use crate::cache::Caches;
 use crate::domain::secrets::{self, SERVICE_KEY_PREFIX, SESSION_TOKEN_PREFIX};
 use crate::domain::{Error, Principal, Reason, Result};
@@ -40,12 +38,6 @@ impl Authenticator {
             caches,
             service_keys: RwLock::new(keys),
         }
-    }
-
-    /// The principal behind a request's bearer token.
-    pub async fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal> {
-        let token = bearer(metadata)?;
-        self.principal(token).await
     }
 
     /// The principal behind a token.
@@ -115,10 +107,11 @@ impl Authenticator {
     }
 }
 
-/// The token of `authorization: Bearer <token>`.
-pub fn bearer(metadata: &MetadataMap) -> Result<&str> {
-    let value = metadata
-        .get("authorization")
+/// The token of `authorization: Bearer <token>` (the gRPC layer,
+/// `grpc/authn.rs`, calls this for every call that needs a bearer).
+pub fn bearer(headers: &http::HeaderMap) -> Result<&str> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
         .ok_or_else(|| unauthenticated("missing `authorization: Bearer <token>` metadata"))?
         .to_str()
         .map_err(|_| unauthenticated("the authorization metadata is not readable text"))?;

@@ -11,6 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 use tonic::{Request, Response, Status};
 
 use super::Ctx;
+use super::authn;
 use super::convert::{self, ts};
 use crate::domain::validate::Violations;
 use crate::domain::{
@@ -124,16 +125,29 @@ fn parse_filter(v: &mut Violations, field: &str, f: Option<&pb::EventFilter>) ->
     }
 }
 
+/// On what right a caller reads events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// Its own: a service, its own identity, a package it administers or
+    /// an organization it administers.
+    Own,
+    /// Standing in for the admins of an organization that has no active
+    /// admin, as an admin of its package (M2): ends once the organization
+    /// has an admin again.
+    StandIn,
+}
+
 /// A1–A3 for events: services see everything; a person sees their own
 /// identity's events, their packages' (as admin) and their organizations'
-/// (as active admin). Since every set filter field must match, one
+/// (as active admin, or as a package admin while the organization has no
+/// active admin, M2). Since every set filter field must match, one
 /// permitted field bounds the result.
-async fn authorize(ctx: &Ctx, principal: &Principal, q: &EventQuery) -> Result<()> {
+async fn authorize(ctx: &Ctx, principal: &Principal, q: &EventQuery) -> Result<Grant> {
     let Some(me) = principal.identity_id() else {
-        return Ok(());
+        return Ok(Grant::Own);
     };
     if q.identity_id.as_deref() == Some(me.as_str()) {
-        return Ok(());
+        return Ok(Grant::Own);
     }
     if let Some(p) = &q.package_id
         && ctx
@@ -141,16 +155,18 @@ async fn authorize(ctx: &Ctx, principal: &Principal, q: &EventQuery) -> Result<(
             .is_package_admin(&PackageId::from_trusted(p.clone()), me)
             .await?
     {
-        return Ok(());
+        return Ok(Grant::Own);
     }
-    if let Some(o) = &q.org_id
-        && ctx
-            .store
-            .member_standing(&OrgId::from_trusted(o.clone()), me)
-            .await?
+    if let Some(o) = &q.org_id {
+        let org = OrgId::from_trusted(o.clone());
+        if ctx.store.member_standing(&org, me).await?
             == Some((domain::MemberRole::Admin, domain::MemberState::Active))
-    {
-        return Ok(());
+        {
+            return Ok(Grant::Own);
+        }
+        if ctx.store.stewards_orphaned_org(&org, me).await? {
+            return Ok(Grant::StandIn);
+        }
     }
     Err(Error::denied(
         Reason::NotAuthorized,
@@ -166,13 +182,17 @@ struct Watch {
     /// Last sequence number examined (delivered or filtered out).
     pos: i64,
     tx: mpsc::Sender<Result<pb::WatchEventsResponse, Status>>,
-    metadata: tonic::metadata::MetadataMap,
+    /// The bearer token the stream was opened with.
+    token: Arc<str>,
+    /// The right the caller watches on, as of the last check.
+    grant: Grant,
 }
 
 /// Event types that can take a watcher's right to its stream away: its
 /// session ending (sign-out, credential deleted, detached, revoked), its
 /// package admin role (package admins changed) or its organization admin
-/// role (demoted, deactivated, removed).
+/// role (demoted, deactivated, removed). A stand-in's right also ends with
+/// [`ends_stand_in`].
 fn may_revoke_rights(t: EventType) -> bool {
     matches!(
         t,
@@ -187,19 +207,31 @@ fn may_revoke_rights(t: EventType) -> bool {
     )
 }
 
+/// Event types in an organization that can end a stand-in's right there
+/// (M2): an admin added or reactivated (a promotion is
+/// MEMBER_ROLE_UPDATED, already in [`may_revoke_rights`]).
+fn ends_stand_in(t: EventType) -> bool {
+    matches!(t, EventType::MemberAdded | EventType::MemberReactivated)
+}
+
 impl Watch {
     /// Whether the caller may still watch (A1–A3 again, against the state
     /// as of now: the caches are invalidated before an event fans out).
-    async fn still_allowed(&self) -> Result<()> {
-        let principal = self.ctx.auth.authenticate(&self.metadata).await?;
-        authorize(&self.ctx, &principal, &self.filter).await
+    async fn still_allowed(&mut self) -> Result<()> {
+        let principal = self.ctx.auth.principal(&self.token).await?;
+        self.grant = authorize(&self.ctx, &principal, &self.filter).await?;
+        Ok(())
     }
 
     /// Before `e` goes out (or is skipped): when it may have taken the
     /// caller's right away, checks again. Every later event is committed
     /// after it, so none reaches a caller who lost the right (E2).
-    async fn guard(&self, e: &domain::Event) -> Result<()> {
-        if may_revoke_rights(e.event_type) {
+    async fn guard(&mut self, e: &domain::Event) -> Result<()> {
+        let stand_in_ended = self.grant == Grant::StandIn
+            && ends_stand_in(e.event_type)
+            && e.org_id.is_some()
+            && e.org_id == self.filter.org_id;
+        if may_revoke_rights(e.event_type) || stand_in_ended {
             self.still_allowed().await?;
         }
         Ok(())
@@ -320,8 +352,9 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
-        let principal = self.ctx.principal(&request).await?;
-        let metadata = request.metadata().clone();
+        let caller = authn::caller(&request)?;
+        let principal = caller.principal.clone();
+        let token: Arc<str> = Arc::from(caller.token());
         let req = request.into_inner();
         let mut v = Violations::new();
         let filter = parse_filter(&mut v, "filter", req.filter.as_ref());
@@ -335,7 +368,7 @@ impl pb::event_service_server::EventService for EventApi {
             c
         };
         v.finish()?;
-        authorize(&self.ctx, &principal, &filter).await?;
+        let grant = authorize(&self.ctx, &principal, &filter).await?;
 
         // Subscribe before reading the log so nothing falls in between.
         let live = self.ctx.feed.subscribe();
@@ -366,7 +399,8 @@ impl pb::event_service_server::EventService for EventApi {
             filter,
             pos,
             tx,
-            metadata,
+            token,
+            grant,
         };
         tokio::spawn(watch.run(live));
         Ok(Response::new(Box::pin(
@@ -378,7 +412,7 @@ impl pb::event_service_server::EventService for EventApi {
         &self,
         request: Request<pb::ListAuditEventsRequest>,
     ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let filter = parse_filter(&mut v, "filter", req.filter.as_ref());

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::Ctx;
+use super::authn;
 use super::authz;
 use super::convert::identity_id;
 use crate::domain::validate::{self, Violations};
@@ -31,7 +32,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateIdentityRequest>,
     ) -> Result<Response<pb::Identity>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let Some(identity) = req.identity else {
@@ -62,7 +63,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::Identity>, Status> {
-        self.ctx.principal(&request).await?;
+        authn::principal(&request)?;
         let id = identity_id("identity_id", &request.get_ref().identity_id)?;
         let identity = self.ctx.store.get_identity(&id).await?;
         Ok(Response::new(identity.into()))
@@ -72,7 +73,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::BatchGetIdentitiesRequest>,
     ) -> Result<Response<pb::BatchGetIdentitiesResponse>, Status> {
-        self.ctx.principal(&request).await?;
+        authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let ids: Vec<IdentityId> =
@@ -104,7 +105,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::SetRevocationPasswordRequest>,
     ) -> Result<Response<()>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
@@ -128,7 +129,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::RevokeIdentityRequest>,
     ) -> Result<Response<pb::Identity>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
@@ -284,7 +285,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         &self,
         request: Request<pb::ValidateSessionRequest>,
     ) -> Result<Response<pb::ValidateSessionResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let caller = authn::caller(&request)?;
         let token = &request.get_ref().session_token;
         if token.is_empty() {
             return Err(Error::invalid("session_token", "is required").into());
@@ -299,7 +300,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             )
             .into());
         }
-        if !principal.is_service() && crate::auth::bearer(request.metadata())? != token {
+        if !caller.principal.is_service() && caller.token() != token {
             return Err(Error::denied(
                 Reason::NotAuthorized,
                 "a session may only validate its own token",
@@ -330,16 +331,17 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
     }
 
     async fn sign_out(&self, request: Request<pb::SignOutRequest>) -> Result<Response<()>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let caller = authn::caller(&request)?;
+        let principal = &caller.principal;
         let token = if request.get_ref().session_token.is_empty() {
-            crate::auth::bearer(request.metadata())?.to_owned()
+            caller.token().to_owned()
         } else {
             request.get_ref().session_token.clone()
         };
         if token.len() > 256 {
             return Err(Error::invalid("session_token", "must be at most 256 characters").into());
         }
-        if !principal.is_service() && crate::auth::bearer(request.metadata())? != token {
+        if !principal.is_service() && caller.token() != token {
             return Err(
                 Error::denied(Reason::NotAuthorized, "a session may only sign itself out").into(),
             );

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::Ctx;
+use super::authn;
 use super::authz;
 use super::convert::{self, opt_ts, package_id, ts};
 use crate::domain::validate::{self, Violations};
@@ -134,7 +135,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::CreateLicensePackageRequest>,
     ) -> Result<Response<pb::LicensePackage>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let Some(p) = req.license_package else {
@@ -177,7 +178,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::GetLicensePackageRequest>,
     ) -> Result<Response<pb::LicensePackage>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let id = package_id("package_id", &request.get_ref().package_id)?;
         authz::require_package_admin(&self.ctx, &principal, &id).await?;
         Ok(Response::new(
@@ -189,7 +190,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::IssueCredentialRequest>,
     ) -> Result<Response<pb::IssueCredentialResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let package = v.id("package_id", domain::PackageId::parse(&req.package_id));
@@ -225,7 +226,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::UpdateLicensePackageRequest>,
     ) -> Result<Response<pb::LicensePackage>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let Some(p) = req.license_package else {
@@ -301,7 +302,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::ListCredentialsRequest>,
     ) -> Result<Response<pb::ListCredentialsResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let package = v.id("package_id", domain::PackageId::parse(&req.package_id));
@@ -322,7 +323,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::DeleteCredentialRequest>,
     ) -> Result<Response<()>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let id = convert::credential_id("credential_id", &request.get_ref().credential_id)?;
         let package = self.ctx.store.credential_package(&id).await?;
         authz::require_package_admin(&self.ctx, &principal, &package).await?;
@@ -337,7 +338,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::ListActiveUsersRequest>,
     ) -> Result<Response<pb::ListActiveUsersResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let package = v.id("package_id", domain::PackageId::parse(&req.package_id));
@@ -358,7 +359,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::DetachIdentityRequest>,
     ) -> Result<Response<()>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let package = v.id("package_id", domain::PackageId::parse(&req.package_id));
@@ -379,7 +380,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::CheckInternalContactsRequest>,
     ) -> Result<Response<pb::CheckInternalContactsResponse>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
         let pairs_to_check = if validate::batch_len(&mut v, "pairs", req.pairs.len()) {
@@ -443,7 +444,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         &self,
         request: Request<pb::GetSeatUsageRequest>,
     ) -> Result<Response<pb::SeatUsage>, Status> {
-        let principal = self.ctx.principal(&request).await?;
+        let principal = authn::principal(&request)?;
         let id = package_id("package_id", &request.get_ref().package_id)?;
         authz::require_package_admin(&self.ctx, &principal, &id).await?;
         let usage = self.ctx.store.seat_usage(&id).await?;

@@ -1,7 +1,11 @@
-//! gRPC: one file per service. Each handler validates its input,
-//! authenticates and authorizes the caller, calls the store, and converts
-//! the result. Also wires health, reflection and the per-RPC trace span.
+//! gRPC: one file (or folder) per service. Every call not on the
+//! allow-list is authenticated once by the layer in `authn.rs`; each
+//! handler takes the principal from the request (`authn::principal`),
+//! validates its input, authorizes the caller, calls the store, and
+//! converts the result. Also wires health, reflection, the per-RPC trace
+//! span, metrics and authentication layers.
 
+pub mod authn;
 pub mod authz;
 pub mod codec;
 pub mod convert;
@@ -22,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Authenticator;
 use crate::cache::Caches;
 use crate::config::Config;
-use crate::domain::{Principal, Result};
+use crate::domain::Result;
 use crate::feed::Feed;
 use crate::pb;
 use crate::ratelimit::FailureLimiter;
@@ -50,11 +54,6 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Authenticates the caller of `request` (A1).
-    pub async fn principal<T>(&self, request: &tonic::Request<T>) -> Result<Principal> {
-        self.auth.authenticate(request.metadata()).await
-    }
-
     /// M11 from the access cache, falling back to one database query.
     pub async fn check_access(
         &self,
@@ -256,6 +255,8 @@ pub async fn serve(
                 ),
         )
         .layer(crate::metrics::MetricsLayer(metrics))
+        // Inside the metrics layer, so refusals are counted and logged.
+        .layer(authn::AuthLayer(ctx.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use roster::pb;
 use tonic::{Code, Status};
 
-use crate::harness::{Backend, SERVICE_KEY, TestServer};
+use crate::harness::{Backend, BytesCodec, SERVICE_KEY, TestServer};
 
 /// Who calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +22,6 @@ enum Caller {
     OtherAdmin,
     /// A service key.
     Service,
-    /// A bearer that is not a key or session.
-    Bogus(&'static str),
-    /// A session token after SignOut.
-    SignedOut,
 }
 
 const MATRIX_CALLERS: [Caller; 5] = [
@@ -122,7 +118,6 @@ struct Fixture {
     team_pass: String,
     /// Identities no caller is.
     bystanders: [String; 2],
-    signed_out_token: String,
     counter: AtomicUsize,
 }
 
@@ -155,11 +150,6 @@ impl Fixture {
             s.create_identity("Bystander1").await,
             s.create_identity("Bystander2").await,
         ];
-        let signed_out_token = s.sign_in(&plain.id, &plain.user, &plain.pass).await;
-        s.identity(Some(&signed_out_token))
-            .sign_out(pb::SignOutRequest::default())
-            .await
-            .expect("sign out");
         Fixture {
             package,
             plain,
@@ -168,7 +158,6 @@ impl Fixture {
             team_user,
             team_pass,
             bystanders,
-            signed_out_token,
             counter: AtomicUsize::new(0),
         }
     }
@@ -186,8 +175,6 @@ impl Fixture {
         match c {
             Caller::Anonymous => None,
             Caller::Service => Some(SERVICE_KEY.to_owned()),
-            Caller::Bogus(t) => Some(t.to_owned()),
-            Caller::SignedOut => Some(self.signed_out_token.clone()),
             _ => self.person(c).map(|p| p.token.clone()),
         }
     }
@@ -493,33 +480,156 @@ async fn a2_authorization_matrix_over_identity_and_license_rpcs(b: Backend) {
     );
 }
 
-async fn a1_every_rpc_but_sign_in_needs_a_valid_bearer(b: Backend) {
-    let s = TestServer::start(b).await;
-    let fx = Fixture::new(&s).await;
-    let callers = [
-        Caller::Bogus("rsk_not-a-configured-key-000000"),
-        Caller::Bogus("rss_not-a-session-000000000000"),
-        Caller::Bogus("plain-garbage"),
-        Caller::SignedOut,
-    ];
-    let mut mismatches = Vec::new();
-    for (rpc, _) in MATRIX {
-        let want = if *rpc == Rpc::SignIn {
-            Want::Ok
-        } else {
-            Want::Unauth
-        };
-        for caller in callers {
-            let result = call(&s, &fx, *rpc, caller).await;
-            match got(&result) {
-                Ok(g) if g == want => {}
-                other => mismatches.push(format!(
-                    "{rpc:?} as {caller:?}: want {want:?}, got {other:?}"
-                )),
+/// Methods callable without a bearer (A1): SignIn, and every method of
+/// health and reflection.
+fn is_public(path: &str) -> bool {
+    path == "/roster.v1.IdentityService/SignIn"
+        || path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.v1.ServerReflection/")
+        || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+/// `/package.Service/Method` of every method in an encoded descriptor set.
+fn methods_of(encoded: &[u8]) -> Vec<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(encoded).expect("descriptor set");
+    let mut out = Vec::new();
+    for file in &set.file {
+        for service in &file.service {
+            for method in &service.method {
+                out.push(format!(
+                    "/{}.{}/{}",
+                    file.package(),
+                    service.name(),
+                    method.name()
+                ));
             }
         }
     }
+    out
+}
+
+/// The `rpc` declarations in `proto/roster/v1/*.proto`, counted from the
+/// source (so the descriptor walk cannot silently shrink).
+fn declared_rpcs() -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proto/roster/v1");
+    std::fs::read_dir(&dir)
+        .expect("proto dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "proto"))
+        .map(|p| {
+            std::fs::read_to_string(&p)
+                .expect("proto")
+                .lines()
+                .filter(|l| l.trim_start().starts_with("rpc "))
+                .count()
+        })
+        .sum()
+}
+
+/// One call to `path` with an empty request message and `authorization`
+/// set to `header` (none: no header), through a raw client, whatever the
+/// method's streaming kind: the status it ended with (OK once a stream's
+/// first message or a unary answer arrived).
+async fn raw_call(s: &TestServer, path: &str, header: Option<&str>) -> Status {
+    let mut request = tonic::Request::new(tokio_stream::iter([Vec::<u8>::new()]));
+    if let Some(h) = header {
+        request
+            .metadata_mut()
+            .insert("authorization", h.parse().expect("ascii header"));
+    }
+    let path: http::uri::PathAndQuery = path.parse().expect("path");
+    let mut grpc = tonic::client::Grpc::new(s.channel());
+    grpc.ready().await.expect("ready");
+    let call = async {
+        match grpc.streaming(request, path, BytesCodec).await {
+            Err(status) => status,
+            Ok(response) => match response.into_inner().message().await {
+                Ok(_) => Status::ok(""),
+                Err(status) => status,
+            },
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), call)
+        .await
+        .unwrap_or_else(|_| Status::deadline_exceeded("no answer within 10 s"))
+}
+
+/// A1, deny by default: every method of every Roster service (walked from
+/// the descriptor set, so a new RPC is covered without touching this
+/// test), called with an empty body and no or a worthless bearer, answers
+/// UNAUTHENTICATED (ErrorInfo UNAUTHENTICATED) — except SignIn, health
+/// and reflection, which answer as they would anyone. With the service
+/// key no method answers UNAUTHENTICATED, so the refusals come from the
+/// missing credential and not from the path.
+async fn a1_every_rpc_but_sign_in_needs_a_valid_bearer(b: Backend) {
+    use tonic_types::StatusExt;
+    let s = TestServer::start(b).await;
+    let (_, _, signed_out) = s.package_with_admin(pb::Plan::Business, 5).await;
+    s.identity(Some(&signed_out))
+        .sign_out(pb::SignOutRequest::default())
+        .await
+        .expect("sign out");
+    let signed_out = format!("Bearer {signed_out}");
+    let headers: [Option<&str>; 7] = [
+        None,
+        Some("Bearer rsk_not-a-configured-key-000000"),
+        Some("Bearer rss_not-a-session-000000000000"),
+        Some("Bearer plain-garbage"),
+        Some(&signed_out),
+        Some("Basic cm9zdGVyOnJvc3Rlcg=="),
+        Some("Bearer"),
+    ];
+
+    let roster = methods_of(pb::FILE_DESCRIPTOR_SET);
+    assert_eq!(
+        roster.len(),
+        declared_rpcs(),
+        "the descriptor set and the .proto files disagree"
+    );
+    assert!(roster.len() >= 43, "only {} Roster RPCs", roster.len());
+    let others: Vec<String> = [
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ]
+    .into_iter()
+    .flat_map(methods_of)
+    .collect();
+    assert!(others.iter().all(|m| is_public(m)), "{others:?}");
+
+    let mut mismatches = Vec::new();
+    let (mut refused, mut public) = (0, 0);
+    for path in roster.iter().chain(&others) {
+        for header in headers {
+            let status = raw_call(&s, path, header).await;
+            let reason = status.get_details_error_info().map(|i| i.reason);
+            let unauthenticated = status.code() == Code::Unauthenticated;
+            if is_public(path) {
+                if unauthenticated {
+                    mismatches.push(format!("{path} with {header:?}: {status:?}"));
+                }
+            } else if !unauthenticated || reason.as_deref() != Some("UNAUTHENTICATED") {
+                mismatches.push(format!("{path} with {header:?}: {status:?}"));
+            }
+        }
+        if is_public(path) {
+            public += 1;
+        } else {
+            refused += 1;
+        }
+        let with_key = raw_call(&s, path, Some(&format!("Bearer {SERVICE_KEY}"))).await;
+        if with_key.code() == Code::Unauthenticated {
+            mismatches.push(format!("{path} with the service key: {with_key:?}"));
+        }
+    }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    println!(
+        "A1: {refused} methods refused without a valid bearer, {public} public \
+         (SignIn, health, reflection)"
+    );
+    assert_eq!(refused, roster.len() - 1, "every Roster RPC but SignIn");
+    assert!(public >= 4, "SignIn, health and reflection: only {public}");
 }
 
 async fn a3_package_admins_reach_only_their_own_package(b: Backend) {

@@ -686,3 +686,69 @@ impl TestServer {
         events
     }
 }
+
+// ---- raw calls (descriptor-driven tests) ---------------------------------
+
+/// `message` as a request with `authorization: Bearer <token>`, for raw
+/// `tonic::client::Grpc` calls that bypass the generated clients.
+pub fn with_bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
+    request
+}
+
+/// A codec sending and receiving message bytes as they are, so a test can
+/// call any method of a descriptor set without its generated types.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BytesCodec;
+
+/// See [`BytesCodec`].
+#[derive(Debug)]
+pub struct BytesEncoder;
+
+/// See [`BytesCodec`].
+#[derive(Debug)]
+pub struct BytesDecoder;
+
+impl tonic::codec::Encoder for BytesEncoder {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buf: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Status> {
+        use prost::bytes::BufMut;
+        buf.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for BytesDecoder {
+    type Item = Vec<u8>;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        use prost::bytes::Buf;
+        Ok(Some(buf.copy_to_bytes(buf.remaining()).to_vec()))
+    }
+}
+
+impl tonic::codec::Codec for BytesCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = BytesEncoder;
+    type Decoder = BytesDecoder;
+
+    fn encoder(&mut self) -> BytesEncoder {
+        BytesEncoder
+    }
+
+    fn decoder(&mut self) -> BytesDecoder {
+        BytesDecoder
+    }
+}

@@ -1,9 +1,12 @@
 //! M2, M7, I4: revoking an organization's last admin (themselves, or by an
 //! ENTERPRISE package admin) must stay possible and must not leave an
 //! organization nobody can manage: while it has no active admin, the
-//! admins of its license package act as its admins, may appoint a new one
-//! and give rooms without a room admin one. Once it has an admin again,
-//! that stand-in right ends.
+//! admins of its license package act as its admins, may appoint a new one,
+//! give rooms without a room admin one, create rooms and read and watch
+//! its events (E1, E2). Once it has an admin again, that stand-in right
+//! ends — for an open WatchEvents stream before the next event.
+
+use std::time::Duration;
 
 use roster::pb;
 use tonic::Code;
@@ -11,7 +14,11 @@ use tonic::Code;
 use crate::db_tests;
 use crate::harness::{Backend, TestServer, assert_status};
 
-db_tests!(m2_package_admins_recover_an_organization_whose_last_admin_was_revoked);
+db_tests!(
+    m2_package_admins_recover_an_organization_whose_last_admin_was_revoked,
+    m2_package_admins_create_rooms_and_read_events_only_while_the_org_is_orphaned,
+    m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again,
+);
 
 async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(b: Backend) {
     let s = TestServer::start(b).await;
@@ -103,4 +110,289 @@ async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(
         recovered += 1;
     }
     assert_eq!(recovered, 2);
+}
+
+/// An organization of `package` whose only active admin was revoked by the
+/// package's admin (`pkg_token`), with an active MEMBER and a deactivated
+/// ADMIN; returns (org, member, deactivated admin).
+async fn orphaned_org(s: &TestServer, package: &str, pkg_token: &str) -> (String, String, String) {
+    let last_admin = s.create_identity("Last").await;
+    let (_, user, pass) = s
+        .issue_credential(package, &format!("last-{}", last_admin.to_lowercase()))
+        .await;
+    s.sign_in(&last_admin, &user, &pass).await;
+    let org = s.create_org(package, &last_admin).await;
+    let member = s.new_member(&org, "Bea", pb::MemberRole::Member).await;
+    let dormant = s.new_member(&org, "Dora", pb::MemberRole::Admin).await;
+    s.svc_membership()
+        .deactivate_member(pb::DeactivateMemberRequest {
+            organization_id: org.clone(),
+            identity_id: dormant.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("deactivate the second admin");
+    s.identity(Some(pkg_token))
+        .revoke_identity(pb::RevokeIdentityRequest {
+            identity_id: last_admin,
+            revocation_password: String::new(),
+            package_id: package.to_owned(),
+        })
+        .await
+        .expect("revoke the last active admin");
+    (org, member, dormant)
+}
+
+fn room_request(org: &str, admin: &str) -> pb::CreateRoomRequest {
+    pb::CreateRoomRequest {
+        room: Some(pb::Room {
+            organization_id: org.to_owned(),
+            display_name: "Recovery room".to_owned(),
+            ..Default::default()
+        }),
+        admin_identity_id: admin.to_owned(),
+    }
+}
+
+fn org_filter(org: &str) -> Option<pb::EventFilter> {
+    Some(pb::EventFilter {
+        organization_id: org.to_owned(),
+        ..Default::default()
+    })
+}
+
+async fn list_org_events(
+    s: &TestServer,
+    token: &str,
+    org: &str,
+) -> Result<Vec<pb::Event>, tonic::Status> {
+    s.events(Some(token))
+        .list_audit_events(pb::ListAuditEventsRequest {
+            filter: org_filter(org),
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().events)
+}
+
+async fn watch_org(
+    s: &TestServer,
+    token: &str,
+    org: &str,
+) -> Result<tonic::Streaming<pb::WatchEventsResponse>, tonic::Status> {
+    s.events(Some(token))
+        .watch_events(pb::WatchEventsRequest {
+            cursor: String::new(),
+            filter: org_filter(org),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// CreateRoom, ListAuditEvents and WatchEvents by organization follow the
+/// same stand-in rule as require_org_admin: not while the organization has
+/// an admin, yes while it has none, and never for another package's admin.
+async fn m2_package_admins_create_rooms_and_read_events_only_while_the_org_is_orphaned(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, _pkg_admin, pkg_token) = s.package_with_admin(pb::Plan::Enterprise, 50).await;
+    let (_, _, stranger_token) = s.package_with_admin(pb::Plan::Enterprise, 5).await;
+
+    // While the organization has an admin, its package's admins are not
+    // its admins.
+    let boss = s.create_identity("Boss").await;
+    let managed = s.create_org(&package, &boss).await;
+    let worker = s
+        .new_member(&managed, "Worker", pb::MemberRole::Member)
+        .await;
+    assert_status(
+        s.membership(Some(&pkg_token))
+            .create_room(room_request(&managed, &worker))
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        list_org_events(&s, &pkg_token, &managed).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+    assert_status(
+        watch_org(&s, &pkg_token, &managed).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+
+    let (org, bea, _) = orphaned_org(&s, &package, &pkg_token).await;
+    // Another package's admin gains nothing.
+    assert_status(
+        s.membership(Some(&stranger_token))
+            .create_room(room_request(&org, &bea))
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        list_org_events(&s, &stranger_token, &org).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+    assert_status(
+        watch_org(&s, &stranger_token, &org).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+
+    // The package admin stands in: creates a room administered by a member,
+    let room = s
+        .membership(Some(&pkg_token))
+        .create_room(room_request(&org, &bea))
+        .await
+        .expect("room created by the stand-in admin")
+        .into_inner()
+        .room_id;
+    let admins: Vec<String> = s
+        .room_members(&room)
+        .await
+        .into_iter()
+        .filter(|m| m.role == pb::RoomRole::Admin as i32)
+        .map(|m| m.identity_id)
+        .collect();
+    assert_eq!(admins, std::slice::from_ref(&bea));
+    // reads the audit log (the revocation's removal and the new room),
+    let events = list_org_events(&s, &pkg_token, &org)
+        .await
+        .expect("audit log read by the stand-in admin");
+    assert!(events.iter().all(|e| e.organization_id == org));
+    for wanted in [pb::EventType::MemberRemoved, pb::EventType::RoomCreated] {
+        assert!(
+            events.iter().any(|e| e.r#type == wanted as i32),
+            "{wanted:?} missing from {events:?}"
+        );
+    }
+    // and watches the organization.
+    let mut stream = watch_org(&s, &pkg_token, &org)
+        .await
+        .expect("watch opened by the stand-in admin");
+    let first = stream.message().await.expect("ok").expect("open");
+    assert!(first.event.is_none(), "a heartbeat first");
+    drop(stream);
+
+    // An admin again: the stand-in right ends everywhere.
+    s.svc_membership()
+        .update_member_role(pb::UpdateMemberRoleRequest {
+            organization_id: org.clone(),
+            identity_id: bea.clone(),
+            role: pb::MemberRole::Admin as i32,
+        })
+        .await
+        .expect("promote");
+    assert_status(
+        s.membership(Some(&pkg_token))
+            .create_room(room_request(&org, &bea))
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_status(
+        list_org_events(&s, &pkg_token, &org).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+    assert_status(
+        watch_org(&s, &pkg_token, &org).await,
+        Code::PermissionDenied,
+        Some("NOT_AUTHORIZED"),
+    );
+}
+
+/// How the orphaned organization gets an active admin again.
+#[derive(Debug, Clone, Copy)]
+enum Restored {
+    /// AddMember with role ADMIN.
+    AdminAdded,
+    /// ReactivateMember of a deactivated ADMIN.
+    AdminReactivated,
+    /// UpdateMemberRole of a member to ADMIN.
+    MemberPromoted,
+}
+
+/// E2 for the stand-in right: a package admin's stream on an orphaned
+/// organization ends (PERMISSION_DENIED) before it delivers any event
+/// committed after the organization got an active admin again, however it
+/// got one.
+async fn m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, _pkg_admin, pkg_token) = s.package_with_admin(pb::Plan::Enterprise, 50).await;
+    let cases = [
+        Restored::AdminAdded,
+        Restored::AdminReactivated,
+        Restored::MemberPromoted,
+    ];
+    let mut ended = 0;
+    for (n, how) in cases.into_iter().enumerate() {
+        let (org, bea, dora) = orphaned_org(&s, &package, &pkg_token).await;
+        let mut stream = watch_org(&s, &pkg_token, &org)
+            .await
+            .expect("watch opened by the stand-in admin");
+        let first = stream.message().await.expect("ok").expect("open");
+        assert!(first.event.is_none(), "a heartbeat first");
+        // An event the stand-in may see while the organization is orphaned.
+        let early = s
+            .new_member(&org, &format!("Early{n}"), pb::MemberRole::Member)
+            .await;
+
+        match how {
+            Restored::AdminAdded => {
+                s.new_member(&org, &format!("NewAdmin{n}"), pb::MemberRole::Admin)
+                    .await;
+            }
+            Restored::AdminReactivated => {
+                s.svc_membership()
+                    .reactivate_member(pb::ReactivateMemberRequest {
+                        organization_id: org.clone(),
+                        identity_id: dora.clone(),
+                    })
+                    .await
+                    .expect("reactivate the deactivated admin");
+            }
+            Restored::MemberPromoted => {
+                s.svc_membership()
+                    .update_member_role(pb::UpdateMemberRoleRequest {
+                        organization_id: org.clone(),
+                        identity_id: bea.clone(),
+                        role: pb::MemberRole::Admin as i32,
+                    })
+                    .await
+                    .expect("promote");
+            }
+        }
+        // The next event in scope, committed after the organization has an
+        // admin again.
+        let late = s
+            .new_member(&org, &format!("Late{n}"), pb::MemberRole::Member)
+            .await;
+
+        let mut saw_early = false;
+        let status = loop {
+            match tokio::time::timeout(Duration::from_secs(8), stream.message()).await {
+                Err(_) => panic!("{how:?}: stream still open"),
+                Ok(Err(status)) => break status,
+                Ok(Ok(None)) => panic!("{how:?}: stream closed without a status"),
+                Ok(Ok(Some(msg))) => {
+                    if let Some(e) = msg.event {
+                        saw_early |= e.identity_id == early;
+                        assert_ne!(e.identity_id, late, "{how:?}: delivered {e:?} after");
+                    }
+                }
+            }
+        };
+        assert!(
+            saw_early,
+            "{how:?}: the event before the change was not delivered"
+        );
+        assert_eq!(status.code(), Code::PermissionDenied, "{how:?}: {status:?}");
+        ended += 1;
+    }
+    assert_eq!(ended, cases.len());
 }

@@ -142,9 +142,11 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
     assert!(refused.is_err());
     let mut raw = tonic::client::Grpc::new(s.channel());
     raw.ready().await.expect("ready");
+    // With a valid bearer: without one, every path but SignIn, health and
+    // reflection is refused UNAUTHENTICATED first (A1, deny by default).
     let unknown = raw
         .unary(
-            tonic::Request::new(()),
+            crate::harness::with_bearer((), crate::harness::SERVICE_KEY),
             http::uri::PathAndQuery::from_static("/roster.v1.NoSuchService/Anything"),
             tonic_prost::ProstCodec::<(), ()>::default(),
         )

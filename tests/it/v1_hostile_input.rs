@@ -172,7 +172,9 @@ async fn v1_malformed_bodies_answer_invalid_argument_on_every_rpc(b: Backend) {
                             .expect("path");
                     let mut grpc = tonic::client::Grpc::new(s.channel());
                     grpc.ready().await.expect("ready");
-                    let request = tonic::Request::new(body);
+                    // A valid bearer, so the body reaches the decoder: without
+                    // one the call is refused UNAUTHENTICATED before it (A1).
+                    let request = crate::harness::with_bearer(body, crate::harness::SERVICE_KEY);
                     let result: Result<(), tonic::Status> = if method.server_streaming() {
                         match grpc.server_streaming(request, path, RawCodec).await {
                             Ok(resp) => match resp.into_inner().message().await {
