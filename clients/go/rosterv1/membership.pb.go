@@ -2191,6 +2191,275 @@ func (x *PreviewOffboardingRequest) GetSuccessorIdentityId() string {
 	return ""
 }
 
+// Request for OffboardIdentity.
+type OffboardIdentityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leaver.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// The license package whose organizations it leaves.
+	PackageId string `protobuf:"bytes,2,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Deactivate or remove, in every organization of the package.
+	Action OffboardingAction `protobuf:"varint,3,opt,name=action,proto3,enum=roster.v1.OffboardingAction" json:"action,omitempty"`
+	// Optional identity that becomes admin of every room that would lose its
+	// last active admin; must be an active member wherever that happens.
+	SuccessorIdentityId string `protobuf:"bytes,4,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	// Optional identity that receives the leaver's assignments in every
+	// organization where it holds some; must be an active member there.
+	TransferAssignmentsTo string `protobuf:"bytes,5,opt,name=transfer_assignments_to,json=transferAssignmentsTo,proto3" json:"transfer_assignments_to,omitempty"`
+	// Plan only: return what would happen, write nothing.
+	ValidateOnly  bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffboardIdentityRequest) Reset() {
+	*x = OffboardIdentityRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffboardIdentityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffboardIdentityRequest) ProtoMessage() {}
+
+func (x *OffboardIdentityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffboardIdentityRequest.ProtoReflect.Descriptor instead.
+func (*OffboardIdentityRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *OffboardIdentityRequest) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *OffboardIdentityRequest) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *OffboardIdentityRequest) GetAction() OffboardingAction {
+	if x != nil {
+		return x.Action
+	}
+	return OffboardingAction_OFFBOARDING_ACTION_UNSPECIFIED
+}
+
+func (x *OffboardIdentityRequest) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+func (x *OffboardIdentityRequest) GetTransferAssignmentsTo() string {
+	if x != nil {
+		return x.TransferAssignmentsTo
+	}
+	return ""
+}
+
+func (x *OffboardIdentityRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// One organization of an OffboardIdentity.
+type OrganizationOffboarding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// Rooms that would lose their last active admin (handed to the
+	// successor).
+	OrphanedRoomIds []string `protobuf:"bytes,2,rep,name=orphaned_room_ids,json=orphanedRoomIds,proto3" json:"orphaned_room_ids,omitempty"`
+	// Rooms the identity leaves (removal; 0 for a deactivation).
+	RoomsLeft int32 `protobuf:"varint,3,opt,name=rooms_left,json=roomsLeft,proto3" json:"rooms_left,omitempty"`
+	// Assignments dropped (removal without a transfer target).
+	AssignmentsDropped int32 `protobuf:"varint,4,opt,name=assignments_dropped,json=assignmentsDropped,proto3" json:"assignments_dropped,omitempty"`
+	// Assignments moved to transfer_assignments_to.
+	AssignmentsTransferred int32 `protobuf:"varint,5,opt,name=assignments_transferred,json=assignmentsTransferred,proto3" json:"assignments_transferred,omitempty"`
+	// Reason codes that refuse the call in this organization; empty when it
+	// goes ahead.
+	BlockingReasons []string `protobuf:"bytes,6,rep,name=blocking_reasons,json=blockingReasons,proto3" json:"blocking_reasons,omitempty"`
+	// Already deactivated: a deactivation leaves this organization as it is.
+	Unchanged     bool `protobuf:"varint,7,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrganizationOffboarding) Reset() {
+	*x = OrganizationOffboarding{}
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationOffboarding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationOffboarding) ProtoMessage() {}
+
+func (x *OrganizationOffboarding) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationOffboarding.ProtoReflect.Descriptor instead.
+func (*OrganizationOffboarding) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *OrganizationOffboarding) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *OrganizationOffboarding) GetOrphanedRoomIds() []string {
+	if x != nil {
+		return x.OrphanedRoomIds
+	}
+	return nil
+}
+
+func (x *OrganizationOffboarding) GetRoomsLeft() int32 {
+	if x != nil {
+		return x.RoomsLeft
+	}
+	return 0
+}
+
+func (x *OrganizationOffboarding) GetAssignmentsDropped() int32 {
+	if x != nil {
+		return x.AssignmentsDropped
+	}
+	return 0
+}
+
+func (x *OrganizationOffboarding) GetAssignmentsTransferred() int32 {
+	if x != nil {
+		return x.AssignmentsTransferred
+	}
+	return 0
+}
+
+func (x *OrganizationOffboarding) GetBlockingReasons() []string {
+	if x != nil {
+		return x.BlockingReasons
+	}
+	return nil
+}
+
+func (x *OrganizationOffboarding) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
+// Response for OffboardIdentity.
+type OffboardIdentityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every organization of the package the identity is a member of, in ID
+	// order.
+	Organizations []*OrganizationOffboarding `protobuf:"bytes,1,rep,name=organizations,proto3" json:"organizations,omitempty"`
+	// Whether the seat in the package is freed (once).
+	SeatFreed bool `protobuf:"varint,2,opt,name=seat_freed,json=seatFreed,proto3" json:"seat_freed,omitempty"`
+	// Sessions of the package that end.
+	SessionsEnded int32 `protobuf:"varint,3,opt,name=sessions_ended,json=sessionsEnded,proto3" json:"sessions_ended,omitempty"`
+	// True when nothing was written (validate_only).
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffboardIdentityResponse) Reset() {
+	*x = OffboardIdentityResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffboardIdentityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffboardIdentityResponse) ProtoMessage() {}
+
+func (x *OffboardIdentityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffboardIdentityResponse.ProtoReflect.Descriptor instead.
+func (*OffboardIdentityResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OffboardIdentityResponse) GetOrganizations() []*OrganizationOffboarding {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
+func (x *OffboardIdentityResponse) GetSeatFreed() bool {
+	if x != nil {
+		return x.SeatFreed
+	}
+	return false
+}
+
+func (x *OffboardIdentityResponse) GetSessionsEnded() int32 {
+	if x != nil {
+		return x.SessionsEnded
+	}
+	return 0
+}
+
+func (x *OffboardIdentityResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // Response for PreviewOffboarding.
 type PreviewOffboardingResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2219,7 +2488,7 @@ type PreviewOffboardingResponse struct {
 
 func (x *PreviewOffboardingResponse) Reset() {
 	*x = PreviewOffboardingResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2500,7 @@ func (x *PreviewOffboardingResponse) String() string {
 func (*PreviewOffboardingResponse) ProtoMessage() {}
 
 func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2513,7 @@ func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingResponse.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PreviewOffboardingResponse) GetOrphanedRoomIds() []string {
@@ -2319,7 +2588,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2600,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2613,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Assignment) GetAssignmentId() string {
@@ -2407,7 +2676,7 @@ type CreateAssignmentRequest struct {
 
 func (x *CreateAssignmentRequest) Reset() {
 	*x = CreateAssignmentRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2688,7 @@ func (x *CreateAssignmentRequest) String() string {
 func (*CreateAssignmentRequest) ProtoMessage() {}
 
 func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2701,7 @@ func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateAssignmentRequest) GetAssignment() *Assignment {
@@ -2461,7 +2730,7 @@ type ListAssignmentsRequest struct {
 
 func (x *ListAssignmentsRequest) Reset() {
 	*x = ListAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2742,7 @@ func (x *ListAssignmentsRequest) String() string {
 func (*ListAssignmentsRequest) ProtoMessage() {}
 
 func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2755,7 @@ func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListAssignmentsRequest) GetOrganizationId() string {
@@ -2537,7 +2806,7 @@ type ListAssignmentsResponse struct {
 
 func (x *ListAssignmentsResponse) Reset() {
 	*x = ListAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2818,7 @@ func (x *ListAssignmentsResponse) String() string {
 func (*ListAssignmentsResponse) ProtoMessage() {}
 
 func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2831,7 @@ func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListAssignmentsResponse) GetAssignments() []*Assignment {
@@ -2596,7 +2865,7 @@ type TransferAssignmentsRequest struct {
 
 func (x *TransferAssignmentsRequest) Reset() {
 	*x = TransferAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2877,7 @@ func (x *TransferAssignmentsRequest) String() string {
 func (*TransferAssignmentsRequest) ProtoMessage() {}
 
 func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2890,7 @@ func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TransferAssignmentsRequest) GetOrganizationId() string {
@@ -2663,7 +2932,7 @@ type TransferAssignmentsResponse struct {
 
 func (x *TransferAssignmentsResponse) Reset() {
 	*x = TransferAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2944,7 @@ func (x *TransferAssignmentsResponse) String() string {
 func (*TransferAssignmentsResponse) ProtoMessage() {}
 
 func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2957,7 @@ func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TransferAssignmentsResponse) GetTransferredCount() int32 {
@@ -2711,7 +2980,7 @@ type ResolveProfilesRequest struct {
 
 func (x *ResolveProfilesRequest) Reset() {
 	*x = ResolveProfilesRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2723,7 +2992,7 @@ func (x *ResolveProfilesRequest) String() string {
 func (*ResolveProfilesRequest) ProtoMessage() {}
 
 func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2736,7 +3005,7 @@ func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResolveProfilesRequest) GetOrganizationId() string {
@@ -2764,7 +3033,7 @@ type ResolveProfilesResponse struct {
 
 func (x *ResolveProfilesResponse) Reset() {
 	*x = ResolveProfilesResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +3045,7 @@ func (x *ResolveProfilesResponse) String() string {
 func (*ResolveProfilesResponse) ProtoMessage() {}
 
 func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3058,7 @@ func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ResolveProfilesResponse) GetProfiles() []*Profile {
@@ -2820,7 +3089,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2832,7 +3101,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2845,7 +3114,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Profile) GetIdentityId() string {
@@ -2905,7 +3174,7 @@ type CheckAccessRequest struct {
 
 func (x *CheckAccessRequest) Reset() {
 	*x = CheckAccessRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +3186,7 @@ func (x *CheckAccessRequest) String() string {
 func (*CheckAccessRequest) ProtoMessage() {}
 
 func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +3199,7 @@ func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckAccessRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CheckAccessRequest) GetIdentityId() string {
@@ -2973,7 +3242,7 @@ type CheckAccessResponse struct {
 
 func (x *CheckAccessResponse) Reset() {
 	*x = CheckAccessResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2985,7 +3254,7 @@ func (x *CheckAccessResponse) String() string {
 func (*CheckAccessResponse) ProtoMessage() {}
 
 func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2998,7 +3267,7 @@ func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckAccessResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CheckAccessResponse) GetAllowed() bool {
@@ -3049,7 +3318,7 @@ type RecordActivityRequest struct {
 
 func (x *RecordActivityRequest) Reset() {
 	*x = RecordActivityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3330,7 @@ func (x *RecordActivityRequest) String() string {
 func (*RecordActivityRequest) ProtoMessage() {}
 
 func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3343,7 @@ func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordActivityRequest.ProtoReflect.Descriptor instead.
 func (*RecordActivityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordActivityRequest) GetOrganizationId() string {
@@ -3104,7 +3373,7 @@ type RunInactivitySweepRequest struct {
 
 func (x *RunInactivitySweepRequest) Reset() {
 	*x = RunInactivitySweepRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3116,7 +3385,7 @@ func (x *RunInactivitySweepRequest) String() string {
 func (*RunInactivitySweepRequest) ProtoMessage() {}
 
 func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3129,7 +3398,7 @@ func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepRequest.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RunInactivitySweepRequest) GetOrganizationId() string {
@@ -3159,7 +3428,7 @@ type RunInactivitySweepResponse struct {
 
 func (x *RunInactivitySweepResponse) Reset() {
 	*x = RunInactivitySweepResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3171,7 +3440,7 @@ func (x *RunInactivitySweepResponse) String() string {
 func (*RunInactivitySweepResponse) ProtoMessage() {}
 
 func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3184,7 +3453,7 @@ func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepResponse.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RunInactivitySweepResponse) GetDeactivatedMembers() []*Member {
@@ -3334,7 +3603,31 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x124\n" +
 	"\x06action\x18\x03 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
-	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\xb3\x02\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\xa0\x02\n" +
+	"\x17OffboardIdentityRequest\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x02 \x01(\tR\tpackageId\x124\n" +
+	"\x06action\x18\x03 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\x126\n" +
+	"\x17transfer_assignments_to\x18\x05 \x01(\tR\x15transferAssignmentsTo\x12#\n" +
+	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\"\xc0\x02\n" +
+	"\x17OrganizationOffboarding\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12*\n" +
+	"\x11orphaned_room_ids\x18\x02 \x03(\tR\x0forphanedRoomIds\x12\x1d\n" +
+	"\n" +
+	"rooms_left\x18\x03 \x01(\x05R\troomsLeft\x12/\n" +
+	"\x13assignments_dropped\x18\x04 \x01(\x05R\x12assignmentsDropped\x127\n" +
+	"\x17assignments_transferred\x18\x05 \x01(\x05R\x16assignmentsTransferred\x12)\n" +
+	"\x10blocking_reasons\x18\x06 \x03(\tR\x0fblockingReasons\x12\x1c\n" +
+	"\tunchanged\x18\a \x01(\bR\tunchanged\"\xcf\x01\n" +
+	"\x18OffboardIdentityResponse\x12H\n" +
+	"\rorganizations\x18\x01 \x03(\v2\".roster.v1.OrganizationOffboardingR\rorganizations\x12\x1d\n" +
+	"\n" +
+	"seat_freed\x18\x02 \x01(\bR\tseatFreed\x12%\n" +
+	"\x0esessions_ended\x18\x03 \x01(\x05R\rsessionsEnded\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"\xb3\x02\n" +
 	"\x1aPreviewOffboardingResponse\x12*\n" +
 	"\x11orphaned_room_ids\x18\x01 \x03(\tR\x0forphanedRoomIds\x12\x1d\n" +
 	"\n" +
@@ -3454,7 +3747,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	" ACCESS_DENIAL_REASON_DEACTIVATED\x10\x02\x12 \n" +
 	"\x1cACCESS_DENIAL_REASON_REVOKED\x10\x03\x12$\n" +
 	" ACCESS_DENIAL_REASON_NOT_IN_ROOM\x10\x04\x12)\n" +
-	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xe3\x0e\n" +
+	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xc0\x0f\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -3472,7 +3765,8 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x10DeactivateMember\x12\".roster.v1.DeactivateMemberRequest\x1a\x11.roster.v1.Member\x12I\n" +
 	"\x10ReactivateMember\x12\".roster.v1.ReactivateMemberRequest\x1a\x11.roster.v1.Member\x12O\n" +
 	"\fRemoveMember\x12\x1e.roster.v1.RemoveMemberRequest\x1a\x1f.roster.v1.RemoveMemberResponse\x12a\n" +
-	"\x12PreviewOffboarding\x12$.roster.v1.PreviewOffboardingRequest\x1a%.roster.v1.PreviewOffboardingResponse\x12M\n" +
+	"\x12PreviewOffboarding\x12$.roster.v1.PreviewOffboardingRequest\x1a%.roster.v1.PreviewOffboardingResponse\x12[\n" +
+	"\x10OffboardIdentity\x12\".roster.v1.OffboardIdentityRequest\x1a#.roster.v1.OffboardIdentityResponse\x12M\n" +
 	"\x10CreateAssignment\x12\".roster.v1.CreateAssignmentRequest\x1a\x15.roster.v1.Assignment\x12X\n" +
 	"\x0fListAssignments\x12!.roster.v1.ListAssignmentsRequest\x1a\".roster.v1.ListAssignmentsResponse\x12d\n" +
 	"\x13TransferAssignments\x12%.roster.v1.TransferAssignmentsRequest\x1a&.roster.v1.TransferAssignmentsResponse\x12X\n" +
@@ -3495,7 +3789,7 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 }
 
 var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -3530,46 +3824,49 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(*RemoveMemberRequest)(nil),               // 30: roster.v1.RemoveMemberRequest
 	(*RemoveMemberResponse)(nil),              // 31: roster.v1.RemoveMemberResponse
 	(*PreviewOffboardingRequest)(nil),         // 32: roster.v1.PreviewOffboardingRequest
-	(*PreviewOffboardingResponse)(nil),        // 33: roster.v1.PreviewOffboardingResponse
-	(*Assignment)(nil),                        // 34: roster.v1.Assignment
-	(*CreateAssignmentRequest)(nil),           // 35: roster.v1.CreateAssignmentRequest
-	(*ListAssignmentsRequest)(nil),            // 36: roster.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),           // 37: roster.v1.ListAssignmentsResponse
-	(*TransferAssignmentsRequest)(nil),        // 38: roster.v1.TransferAssignmentsRequest
-	(*TransferAssignmentsResponse)(nil),       // 39: roster.v1.TransferAssignmentsResponse
-	(*ResolveProfilesRequest)(nil),            // 40: roster.v1.ResolveProfilesRequest
-	(*ResolveProfilesResponse)(nil),           // 41: roster.v1.ResolveProfilesResponse
-	(*Profile)(nil),                           // 42: roster.v1.Profile
-	(*CheckAccessRequest)(nil),                // 43: roster.v1.CheckAccessRequest
-	(*CheckAccessResponse)(nil),               // 44: roster.v1.CheckAccessResponse
-	(*RecordActivityRequest)(nil),             // 45: roster.v1.RecordActivityRequest
-	(*RunInactivitySweepRequest)(nil),         // 46: roster.v1.RunInactivitySweepRequest
-	(*RunInactivitySweepResponse)(nil),        // 47: roster.v1.RunInactivitySweepResponse
-	(*durationpb.Duration)(nil),               // 48: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 49: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 50: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                     // 51: google.protobuf.Empty
+	(*OffboardIdentityRequest)(nil),           // 33: roster.v1.OffboardIdentityRequest
+	(*OrganizationOffboarding)(nil),           // 34: roster.v1.OrganizationOffboarding
+	(*OffboardIdentityResponse)(nil),          // 35: roster.v1.OffboardIdentityResponse
+	(*PreviewOffboardingResponse)(nil),        // 36: roster.v1.PreviewOffboardingResponse
+	(*Assignment)(nil),                        // 37: roster.v1.Assignment
+	(*CreateAssignmentRequest)(nil),           // 38: roster.v1.CreateAssignmentRequest
+	(*ListAssignmentsRequest)(nil),            // 39: roster.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),           // 40: roster.v1.ListAssignmentsResponse
+	(*TransferAssignmentsRequest)(nil),        // 41: roster.v1.TransferAssignmentsRequest
+	(*TransferAssignmentsResponse)(nil),       // 42: roster.v1.TransferAssignmentsResponse
+	(*ResolveProfilesRequest)(nil),            // 43: roster.v1.ResolveProfilesRequest
+	(*ResolveProfilesResponse)(nil),           // 44: roster.v1.ResolveProfilesResponse
+	(*Profile)(nil),                           // 45: roster.v1.Profile
+	(*CheckAccessRequest)(nil),                // 46: roster.v1.CheckAccessRequest
+	(*CheckAccessResponse)(nil),               // 47: roster.v1.CheckAccessResponse
+	(*RecordActivityRequest)(nil),             // 48: roster.v1.RecordActivityRequest
+	(*RunInactivitySweepRequest)(nil),         // 49: roster.v1.RunInactivitySweepRequest
+	(*RunInactivitySweepResponse)(nil),        // 50: roster.v1.RunInactivitySweepResponse
+	(*durationpb.Duration)(nil),               // 51: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 52: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 53: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                     // 54: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	48, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	49, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	51, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	52, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 2: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
 	9,  // 3: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	50, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	53, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 5: roster.v1.Member.role:type_name -> roster.v1.MemberRole
 	1,  // 6: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	49, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	49, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	52, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	52, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
 	14, // 9: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
 	2,  // 10: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	49, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	49, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	52, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	52, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 13: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
 	0,  // 14: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
 	1,  // 15: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
 	0,  // 16: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
 	13, // 17: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	49, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	52, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
 	19, // 19: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
 	3,  // 20: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
 	4,  // 21: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
@@ -3577,73 +3874,77 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	3,  // 23: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
 	4,  // 24: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
 	21, // 25: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	50, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	53, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	21, // 27: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
 	2,  // 28: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	49, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	52, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
 	5,  // 30: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
-	6,  // 31: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	49, // 32: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	34, // 33: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
-	34, // 34: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
-	42, // 35: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
-	7,  // 36: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
-	8,  // 37: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
-	0,  // 38: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
-	3,  // 39: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
-	4,  // 40: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
-	13, // 41: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
-	10, // 42: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
-	11, // 43: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
-	12, // 44: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
-	15, // 45: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
-	16, // 46: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
-	17, // 47: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
-	20, // 48: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
-	22, // 49: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
-	23, // 50: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
-	24, // 51: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	25, // 52: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	26, // 53: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	28, // 54: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	29, // 55: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	30, // 56: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	32, // 57: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	35, // 58: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	36, // 59: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	38, // 60: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	40, // 61: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	43, // 62: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	45, // 63: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	46, // 64: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	9,  // 65: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	9,  // 66: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	9,  // 67: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	13, // 68: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	13, // 69: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	18, // 70: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	19, // 71: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	21, // 72: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	21, // 73: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	51, // 74: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	51, // 75: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	27, // 76: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	13, // 77: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	13, // 78: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	31, // 79: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	33, // 80: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	34, // 81: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	37, // 82: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	39, // 83: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	41, // 84: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	44, // 85: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	51, // 86: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	47, // 87: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	65, // [65:88] is the sub-list for method output_type
-	42, // [42:65] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	5,  // 31: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
+	34, // 32: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
+	6,  // 33: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
+	52, // 34: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	37, // 35: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
+	37, // 36: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
+	45, // 37: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
+	7,  // 38: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
+	8,  // 39: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
+	0,  // 40: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
+	3,  // 41: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
+	4,  // 42: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
+	13, // 43: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
+	10, // 44: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
+	11, // 45: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
+	12, // 46: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
+	15, // 47: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
+	16, // 48: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
+	17, // 49: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
+	20, // 50: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
+	22, // 51: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
+	23, // 52: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
+	24, // 53: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
+	25, // 54: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	26, // 55: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	28, // 56: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	29, // 57: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	30, // 58: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	32, // 59: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	33, // 60: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	38, // 61: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	39, // 62: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	41, // 63: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	43, // 64: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	46, // 65: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	48, // 66: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	49, // 67: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	9,  // 68: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	9,  // 69: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	9,  // 70: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	13, // 71: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	13, // 72: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	18, // 73: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	19, // 74: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	21, // 75: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	21, // 76: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	54, // 77: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	54, // 78: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	27, // 79: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	13, // 80: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	13, // 81: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	31, // 82: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	36, // 83: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	35, // 84: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	37, // 85: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	40, // 86: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	42, // 87: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	44, // 88: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	47, // 89: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	54, // 90: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	50, // 91: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	68, // [68:92] is the sub-list for method output_type
+	44, // [44:68] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_roster_v1_membership_proto_init() }
@@ -3657,7 +3958,7 @@ func file_roster_v1_membership_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   39,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

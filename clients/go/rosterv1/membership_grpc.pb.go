@@ -36,6 +36,7 @@ const (
 	MembershipService_ReactivateMember_FullMethodName           = "/roster.v1.MembershipService/ReactivateMember"
 	MembershipService_RemoveMember_FullMethodName               = "/roster.v1.MembershipService/RemoveMember"
 	MembershipService_PreviewOffboarding_FullMethodName         = "/roster.v1.MembershipService/PreviewOffboarding"
+	MembershipService_OffboardIdentity_FullMethodName           = "/roster.v1.MembershipService/OffboardIdentity"
 	MembershipService_CreateAssignment_FullMethodName           = "/roster.v1.MembershipService/CreateAssignment"
 	MembershipService_ListAssignments_FullMethodName            = "/roster.v1.MembershipService/ListAssignments"
 	MembershipService_TransferAssignments_FullMethodName        = "/roster.v1.MembershipService/TransferAssignments"
@@ -179,6 +180,23 @@ type MembershipServiceClient interface {
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	PreviewOffboarding(ctx context.Context, in *PreviewOffboardingRequest, opts ...grpc.CallOption) (*PreviewOffboardingResponse, error)
+	// Offboards an identity everywhere in one call: deactivates or removes it
+	// in every organization bound to one license package (the parent and all
+	// sub-organizations), hands the rooms that would lose their last active
+	// admin to one successor, optionally transfers its assignments first,
+	// ends its sessions of the package and frees the seat once, all in one
+	// transaction. With validate_only it returns the plan per organization
+	// (blocking reasons included) and writes nothing. A deactivation leaves
+	// organizations where it is already deactivated as they are.
+	// (W2; M4, M6, M7, L6)
+	//
+	// Callers: admins of the package, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+	// PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+	// blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+	// transfer target that is no active member there; IDENTITY_REVOKED).
+	OffboardIdentity(ctx context.Context, in *OffboardIdentityRequest, opts ...grpc.CallOption) (*OffboardIdentityResponse, error)
 	// Registers a work item assigned to an active room member. (M9)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -396,6 +414,16 @@ func (c *membershipServiceClient) PreviewOffboarding(ctx context.Context, in *Pr
 	return out, nil
 }
 
+func (c *membershipServiceClient) OffboardIdentity(ctx context.Context, in *OffboardIdentityRequest, opts ...grpc.CallOption) (*OffboardIdentityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OffboardIdentityResponse)
+	err := c.cc.Invoke(ctx, MembershipService_OffboardIdentity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) CreateAssignment(ctx context.Context, in *CreateAssignmentRequest, opts ...grpc.CallOption) (*Assignment, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Assignment)
@@ -600,6 +628,23 @@ type MembershipServiceServer interface {
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	PreviewOffboarding(context.Context, *PreviewOffboardingRequest) (*PreviewOffboardingResponse, error)
+	// Offboards an identity everywhere in one call: deactivates or removes it
+	// in every organization bound to one license package (the parent and all
+	// sub-organizations), hands the rooms that would lose their last active
+	// admin to one successor, optionally transfers its assignments first,
+	// ends its sessions of the package and frees the seat once, all in one
+	// transaction. With validate_only it returns the plan per organization
+	// (blocking reasons included) and writes nothing. A deactivation leaves
+	// organizations where it is already deactivated as they are.
+	// (W2; M4, M6, M7, L6)
+	//
+	// Callers: admins of the package, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+	// PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+	// blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+	// transfer target that is no active member there; IDENTITY_REVOKED).
+	OffboardIdentity(context.Context, *OffboardIdentityRequest) (*OffboardIdentityResponse, error)
 	// Registers a work item assigned to an active room member. (M9)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -704,6 +749,9 @@ func (UnimplementedMembershipServiceServer) RemoveMember(context.Context, *Remov
 }
 func (UnimplementedMembershipServiceServer) PreviewOffboarding(context.Context, *PreviewOffboardingRequest) (*PreviewOffboardingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PreviewOffboarding not implemented")
+}
+func (UnimplementedMembershipServiceServer) OffboardIdentity(context.Context, *OffboardIdentityRequest) (*OffboardIdentityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OffboardIdentity not implemented")
 }
 func (UnimplementedMembershipServiceServer) CreateAssignment(context.Context, *CreateAssignmentRequest) (*Assignment, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAssignment not implemented")
@@ -1035,6 +1083,24 @@ func _MembershipService_PreviewOffboarding_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_OffboardIdentity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OffboardIdentityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).OffboardIdentity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_OffboardIdentity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).OffboardIdentity(ctx, req.(*OffboardIdentityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_CreateAssignment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateAssignmentRequest)
 	if err := dec(in); err != nil {
@@ -1231,6 +1297,10 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PreviewOffboarding",
 			Handler:    _MembershipService_PreviewOffboarding_Handler,
+		},
+		{
+			MethodName: "OffboardIdentity",
+			Handler:    _MembershipService_OffboardIdentity_Handler,
 		},
 		{
 			MethodName: "CreateAssignment",

@@ -372,6 +372,52 @@ class PreviewOffboardingRequest(_message.Message):
     successor_identity_id: str
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
 
+class OffboardIdentityRequest(_message.Message):
+    __slots__ = ("identity_id", "package_id", "action", "successor_identity_id", "transfer_assignments_to", "validate_only")
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ASSIGNMENTS_TO_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    identity_id: str
+    package_id: str
+    action: OffboardingAction
+    successor_identity_id: str
+    transfer_assignments_to: str
+    validate_only: bool
+    def __init__(self, identity_id: _Optional[str] = ..., package_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ..., transfer_assignments_to: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class OrganizationOffboarding(_message.Message):
+    __slots__ = ("organization_id", "orphaned_room_ids", "rooms_left", "assignments_dropped", "assignments_transferred", "blocking_reasons", "unchanged")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORPHANED_ROOM_IDS_FIELD_NUMBER: _ClassVar[int]
+    ROOMS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_TRANSFERRED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKING_REASONS_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    orphaned_room_ids: _containers.RepeatedScalarFieldContainer[str]
+    rooms_left: int
+    assignments_dropped: int
+    assignments_transferred: int
+    blocking_reasons: _containers.RepeatedScalarFieldContainer[str]
+    unchanged: bool
+    def __init__(self, organization_id: _Optional[str] = ..., orphaned_room_ids: _Optional[_Iterable[str]] = ..., rooms_left: _Optional[int] = ..., assignments_dropped: _Optional[int] = ..., assignments_transferred: _Optional[int] = ..., blocking_reasons: _Optional[_Iterable[str]] = ..., unchanged: _Optional[bool] = ...) -> None: ...
+
+class OffboardIdentityResponse(_message.Message):
+    __slots__ = ("organizations", "seat_freed", "sessions_ended", "validate_only")
+    ORGANIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    SEAT_FREED_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_ENDED_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    organizations: _containers.RepeatedCompositeFieldContainer[OrganizationOffboarding]
+    seat_freed: bool
+    sessions_ended: int
+    validate_only: bool
+    def __init__(self, organizations: _Optional[_Iterable[_Union[OrganizationOffboarding, _Mapping]]] = ..., seat_freed: _Optional[bool] = ..., sessions_ended: _Optional[int] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
 class PreviewOffboardingResponse(_message.Message):
     __slots__ = ("orphaned_room_ids", "room_count", "assignment_count", "seat_freed", "other_active_organization_ids", "blocking_reasons", "etag")
     ORPHANED_ROOM_IDS_FIELD_NUMBER: _ClassVar[int]

@@ -124,6 +124,11 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingResponse.FromString,
                 _registered_method=True)
+        self.OffboardIdentity = channel.unary_unary(
+                '/roster.v1.MembershipService/OffboardIdentity',
+                request_serializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.FromString,
+                _registered_method=True)
         self.CreateAssignment = channel.unary_unary(
                 '/roster.v1.MembershipService/CreateAssignment',
                 request_serializer=roster_dot_v1_dot_membership__pb2.CreateAssignmentRequest.SerializeToString,
@@ -373,6 +378,28 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OffboardIdentity(self, request, context):
+        """Offboards an identity everywhere in one call: deactivates or removes it
+        in every organization bound to one license package (the parent and all
+        sub-organizations), hands the rooms that would lose their last active
+        admin to one successor, optionally transfers its assignments first,
+        ends its sessions of the package and frees the seat once, all in one
+        transaction. With validate_only it returns the plan per organization
+        (blocking reasons included) and writes nothing. A deactivation leaves
+        organizations where it is already deactivated as they are.
+        (W2; M4, M6, M7, L6)
+
+        Callers: admins of the package, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+        PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+        blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+        LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+        transfer target that is no active member there; IDENTITY_REVOKED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateAssignment(self, request, context):
         """Registers a work item assigned to an active room member. (M9)
 
@@ -537,6 +564,11 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.PreviewOffboarding,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingResponse.SerializeToString,
+            ),
+            'OffboardIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.OffboardIdentity,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.SerializeToString,
             ),
             'CreateAssignment': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateAssignment,
@@ -1015,6 +1047,33 @@ class MembershipService:
             '/roster.v1.MembershipService/PreviewOffboarding',
             roster_dot_v1_dot_membership__pb2.PreviewOffboardingRequest.SerializeToString,
             roster_dot_v1_dot_membership__pb2.PreviewOffboardingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OffboardIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/OffboardIdentity',
+            roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.FromString,
             options,
             channel_credentials,
             insecure,

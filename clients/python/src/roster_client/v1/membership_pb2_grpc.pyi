@@ -179,6 +179,24 @@ class MembershipServiceStub:
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
+    OffboardIdentity: _grpc.UnaryUnaryMultiCallable[_membership_pb2.OffboardIdentityRequest, _membership_pb2.OffboardIdentityResponse]
+    """Offboards an identity everywhere in one call: deactivates or removes it
+    in every organization bound to one license package (the parent and all
+    sub-organizations), hands the rooms that would lose their last active
+    admin to one successor, optionally transfers its assignments first,
+    ends its sessions of the package and frees the seat once, all in one
+    transaction. With validate_only it returns the plan per organization
+    (blocking reasons included) and writes nothing. A deactivation leaves
+    organizations where it is already deactivated as they are.
+    (W2; M4, M6, M7, L6)
+
+    Callers: admins of the package, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+    PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+    blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+    LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+    transfer target that is no active member there; IDENTITY_REVOKED).
+    """
     CreateAssignment: _grpc.UnaryUnaryMultiCallable[_membership_pb2.CreateAssignmentRequest, _membership_pb2.Assignment]
     """Registers a work item assigned to an active room member. (M9)
 
@@ -383,6 +401,24 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    OffboardIdentity: _aio.UnaryUnaryMultiCallable[_membership_pb2.OffboardIdentityRequest, _membership_pb2.OffboardIdentityResponse]  # type: ignore[assignment]
+    """Offboards an identity everywhere in one call: deactivates or removes it
+    in every organization bound to one license package (the parent and all
+    sub-organizations), hands the rooms that would lose their last active
+    admin to one successor, optionally transfers its assignments first,
+    ends its sessions of the package and frees the seat once, all in one
+    transaction. With validate_only it returns the plan per organization
+    (blocking reasons included) and writes nothing. A deactivation leaves
+    organizations where it is already deactivated as they are.
+    (W2; M4, M6, M7, L6)
+
+    Callers: admins of the package, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+    PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+    blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+    LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+    transfer target that is no active member there; IDENTITY_REVOKED).
     """
     CreateAssignment: _aio.UnaryUnaryMultiCallable[_membership_pb2.CreateAssignmentRequest, _membership_pb2.Assignment]  # type: ignore[assignment]
     """Registers a work item assigned to an active room member. (M9)
@@ -681,6 +717,30 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def OffboardIdentity(
+        self,
+        request: _membership_pb2.OffboardIdentityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.OffboardIdentityResponse, _abc.Awaitable[_membership_pb2.OffboardIdentityResponse]]:
+        """Offboards an identity everywhere in one call: deactivates or removes it
+        in every organization bound to one license package (the parent and all
+        sub-organizations), hands the rooms that would lose their last active
+        admin to one successor, optionally transfers its assignments first,
+        ends its sessions of the package and frees the seat once, all in one
+        transaction. With validate_only it returns the plan per organization
+        (blocking reasons included) and writes nothing. A deactivation leaves
+        organizations where it is already deactivated as they are.
+        (W2; M4, M6, M7, L6)
+
+        Callers: admins of the package, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (IDENTITY_NOT_FOUND,
+        PACKAGE_NOT_FOUND), PERMISSION_DENIED, FAILED_PRECONDITION (the first
+        blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
+        LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
+        transfer target that is no active member there; IDENTITY_REVOKED).
         """
 
     @_abc_1.abstractmethod
