@@ -489,9 +489,11 @@ impl Store {
     /// get a plain VACUUM. VACUUM FULL holds an exclusive lock while it
     /// rewrites (milliseconds for thousands of rows); `lock_timeout` keeps
     /// it from queueing in front of traffic for long when the table is busy
-    /// (the scrub then retries, with a growing pause, six times).
+    /// (the scrub then retries, with a growing pause, six times). A pass is
+    /// repeated while transactions older than it were still open (their
+    /// snapshots kept the old versions alive), at most three passes.
     async fn vacuum_erased_tables(&self) -> Result<()> {
-        use sqlx::Executor;
+        use sqlx::{Executor, Row};
         let pool = self.db.get_postgres_connection_pool();
         let mut conn = pool
             .acquire()
@@ -499,12 +501,43 @@ impl Store {
             .map_err(|e| Error::Unavailable(format!("no connection for VACUUM: {e}")))?;
         let run = async {
             let conn = &mut *conn;
-            conn.execute("SET lock_timeout = '3s'").await?;
-            conn.execute("VACUUM FULL identities").await?;
-            conn.execute("VACUUM FULL members").await?;
-            conn.execute("VACUUM room_members, sessions, package_admins, attachments")
-                .await?;
-            conn.execute("RESET lock_timeout").await?;
+            // A transaction whose snapshot predates the erasure keeps the
+            // old row versions "recently dead": VACUUM FULL copies them
+            // into the new file. So after each pass, wait for the
+            // transactions that were open when it began (the ones this
+            // role may see) and pass again if there were any.
+            for _ in 0..3 {
+                let began: f64 = sqlx::query("SELECT extract(epoch FROM clock_timestamp())::float8")
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                conn.execute("SET lock_timeout = '3s'").await?;
+                conn.execute("VACUUM FULL identities").await?;
+                conn.execute("VACUUM FULL members").await?;
+                conn.execute("VACUUM room_members, sessions, package_admins, attachments")
+                    .await?;
+                conn.execute("RESET lock_timeout").await?;
+                let mut older_open = false;
+                for _ in 0..120 {
+                    let open: i64 = sqlx::query(
+                        "SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+                         AND xact_start < to_timestamp($1) \
+                         AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)",
+                    )
+                    .bind(began)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                    if open == 0 {
+                        break;
+                    }
+                    older_open = true;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                if !older_open {
+                    break;
+                }
+            }
             Ok::<(), sqlx::Error>(())
         };
         run.await
