@@ -49,6 +49,8 @@ pub struct Feed {
     reachable: watch::Sender<bool>,
     /// Rows skipped because this release cannot decode them.
     undecodable: AtomicU64,
+    /// WatchEvents streams open on this replica (metrics).
+    open_streams: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -93,6 +95,7 @@ impl Feed {
             lease,
             reachable,
             undecodable: AtomicU64::new(0),
+            open_streams: Arc::default(),
         }))
     }
 
@@ -103,6 +106,16 @@ impl Feed {
     }
 
     /// Rows skipped so far because this release cannot decode them.
+    /// Counts one open WatchEvents stream while the guard lives.
+    pub fn stream_opened(&self) -> crate::metrics::OpenStream {
+        crate::metrics::OpenStream::new(self.open_streams.clone())
+    }
+
+    /// WatchEvents streams open on this replica.
+    pub fn open_streams(&self) -> i64 {
+        self.open_streams.load(Ordering::Relaxed)
+    }
+
     pub fn undecodable(&self) -> u64 {
         self.undecodable.load(Ordering::Relaxed)
     }

@@ -39,30 +39,22 @@ use crate::cache::Caches;
 use crate::feed::Feed;
 use crate::store::Store;
 
-/// WatchEvents streams open in this process (see [`OpenStream`]).
-static OPEN_WATCH_STREAMS: AtomicI64 = AtomicI64::new(0);
-
-/// Counts one open WatchEvents stream for as long as it lives.
+/// Counts one open WatchEvents stream (of one replica, see
+/// `Feed::stream_opened`) for as long as it lives.
 #[derive(Debug)]
-pub struct OpenStream(());
+pub struct OpenStream(Arc<AtomicI64>);
 
 impl OpenStream {
     /// Counts a stream that has just opened.
-    pub fn new() -> Self {
-        OPEN_WATCH_STREAMS.fetch_add(1, Ordering::Relaxed);
-        OpenStream(())
-    }
-}
-
-impl Default for OpenStream {
-    fn default() -> Self {
-        Self::new()
+    pub fn new(counter: Arc<AtomicI64>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        OpenStream(counter)
     }
 }
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        OPEN_WATCH_STREAMS.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -398,8 +390,7 @@ impl Metrics {
     /// scrape costs one small query.
     pub async fn render(&self) -> String {
         self.caches_enabled.set(i64::from(self.caches.is_enabled()));
-        self.open_streams
-            .set(OPEN_WATCH_STREAMS.load(Ordering::Relaxed));
+        self.open_streams.set(self.feed.open_streams());
         let skipped = self.feed.undecodable();
         if let Some(new) = skipped.checked_sub(self.undecodable.get()) {
             self.undecodable.inc_by(new);

@@ -279,7 +279,7 @@ impl Watch {
     }
 
     async fn run(mut self, mut live: broadcast::Receiver<Arc<domain::Event>>) {
-        let _open = crate::metrics::OpenStream::new();
+        let _open = self.ctx.feed.stream_opened();
         let mut stop = self.ctx.stop.clone();
         if !self.send(None).await {
             return;

@@ -518,18 +518,31 @@ impl Store {
                     .await?;
                 conn.execute("RESET lock_timeout").await?;
                 let mut older_open = false;
-                for _ in 0..120 {
-                    let open: i64 = sqlx::query(
-                        "SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+                for round in 0..60 {
+                    // Only this database's sessions hold back its horizon.
+                    let open = sqlx::query(
+                        "SELECT pid, state, left(query, 80) AS query FROM pg_stat_activity \
+                         WHERE pid <> pg_backend_pid() AND datname = current_database() \
                          AND xact_start < to_timestamp($1) \
                          AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)",
                     )
                     .bind(began)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-                    if open == 0 {
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    if open.is_empty() {
                         break;
+                    }
+                    if round == 0 {
+                        let who: Vec<String> = open
+                            .iter()
+                            .map(|r| {
+                                let pid: i32 = r.try_get("pid").unwrap_or_default();
+                                let state: Option<String> = r.try_get("state").ok().flatten();
+                                let query: Option<String> = r.try_get("query").ok().flatten();
+                                format!("{pid} {state:?} {query:?}")
+                            })
+                            .collect();
+                        tracing::info!(?who, "erasure scrub waits for older transactions");
                     }
                     older_open = true;
                     tokio::time::sleep(Duration::from_millis(500)).await;
