@@ -16,11 +16,15 @@ pub mod migrations;
 
 mod clock;
 mod events;
+mod faults;
 mod identity;
 mod keys;
 mod license;
+mod pool;
+mod scrub;
 pub mod seats;
 mod throttle;
+mod txn;
 
 // One file per area. Their imports form layers without a cycle (checked by
 // `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
@@ -45,15 +49,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
-    Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, Value,
 };
 use sea_orm_migration::MigratorTrait;
 
 pub use assignments::{AssignmentFilter, NewAssignment};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, LogEntry, NOTIFY_CHANNEL};
+pub use faults::{DbFault, classify, classify_code, db_code, is_unique_violation};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
 pub use inactivity::{MAX_SWEEP_MEMBERS, SweepOutcome};
 pub use license::{NewPackage, PackageUpdate};
@@ -61,9 +65,12 @@ pub use members::MemberFilter;
 pub use offboard_identity::{IdentityOffboarding, OffboardRequest, OrgOffboarding};
 pub use offboarding::{DeactivationInput, OffboardingAction, OffboardingPreview, Removal};
 pub use organizations::{NewOrganization, OrganizationChanges};
+use pool::Waiting;
+pub use pool::{DEFAULT_ACQUIRE_TIMEOUT, PoolWaits, connect, connect_with};
 pub use rooms::RoomStanding;
+pub use txn::Txn;
 
-use crate::domain::{Actor, Error, Event, NewEvent, Result};
+use crate::domain::{Actor, Error, Event, Result};
 
 /// Receives the events of every transaction this process commits, right
 /// after the commit and before the caller gets its answer (caches are
@@ -91,50 +98,6 @@ pub struct Store {
     read_timeout: Duration,
     /// How writes wait for a pooled connection (metrics).
     waits: PoolWaits,
-}
-
-/// How write transactions wait for a pooled database connection (O3):
-/// how many wait right now, how long beginning one took (acquiring the
-/// connection plus `BEGIN`), and how many gave up at the acquire timeout.
-/// Shared with the metrics, which read them at scrape time.
-#[derive(Debug, Clone)]
-pub struct PoolWaits {
-    /// Transactions waiting for a connection now.
-    pub waiting: Arc<std::sync::atomic::AtomicI64>,
-    /// Seconds from asking for a transaction to having it.
-    pub begin_seconds: prometheus_client::metrics::histogram::Histogram,
-    /// Transactions refused because no connection came free in time.
-    pub acquire_timeouts: prometheus_client::metrics::counter::Counter,
-}
-
-impl Default for PoolWaits {
-    fn default() -> Self {
-        PoolWaits {
-            waiting: Arc::default(),
-            // 0.1 ms … ~3.3 s.
-            begin_seconds: prometheus_client::metrics::histogram::Histogram::new(
-                prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 16),
-            ),
-            acquire_timeouts: Default::default(),
-        }
-    }
-}
-
-/// Counts one waiting transaction while alive (also when the waiting
-/// future is dropped).
-struct Waiting<'a>(&'a std::sync::atomic::AtomicI64);
-
-impl<'a> Waiting<'a> {
-    fn new(counter: &'a std::sync::atomic::AtomicI64) -> Self {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Waiting(counter)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
 }
 
 impl std::fmt::Debug for Store {
@@ -174,64 +137,6 @@ where
 fn retry_backoff(attempt: u32) -> Duration {
     Duration::from_millis(5 * u64::from(attempt))
 }
-
-/// How long a call waits for a pooled connection by default: short, so
-/// that calls fail with UNAVAILABLE quickly while the database is gone.
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Connects to `url` (`sqlite://…?mode=rwc` or `postgres://…`).
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
-    connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
-}
-
-/// Like [`connect`], with the pool's acquire timeout given.
-pub async fn connect_with(
-    url: &str,
-    max_connections: u32,
-    acquire_timeout: Duration,
-) -> Result<DatabaseConnection> {
-    let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false)
-        .max_connections(max_connections.max(1))
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(acquire_timeout);
-    opts.map_sqlx_sqlite_opts(|o| {
-        // Checkpoints run in the background (`Store::checkpoint`), not in
-        // whichever request happens to commit past 1,000 WAL pages.
-        o.pragma("wal_autocheckpoint", "0")
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            // FULL: a committed revocation (or any write) survives a power
-            // cut, not only a crash of the process.
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-            // Deleted and overwritten content is zeroed in the file, so an
-            // erased identity's data leaves no copy in free space (I4).
-            .pragma("secure_delete", "on")
-            .busy_timeout(Duration::from_secs(30))
-            .create_if_missing(true)
-    });
-    // Several processes opening one new SQLite file at once (a migrate next
-    // to a starting server) can find it locked while another switches it to
-    // WAL; the busy timeout does not cover that, so try again briefly.
-    let mut attempt = 1;
-    loop {
-        match Database::connect(opts.clone()).await {
-            Ok(db) => return Ok(db),
-            Err(e) if attempt < 20 && db_code(&e).as_deref() == Some(SQLITE_BUSY) => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => {
-                return Err(Error::Unavailable(format!(
-                    "cannot connect to the database: {e}"
-                )));
-            }
-        }
-    }
-}
-
-/// SQLite's result code for a locked database file.
-const SQLITE_BUSY: &str = "5";
 
 impl Store {
     /// Wraps a connection. Call [`Store::migrate`] before use.
@@ -425,138 +330,6 @@ impl Store {
         }
     }
 
-    /// SQLite: copies committed WAL pages back into the database file
-    /// without blocking readers or writers (a no-op elsewhere). Run
-    /// periodically, since connections do not checkpoint on commit.
-    pub async fn checkpoint(&self) -> Result<()> {
-        if self.backend() == DbBackend::Sqlite {
-            self.db
-                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// SQLite: copies the whole WAL back into the database file and
-    /// truncates it to zero bytes, so no old page versions stay in
-    /// `roster.db-wal` (a no-op elsewhere). Waits for readers (up to the
-    /// busy timeout); run off the request path.
-    pub async fn checkpoint_truncate(&self) -> Result<()> {
-        if self.backend() == DbBackend::Sqlite {
-            self.db
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// After an erasure has committed (I4), in the background: on SQLite a
-    /// truncating checkpoint (with `secure_delete` the database file then
-    /// holds no copy of the erased values and the WAL is empty); on
-    /// PostgreSQL a VACUUM of the tables the revocation touched. Scrubs run
-    /// one at a time; a scrub asked for while one waits is covered by it.
-    pub fn scrub_after_erasure(&self) {
-        let store = self.clone();
-        tokio::spawn(async move {
-            // One scrub queued behind the running one is enough.
-            let Ok(_queued) = store.scrub_queue.try_lock() else {
-                return;
-            };
-            let _running = store.scrubbing.lock().await;
-            drop(_queued);
-            for attempt in 1..=6u64 {
-                let result = match store.backend() {
-                    DbBackend::Sqlite => store.checkpoint_truncate().await,
-                    DbBackend::Postgres => store.vacuum_erased_tables().await,
-                    _ => Ok(()),
-                };
-                match result {
-                    Ok(()) => {
-                        tracing::debug!("scrubbed after an erasure");
-                        return;
-                    }
-                    Err(e) => tracing::warn!(error = %e, attempt, "scrub after an erasure failed"),
-                }
-                tokio::time::sleep(Duration::from_secs(2 * attempt)).await;
-            }
-        });
-    }
-
-    /// PostgreSQL: plain VACUUM leaves dead tuples' bytes in the page's
-    /// free space, so the two tables whose old row versions hold personal
-    /// data (`identities`: names, e-mails, avatars; `members`: deactivation
-    /// notes) are rewritten with VACUUM FULL; the others hold only IDs and
-    /// get a plain VACUUM. VACUUM FULL holds an exclusive lock while it
-    /// rewrites (milliseconds for thousands of rows); `lock_timeout` keeps
-    /// it from queueing in front of traffic for long when the table is busy
-    /// (the scrub then retries, with a growing pause, six times). A pass is
-    /// repeated while transactions older than it were still open (their
-    /// snapshots kept the old versions alive), at most three passes.
-    async fn vacuum_erased_tables(&self) -> Result<()> {
-        use sqlx::{Executor, Row};
-        let pool = self.db.get_postgres_connection_pool();
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| Error::Unavailable(format!("no connection for VACUUM: {e}")))?;
-        let run = async {
-            let conn = &mut *conn;
-            // A transaction whose snapshot predates the erasure keeps the
-            // old row versions "recently dead": VACUUM FULL copies them
-            // into the new file. So after each pass, wait for the
-            // transactions that were open when it began (the ones this
-            // role may see) and pass again if there were any.
-            for _ in 0..3 {
-                let began: f64 = sqlx::query("SELECT extract(epoch FROM clock_timestamp())::float8")
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-                conn.execute("SET lock_timeout = '3s'").await?;
-                conn.execute("VACUUM FULL identities").await?;
-                conn.execute("VACUUM FULL members").await?;
-                conn.execute("VACUUM room_members, sessions, package_admins, attachments")
-                    .await?;
-                conn.execute("RESET lock_timeout").await?;
-                let mut older_open = false;
-                for round in 0..60 {
-                    // Only this database's sessions hold back its horizon.
-                    let open = sqlx::query(
-                        "SELECT pid, state, left(query, 80) AS query FROM pg_stat_activity \
-                         WHERE pid <> pg_backend_pid() AND datname = current_database() \
-                         AND xact_start < to_timestamp($1) \
-                         AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)",
-                    )
-                    .bind(began)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                    if open.is_empty() {
-                        break;
-                    }
-                    if round == 0 {
-                        let who: Vec<String> = open
-                            .iter()
-                            .map(|r| {
-                                let pid: i32 = r.try_get("pid").unwrap_or_default();
-                                let state: Option<String> = r.try_get("state").ok().flatten();
-                                let query: Option<String> = r.try_get("query").ok().flatten();
-                                format!("{pid} {state:?} {query:?}")
-                            })
-                            .collect();
-                        tracing::info!(?who, "erasure scrub waits for older transactions");
-                    }
-                    older_open = true;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                if !older_open {
-                    break;
-                }
-            }
-            Ok::<(), sqlx::Error>(())
-        };
-        run.await
-            .map_err(|e| Error::Internal(format!("VACUUM after an erasure: {e}")))
-    }
-
     /// Runs a raw read query with `?` placeholders outside a transaction.
     pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>> {
         let stmt = statement(self.backend(), sql, values);
@@ -578,124 +351,6 @@ impl Store {
         if let Some(observer) = observer {
             observer.committed(events);
         }
-    }
-}
-
-/// An open write transaction with the audit events it will commit.
-pub struct Txn {
-    inner: DatabaseTransaction,
-    actor: Actor,
-    events: Vec<NewEvent>,
-    now_ms: i64,
-    /// Set by [`Txn::nothing_changed`].
-    unchanged: bool,
-}
-
-impl Txn {
-    /// The connection to run statements on.
-    pub fn conn(&self) -> &DatabaseTransaction {
-        &self.inner
-    }
-
-    /// The time this transaction acts at (one value for all its rows).
-    pub fn now_ms(&self) -> i64 {
-        self.now_ms
-    }
-
-    /// Who this transaction acts for.
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
-    /// Records an audit event to commit with the change.
-    pub fn emit(&mut self, event: NewEvent) {
-        self.events.push(event);
-    }
-
-    /// SQLite or PostgreSQL.
-    pub fn backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
-    }
-
-    /// The suffix that makes a SELECT lock its rows: ` FOR UPDATE` on
-    /// PostgreSQL, nothing on SQLite (its writer already holds the lock).
-    pub fn for_update(&self) -> &'static str {
-        if self.backend() == DbBackend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        }
-    }
-
-    /// Runs a raw statement with `?` placeholders (rewritten to `$n` for
-    /// PostgreSQL) and returns the number of rows affected.
-    pub async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let stmt = statement(self.backend(), sql, values);
-        Ok(self.inner.execute_raw(stmt).await?.rows_affected())
-    }
-
-    /// Runs a raw query with `?` placeholders and returns all rows.
-    pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>> {
-        let stmt = statement(self.backend(), sql, values);
-        Ok(self.inner.query_all_raw(stmt).await?)
-    }
-
-    /// Runs a raw query with `?` placeholders and returns the first row.
-    pub async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
-        let stmt = statement(self.backend(), sql, values);
-        Ok(self.inner.query_one_raw(stmt).await?)
-    }
-
-    /// Locks a row against concurrent writers until commit (PostgreSQL
-    /// `SELECT … FOR UPDATE`; SQLite already holds the database write
-    /// lock). Returns whether the row exists.
-    pub async fn lock_row(
-        &self,
-        table: &'static str,
-        key_col: &'static str,
-        key: &str,
-    ) -> Result<bool> {
-        let sql = format!(
-            "SELECT 1 FROM {table} WHERE {key_col} = ?{}",
-            self.for_update()
-        );
-        let stmt = statement(self.backend(), &sql, vec![key.into()]);
-        Ok(self.inner.query_one_raw(stmt).await?.is_some())
-    }
-
-    /// Writes the audit rows (in commit order), commits, and tells this
-    /// process's observer. A transaction without any audit event is a bug:
-    /// it is rolled back and reported as an internal error.
-    pub async fn commit(self, store: &Store) -> Result<Vec<Event>> {
-        if self.events.is_empty() && self.unchanged {
-            self.inner.rollback().await?;
-            return Ok(Vec::new());
-        }
-        if self.events.is_empty() {
-            self.inner.rollback().await?;
-            return Err(Error::Internal(
-                "state change without an audit event".to_owned(),
-            ));
-        }
-        let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
-        self.inner.commit().await?;
-        store.notify_committed(&written);
-        if let Some(last) = written.last() {
-            store.await_replicas(last.seq).await?;
-        }
-        Ok(written)
-    }
-
-    /// Says that the operation found nothing to change (SignOut of a
-    /// session that already ended): [`Store::write`] then rolls the
-    /// transaction back instead of refusing it for want of an event.
-    pub fn nothing_changed(&mut self) {
-        self.unchanged = true;
-    }
-
-    /// How many events this transaction has emitted so far.
-    pub fn events_pending(&self) -> usize {
-        self.events.len()
     }
 }
 
@@ -734,114 +389,6 @@ pub fn placeholders(n: usize) -> String {
         s.push('?');
     }
     s
-}
-
-/// What a database error means for the caller, decided by the driver's
-/// error code (SQLSTATE on PostgreSQL, the result code on SQLite), never by
-/// the message text, which depends on the server's `lc_messages`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbFault {
-    /// A deadlock, a serialization failure or a busy/locked database:
-    /// running the transaction again may succeed.
-    Retry,
-    /// A unique constraint was violated.
-    Unique,
-    /// A foreign key constraint was violated.
-    ForeignKey,
-    /// Another constraint (NOT NULL, CHECK) was violated.
-    Constraint,
-    /// The database could not be reached (connect, acquire, I/O).
-    Unreachable,
-    /// Anything else.
-    Other,
-}
-
-/// The driver's code of a database error, if it came from the database.
-pub fn db_code(err: &DbErr) -> Option<String> {
-    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
-    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = err
-    else {
-        return None;
-    };
-    match e.as_ref() {
-        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
-        _ => None,
-    }
-}
-
-/// Classifies a database error by its code.
-pub fn classify(err: &DbErr) -> DbFault {
-    if let Some(code) = db_code(err) {
-        return classify_code(&code);
-    }
-    match err {
-        DbErr::ConnectionAcquire(_) => DbFault::Unreachable,
-        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
-        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
-        | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_) => DbFault::Unreachable,
-            _ => DbFault::Other,
-        },
-        DbErr::Conn(_) => DbFault::Unreachable,
-        _ => DbFault::Other,
-    }
-}
-
-/// Classifies a driver code: a five-character SQLSTATE (PostgreSQL; many
-/// are all digits) or a decimal extended result code (SQLite; at most four
-/// digits).
-pub fn classify_code(code: &str) -> DbFault {
-    if code.len() < 5
-        && let Ok(n) = code.parse::<i64>()
-    {
-        // SQLite: the primary result code is the low byte.
-        return match (n, n & 0xff) {
-            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
-            (2067 | 1555, _) => DbFault::Unique,
-            // SQLITE_CONSTRAINT_FOREIGNKEY
-            (787, _) => DbFault::ForeignKey,
-            // SQLITE_BUSY, SQLITE_LOCKED and their extended codes
-            (_, 5 | 6) => DbFault::Retry,
-            // SQLITE_CONSTRAINT
-            (_, 19) => DbFault::Constraint,
-            // SQLITE_CANTOPEN, SQLITE_IOERR
-            (_, 14 | 10) => DbFault::Unreachable,
-            _ => DbFault::Other,
-        };
-    }
-    match code {
-        // serialization_failure, deadlock_detected
-        "40001" | "40P01" => DbFault::Retry,
-        "23505" => DbFault::Unique,
-        "23503" => DbFault::ForeignKey,
-        c if c.starts_with("23") => DbFault::Constraint,
-        // connection exceptions, admin/crash shutdown, cannot connect now
-        c if c.starts_with("08") => DbFault::Unreachable,
-        "57P01" | "57P02" | "57P03" => DbFault::Unreachable,
-        _ => DbFault::Other,
-    }
-}
-
-impl From<DbErr> for Error {
-    fn from(err: DbErr) -> Self {
-        let text = err.to_string();
-        match classify(&err) {
-            DbFault::Retry => Error::Aborted(format!("concurrent change, retry: {text}")),
-            DbFault::Unreachable => Error::Unavailable(format!("database unavailable: {text}")),
-            _ => Error::Internal(format!("database error: {text}")),
-        }
-    }
-}
-
-/// Whether a database error is a unique-constraint violation.
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    classify(err) == DbFault::Unique
 }
 
 #[cfg(test)]

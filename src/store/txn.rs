@@ -1,0 +1,125 @@
+//! [`Txn`]: an open write transaction with the audit events it commits
+//! (E1). Only [`Store::write`](super::Store::write) begins one.
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult, Value};
+
+use super::{Store, events, statement};
+use crate::domain::{Actor, Error, Event, NewEvent, Result};
+
+/// An open write transaction with the audit events it will commit.
+pub struct Txn {
+    pub(super) inner: DatabaseTransaction,
+    pub(super) actor: Actor,
+    pub(super) events: Vec<NewEvent>,
+    pub(super) now_ms: i64,
+    /// Set by [`Txn::nothing_changed`].
+    pub(super) unchanged: bool,
+}
+
+impl Txn {
+    /// The connection to run statements on.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    /// The time this transaction acts at (one value for all its rows).
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// Who this transaction acts for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Records an audit event to commit with the change.
+    pub fn emit(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    /// The suffix that makes a SELECT lock its rows: ` FOR UPDATE` on
+    /// PostgreSQL, nothing on SQLite (its writer already holds the lock).
+    pub fn for_update(&self) -> &'static str {
+        if self.backend() == DbBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        }
+    }
+
+    /// Runs a raw statement with `?` placeholders (rewritten to `$n` for
+    /// PostgreSQL) and returns the number of rows affected.
+    pub async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.execute_raw(stmt).await?.rows_affected())
+    }
+
+    /// Runs a raw query with `?` placeholders and returns all rows.
+    pub async fn query_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.query_all_raw(stmt).await?)
+    }
+
+    /// Runs a raw query with `?` placeholders and returns the first row.
+    pub async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
+        let stmt = statement(self.backend(), sql, values);
+        Ok(self.inner.query_one_raw(stmt).await?)
+    }
+
+    /// Locks a row against concurrent writers until commit (PostgreSQL
+    /// `SELECT … FOR UPDATE`; SQLite already holds the database write
+    /// lock). Returns whether the row exists.
+    pub async fn lock_row(
+        &self,
+        table: &'static str,
+        key_col: &'static str,
+        key: &str,
+    ) -> Result<bool> {
+        let sql = format!(
+            "SELECT 1 FROM {table} WHERE {key_col} = ?{}",
+            self.for_update()
+        );
+        let stmt = statement(self.backend(), &sql, vec![key.into()]);
+        Ok(self.inner.query_one_raw(stmt).await?.is_some())
+    }
+
+    /// Writes the audit rows (in commit order), commits, and tells this
+    /// process's observer. A transaction without any audit event is a bug:
+    /// it is rolled back and reported as an internal error.
+    pub async fn commit(self, store: &Store) -> Result<Vec<Event>> {
+        if self.events.is_empty() && self.unchanged {
+            self.inner.rollback().await?;
+            return Ok(Vec::new());
+        }
+        if self.events.is_empty() {
+            self.inner.rollback().await?;
+            return Err(Error::Internal(
+                "state change without an audit event".to_owned(),
+            ));
+        }
+        let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
+        self.inner.commit().await?;
+        store.notify_committed(&written);
+        if let Some(last) = written.last() {
+            store.await_replicas(last.seq).await?;
+        }
+        Ok(written)
+    }
+
+    /// Says that the operation found nothing to change (SignOut of a
+    /// session that already ended): [`Store::write`] then rolls the
+    /// transaction back instead of refusing it for want of an event.
+    pub fn nothing_changed(&mut self) {
+        self.unchanged = true;
+    }
+
+    /// How many events this transaction has emitted so far.
+    pub fn events_pending(&self) -> usize {
+        self.events.len()
+    }
+}
