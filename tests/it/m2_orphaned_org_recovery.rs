@@ -18,6 +18,7 @@ db_tests!(
     m2_package_admins_recover_an_organization_whose_last_admin_was_revoked,
     m2_package_admins_create_rooms_and_read_events_only_while_the_org_is_orphaned,
     m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again,
+    m2_a_stand_in_reads_what_it_manages_only_while_the_org_is_orphaned,
 );
 
 async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(b: Backend) {
@@ -395,4 +396,63 @@ async fn m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again(b: Ba
         ended += 1;
     }
     assert_eq!(ended, cases.len());
+}
+
+/// The stand-in may read what it may change (M2): the organization, a
+/// room's members, the assignments — only while the organization has no
+/// active admin, and never another package's.
+async fn m2_a_stand_in_reads_what_it_manages_only_while_the_org_is_orphaned(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, _pkg_admin, pkg_token) = s.package_with_admin(pb::Plan::Enterprise, 50).await;
+    let (_, _, stranger_token) = s.package_with_admin(pb::Plan::Enterprise, 5).await;
+    let (org, bea, dormant) = orphaned_org(&s, &package, &pkg_token).await;
+    let room = s.create_room(&org, &bea).await;
+    s.create_assignment(&room, &bea, "Keep going").await;
+    let reads = |token: String| {
+        let (s, org, room) = (&s, org.clone(), room.clone());
+        async move {
+            let mut m = s.membership(Some(&token));
+            let get = m
+                .get_organization(pb::GetOrganizationRequest {
+                    organization_id: org.clone(),
+                })
+                .await
+                .map(drop);
+            let members = m
+                .list_room_members(pb::ListRoomMembersRequest {
+                    room_id: room.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().room_members.len());
+            let tasks = m
+                .list_assignments(pb::ListAssignmentsRequest {
+                    organization_id: org.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| r.into_inner().assignments.len());
+            (get, members, tasks)
+        }
+    };
+    let (get, members, tasks) = reads(pkg_token.clone()).await;
+    get.expect("the stand-in reads the organization");
+    assert_eq!(members.expect("and the room's members"), 1);
+    assert_eq!(tasks.expect("and the assignments"), 1);
+    let (get, members, tasks) = reads(stranger_token.clone()).await;
+    assert_eq!(get.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(members.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(tasks.unwrap_err().code(), Code::PermissionDenied);
+    // An admin again: the package admin is nobody here any more.
+    s.svc_membership()
+        .reactivate_member(pb::ReactivateMemberRequest {
+            organization_id: org.clone(),
+            identity_id: dormant,
+        })
+        .await
+        .expect("the admin is back");
+    let (get, members, tasks) = reads(pkg_token).await;
+    assert_eq!(get.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(members.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(tasks.unwrap_err().code(), Code::PermissionDenied);
 }
