@@ -29,6 +29,7 @@ mod throttle;
 // every organization) and license.
 mod access;
 mod assignments;
+mod batches;
 mod inactivity;
 mod members;
 mod offboard_identity;
@@ -52,6 +53,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use assignments::{AssignmentFilter, NewAssignment};
+pub use batches::{BatchItem, BatchMode, BatchOutcome, ItemDone};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, LogEntry, NOTIFY_CHANNEL};
 pub use identity::{Revoker, SessionLookup, SignInCredential};
