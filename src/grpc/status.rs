@@ -150,6 +150,35 @@ impl From<Error> for Status {
     }
 }
 
+/// W4: the status of a failed atomic batch: the first failing item's
+/// status (`err`), its message prefixed with `items[index]: `, its
+/// `ErrorInfo.metadata` extended by `item_index`, `failed_item_count` and
+/// `failed_item_indexes` (at most 100, comma separated); capped as always.
+pub fn batch_item_failure(err: Error, index: usize, failed: &[usize]) -> Status {
+    let status = Status::from(err);
+    let mut details = status.get_error_details();
+    let (reason, mut metadata) = details
+        .error_info()
+        .map(|i| (i.reason.clone(), i.metadata.clone()))
+        .unwrap_or_else(|| (Reason::Internal.as_str().to_owned(), HashMap::new()));
+    metadata.insert("item_index".to_owned(), index.to_string());
+    metadata.insert("failed_item_count".to_owned(), failed.len().to_string());
+    let indexes: Vec<String> = failed.iter().take(100).map(usize::to_string).collect();
+    metadata.insert(
+        "failed_item_indexes".to_owned(),
+        cut(indexes.join(","), MAX_METADATA_VALUE_BYTES),
+    );
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(
+        status.code(),
+        cut(
+            format!("items[{index}]: {}", status.message()),
+            MAX_MESSAGE_BYTES,
+        ),
+        details,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ mod txn;
 // every organization) and license.
 mod access;
 mod assignments;
+mod batches;
 mod inactivity;
 mod members;
 mod offboard_identity;
@@ -55,6 +56,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use assignments::{AssignmentFilter, NewAssignment};
+pub use batches::{BatchItem, BatchMode, BatchOutcome, ItemDone};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{EventQuery, LogEntry, NOTIFY_CHANNEL};
 pub use faults::{DbFault, classify, classify_code, db_code, is_unique_violation};

@@ -35,3 +35,4 @@ mod tls;
 mod v1_hostile_input;
 mod w1_plan_then_apply;
 mod w2_offboard_identity;
+mod w4_batches;

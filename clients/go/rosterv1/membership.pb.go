@@ -9,6 +9,7 @@ package rosterv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -2460,6 +2461,898 @@ func (x *OffboardIdentityResponse) GetValidateOnly() bool {
 	return false
 }
 
+// The outcome of one batch item: the same fields and numbers as
+// google.rpc.Status, so its bytes decode as a google.rpc.Status. (W4)
+type ItemStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A google.rpc.Code: 0 (OK) when the item succeeded (or, with
+	// validate_only, would succeed).
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The error message, empty for OK; at most 512 bytes.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// google.rpc.ErrorInfo (domain `roster.dev`, the reason code and its
+	// metadata) and, for bad input, google.rpc.BadRequest.
+	Details       []*anypb.Any `protobuf:"bytes,3,rep,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ItemStatus) Reset() {
+	*x = ItemStatus{}
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ItemStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ItemStatus) ProtoMessage() {}
+
+func (x *ItemStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ItemStatus.ProtoReflect.Descriptor instead.
+func (*ItemStatus) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ItemStatus) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ItemStatus) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ItemStatus) GetDetails() []*anypb.Any {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
+// How many items of a batch succeeded and failed. (W4)
+type BatchSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Items with status OK.
+	Succeeded int32 `protobuf:"varint,1,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
+	// Items with any other status.
+	Failed        int32 `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchSummary) Reset() {
+	*x = BatchSummary{}
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchSummary) ProtoMessage() {}
+
+func (x *BatchSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
+func (*BatchSummary) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *BatchSummary) GetSucceeded() int32 {
+	if x != nil {
+		return x.Succeeded
+	}
+	return 0
+}
+
+func (x *BatchSummary) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+// One identity to add in BatchAddMembers.
+type AddMemberItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The identity to add.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Role; defaults to MEMBER.
+	Role          MemberRole `protobuf:"varint,2,opt,name=role,proto3,enum=roster.v1.MemberRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberItem) Reset() {
+	*x = AddMemberItem{}
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberItem) ProtoMessage() {}
+
+func (x *AddMemberItem) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberItem.ProtoReflect.Descriptor instead.
+func (*AddMemberItem) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *AddMemberItem) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *AddMemberItem) GetRole() MemberRole {
+	if x != nil {
+		return x.Role
+	}
+	return MemberRole_MEMBER_ROLE_UNSPECIFIED
+}
+
+// Request for BatchAddMembers.
+type BatchAddMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// 1 to 1,000 items, each identity at most once.
+	Items []*AddMemberItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// All or nothing in one transaction (see BatchAddMembers).
+	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
+	// Plan only: report each item's result, write nothing.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAddMembersRequest) Reset() {
+	*x = BatchAddMembersRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAddMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAddMembersRequest) ProtoMessage() {}
+
+func (x *BatchAddMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAddMembersRequest.ProtoReflect.Descriptor instead.
+func (*BatchAddMembersRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BatchAddMembersRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *BatchAddMembersRequest) GetItems() []*AddMemberItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BatchAddMembersRequest) GetAtomic() bool {
+	if x != nil {
+		return x.Atomic
+	}
+	return false
+}
+
+func (x *BatchAddMembersRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// The result of one item of BatchAddMembers.
+type AddMemberResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OK, or why the item failed.
+	Status *ItemStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// The new member, when the status is OK.
+	Member        *Member `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMemberResult) Reset() {
+	*x = AddMemberResult{}
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMemberResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMemberResult) ProtoMessage() {}
+
+func (x *AddMemberResult) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMemberResult.ProtoReflect.Descriptor instead.
+func (*AddMemberResult) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AddMemberResult) GetStatus() *ItemStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *AddMemberResult) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+// Response for BatchAddMembers.
+type BatchAddMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per item, in request order.
+	Results []*AddMemberResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Counts over the results.
+	Summary *BatchSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// True when nothing was written (validate_only).
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchAddMembersResponse) Reset() {
+	*x = BatchAddMembersResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchAddMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchAddMembersResponse) ProtoMessage() {}
+
+func (x *BatchAddMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchAddMembersResponse.ProtoReflect.Descriptor instead.
+func (*BatchAddMembersResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *BatchAddMembersResponse) GetResults() []*AddMemberResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchAddMembersResponse) GetSummary() *BatchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *BatchAddMembersResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// One member to deactivate in BatchDeactivateMembers.
+type DeactivateMemberItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional reason; INACTIVITY is reserved for the sweep.
+	Reason DeactivationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=roster.v1.DeactivationReason" json:"reason,omitempty"`
+	// Optional note, at most 500 characters.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Optional expected return, in the future.
+	ExpectedReturnTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expected_return_time,json=expectedReturnTime,proto3" json:"expected_return_time,omitempty"`
+	// Optional active member who becomes admin of every room that would
+	// otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,5,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DeactivateMemberItem) Reset() {
+	*x = DeactivateMemberItem{}
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateMemberItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateMemberItem) ProtoMessage() {}
+
+func (x *DeactivateMemberItem) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateMemberItem.ProtoReflect.Descriptor instead.
+func (*DeactivateMemberItem) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DeactivateMemberItem) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *DeactivateMemberItem) GetReason() DeactivationReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DeactivationReason_DEACTIVATION_REASON_UNSPECIFIED
+}
+
+func (x *DeactivateMemberItem) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DeactivateMemberItem) GetExpectedReturnTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpectedReturnTime
+	}
+	return nil
+}
+
+func (x *DeactivateMemberItem) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// Request for BatchDeactivateMembers.
+type BatchDeactivateMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// 1 to 1,000 items, each identity at most once.
+	Items []*DeactivateMemberItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// All or nothing in one transaction (see BatchAddMembers).
+	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
+	// Plan only: report each item's result, write nothing.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchDeactivateMembersRequest) Reset() {
+	*x = BatchDeactivateMembersRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchDeactivateMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchDeactivateMembersRequest) ProtoMessage() {}
+
+func (x *BatchDeactivateMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchDeactivateMembersRequest.ProtoReflect.Descriptor instead.
+func (*BatchDeactivateMembersRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BatchDeactivateMembersRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *BatchDeactivateMembersRequest) GetItems() []*DeactivateMemberItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BatchDeactivateMembersRequest) GetAtomic() bool {
+	if x != nil {
+		return x.Atomic
+	}
+	return false
+}
+
+func (x *BatchDeactivateMembersRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// The result of one item of BatchDeactivateMembers.
+type DeactivateMemberResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OK, or why the item failed.
+	Status *ItemStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// The deactivated member, when the status is OK.
+	Member        *Member `protobuf:"bytes,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateMemberResult) Reset() {
+	*x = DeactivateMemberResult{}
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateMemberResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateMemberResult) ProtoMessage() {}
+
+func (x *DeactivateMemberResult) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateMemberResult.ProtoReflect.Descriptor instead.
+func (*DeactivateMemberResult) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeactivateMemberResult) GetStatus() *ItemStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *DeactivateMemberResult) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+// Response for BatchDeactivateMembers.
+type BatchDeactivateMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per item, in request order.
+	Results []*DeactivateMemberResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Counts over the results.
+	Summary *BatchSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// True when nothing was written (validate_only).
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchDeactivateMembersResponse) Reset() {
+	*x = BatchDeactivateMembersResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchDeactivateMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchDeactivateMembersResponse) ProtoMessage() {}
+
+func (x *BatchDeactivateMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchDeactivateMembersResponse.ProtoReflect.Descriptor instead.
+func (*BatchDeactivateMembersResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *BatchDeactivateMembersResponse) GetResults() []*DeactivateMemberResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchDeactivateMembersResponse) GetSummary() *BatchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *BatchDeactivateMembersResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// One member to remove in BatchRemoveMembers.
+type RemoveMemberItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional active member who becomes admin of every room that would
+	// otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,2,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RemoveMemberItem) Reset() {
+	*x = RemoveMemberItem{}
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberItem) ProtoMessage() {}
+
+func (x *RemoveMemberItem) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberItem.ProtoReflect.Descriptor instead.
+func (*RemoveMemberItem) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RemoveMemberItem) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *RemoveMemberItem) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// Request for BatchRemoveMembers.
+type BatchRemoveMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// 1 to 1,000 items, each identity at most once.
+	Items []*RemoveMemberItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// All or nothing in one transaction (see BatchAddMembers).
+	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
+	// Plan only: report each item's result, write nothing.
+	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRemoveMembersRequest) Reset() {
+	*x = BatchRemoveMembersRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRemoveMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRemoveMembersRequest) ProtoMessage() {}
+
+func (x *BatchRemoveMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRemoveMembersRequest.ProtoReflect.Descriptor instead.
+func (*BatchRemoveMembersRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *BatchRemoveMembersRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *BatchRemoveMembersRequest) GetItems() []*RemoveMemberItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BatchRemoveMembersRequest) GetAtomic() bool {
+	if x != nil {
+		return x.Atomic
+	}
+	return false
+}
+
+func (x *BatchRemoveMembersRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// The result of one item of BatchRemoveMembers.
+type RemoveMemberResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OK, or why the item failed.
+	Status *ItemStatus `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// What the removal did (or would do), when the status is OK.
+	Removal       *RemoveMemberResponse `protobuf:"bytes,2,opt,name=removal,proto3" json:"removal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResult) Reset() {
+	*x = RemoveMemberResult{}
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResult) ProtoMessage() {}
+
+func (x *RemoveMemberResult) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResult.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResult) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RemoveMemberResult) GetStatus() *ItemStatus {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *RemoveMemberResult) GetRemoval() *RemoveMemberResponse {
+	if x != nil {
+		return x.Removal
+	}
+	return nil
+}
+
+// Response for BatchRemoveMembers.
+type BatchRemoveMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per item, in request order.
+	Results []*RemoveMemberResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Counts over the results.
+	Summary *BatchSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// True when nothing was written (validate_only).
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRemoveMembersResponse) Reset() {
+	*x = BatchRemoveMembersResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRemoveMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRemoveMembersResponse) ProtoMessage() {}
+
+func (x *BatchRemoveMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRemoveMembersResponse.ProtoReflect.Descriptor instead.
+func (*BatchRemoveMembersResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *BatchRemoveMembersResponse) GetResults() []*RemoveMemberResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *BatchRemoveMembersResponse) GetSummary() *BatchSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *BatchRemoveMembersResponse) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // Response for PreviewOffboarding.
 type PreviewOffboardingResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2488,7 +3381,7 @@ type PreviewOffboardingResponse struct {
 
 func (x *PreviewOffboardingResponse) Reset() {
 	*x = PreviewOffboardingResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +3393,7 @@ func (x *PreviewOffboardingResponse) String() string {
 func (*PreviewOffboardingResponse) ProtoMessage() {}
 
 func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +3406,7 @@ func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingResponse.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PreviewOffboardingResponse) GetOrphanedRoomIds() []string {
@@ -2588,7 +3481,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +3493,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +3506,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Assignment) GetAssignmentId() string {
@@ -2676,7 +3569,7 @@ type CreateAssignmentRequest struct {
 
 func (x *CreateAssignmentRequest) Reset() {
 	*x = CreateAssignmentRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +3581,7 @@ func (x *CreateAssignmentRequest) String() string {
 func (*CreateAssignmentRequest) ProtoMessage() {}
 
 func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +3594,7 @@ func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateAssignmentRequest) GetAssignment() *Assignment {
@@ -2730,7 +3623,7 @@ type ListAssignmentsRequest struct {
 
 func (x *ListAssignmentsRequest) Reset() {
 	*x = ListAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2742,7 +3635,7 @@ func (x *ListAssignmentsRequest) String() string {
 func (*ListAssignmentsRequest) ProtoMessage() {}
 
 func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2755,7 +3648,7 @@ func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListAssignmentsRequest) GetOrganizationId() string {
@@ -2806,7 +3699,7 @@ type ListAssignmentsResponse struct {
 
 func (x *ListAssignmentsResponse) Reset() {
 	*x = ListAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2818,7 +3711,7 @@ func (x *ListAssignmentsResponse) String() string {
 func (*ListAssignmentsResponse) ProtoMessage() {}
 
 func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2831,7 +3724,7 @@ func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListAssignmentsResponse) GetAssignments() []*Assignment {
@@ -2865,7 +3758,7 @@ type TransferAssignmentsRequest struct {
 
 func (x *TransferAssignmentsRequest) Reset() {
 	*x = TransferAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +3770,7 @@ func (x *TransferAssignmentsRequest) String() string {
 func (*TransferAssignmentsRequest) ProtoMessage() {}
 
 func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3783,7 @@ func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TransferAssignmentsRequest) GetOrganizationId() string {
@@ -2932,7 +3825,7 @@ type TransferAssignmentsResponse struct {
 
 func (x *TransferAssignmentsResponse) Reset() {
 	*x = TransferAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2944,7 +3837,7 @@ func (x *TransferAssignmentsResponse) String() string {
 func (*TransferAssignmentsResponse) ProtoMessage() {}
 
 func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2957,7 +3850,7 @@ func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *TransferAssignmentsResponse) GetTransferredCount() int32 {
@@ -2980,7 +3873,7 @@ type ResolveProfilesRequest struct {
 
 func (x *ResolveProfilesRequest) Reset() {
 	*x = ResolveProfilesRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2992,7 +3885,7 @@ func (x *ResolveProfilesRequest) String() string {
 func (*ResolveProfilesRequest) ProtoMessage() {}
 
 func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3005,7 +3898,7 @@ func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ResolveProfilesRequest) GetOrganizationId() string {
@@ -3033,7 +3926,7 @@ type ResolveProfilesResponse struct {
 
 func (x *ResolveProfilesResponse) Reset() {
 	*x = ResolveProfilesResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +3938,7 @@ func (x *ResolveProfilesResponse) String() string {
 func (*ResolveProfilesResponse) ProtoMessage() {}
 
 func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3951,7 @@ func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ResolveProfilesResponse) GetProfiles() []*Profile {
@@ -3089,7 +3982,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3101,7 +3994,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3114,7 +4007,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Profile) GetIdentityId() string {
@@ -3174,7 +4067,7 @@ type CheckAccessRequest struct {
 
 func (x *CheckAccessRequest) Reset() {
 	*x = CheckAccessRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +4079,7 @@ func (x *CheckAccessRequest) String() string {
 func (*CheckAccessRequest) ProtoMessage() {}
 
 func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +4092,7 @@ func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckAccessRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CheckAccessRequest) GetIdentityId() string {
@@ -3242,7 +4135,7 @@ type CheckAccessResponse struct {
 
 func (x *CheckAccessResponse) Reset() {
 	*x = CheckAccessResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +4147,7 @@ func (x *CheckAccessResponse) String() string {
 func (*CheckAccessResponse) ProtoMessage() {}
 
 func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +4160,7 @@ func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckAccessResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CheckAccessResponse) GetAllowed() bool {
@@ -3318,7 +4211,7 @@ type RecordActivityRequest struct {
 
 func (x *RecordActivityRequest) Reset() {
 	*x = RecordActivityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +4223,7 @@ func (x *RecordActivityRequest) String() string {
 func (*RecordActivityRequest) ProtoMessage() {}
 
 func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +4236,7 @@ func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordActivityRequest.ProtoReflect.Descriptor instead.
 func (*RecordActivityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RecordActivityRequest) GetOrganizationId() string {
@@ -3373,7 +4266,7 @@ type RunInactivitySweepRequest struct {
 
 func (x *RunInactivitySweepRequest) Reset() {
 	*x = RunInactivitySweepRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +4278,7 @@ func (x *RunInactivitySweepRequest) String() string {
 func (*RunInactivitySweepRequest) ProtoMessage() {}
 
 func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +4291,7 @@ func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepRequest.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RunInactivitySweepRequest) GetOrganizationId() string {
@@ -3428,7 +4321,7 @@ type RunInactivitySweepResponse struct {
 
 func (x *RunInactivitySweepResponse) Reset() {
 	*x = RunInactivitySweepResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3440,7 +4333,7 @@ func (x *RunInactivitySweepResponse) String() string {
 func (*RunInactivitySweepResponse) ProtoMessage() {}
 
 func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3453,7 +4346,7 @@ func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepResponse.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RunInactivitySweepResponse) GetDeactivatedMembers() []*Member {
@@ -3474,7 +4367,7 @@ var File_roster_v1_membership_proto protoreflect.FileDescriptor
 
 const file_roster_v1_membership_proto_rawDesc = "" +
 	"\n" +
-	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n" +
+	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n" +
 	"\fOrganization\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1d\n" +
@@ -3627,7 +4520,66 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\n" +
 	"seat_freed\x18\x02 \x01(\bR\tseatFreed\x12%\n" +
 	"\x0esessions_ended\x18\x03 \x01(\x05R\rsessionsEnded\x12#\n" +
-	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"\xb3\x02\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"j\n" +
+	"\n" +
+	"ItemStatus\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12.\n" +
+	"\adetails\x18\x03 \x03(\v2\x14.google.protobuf.AnyR\adetails\"D\n" +
+	"\fBatchSummary\x12\x1c\n" +
+	"\tsucceeded\x18\x01 \x01(\x05R\tsucceeded\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\x05R\x06failed\"[\n" +
+	"\rAddMemberItem\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x12)\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\"\xae\x01\n" +
+	"\x16BatchAddMembersRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12.\n" +
+	"\x05items\x18\x02 \x03(\v2\x18.roster.v1.AddMemberItemR\x05items\x12\x16\n" +
+	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"k\n" +
+	"\x0fAddMemberResult\x12-\n" +
+	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x12)\n" +
+	"\x06member\x18\x02 \x01(\v2\x11.roster.v1.MemberR\x06member\"\xa7\x01\n" +
+	"\x17BatchAddMembersResponse\x124\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.roster.v1.AddMemberResultR\aresults\x121\n" +
+	"\asummary\x18\x02 \x01(\v2\x17.roster.v1.BatchSummaryR\asummary\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\x84\x02\n" +
+	"\x14DeactivateMemberItem\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x125\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1d.roster.v1.DeactivationReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12L\n" +
+	"\x14expected_return_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
+	"\x15successor_identity_id\x18\x05 \x01(\tR\x13successorIdentityId\"\xbc\x01\n" +
+	"\x1dBatchDeactivateMembersRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x125\n" +
+	"\x05items\x18\x02 \x03(\v2\x1f.roster.v1.DeactivateMemberItemR\x05items\x12\x16\n" +
+	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"r\n" +
+	"\x16DeactivateMemberResult\x12-\n" +
+	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x12)\n" +
+	"\x06member\x18\x02 \x01(\v2\x11.roster.v1.MemberR\x06member\"\xb5\x01\n" +
+	"\x1eBatchDeactivateMembersResponse\x12;\n" +
+	"\aresults\x18\x01 \x03(\v2!.roster.v1.DeactivateMemberResultR\aresults\x121\n" +
+	"\asummary\x18\x02 \x01(\v2\x17.roster.v1.BatchSummaryR\asummary\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"g\n" +
+	"\x10RemoveMemberItem\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x122\n" +
+	"\x15successor_identity_id\x18\x02 \x01(\tR\x13successorIdentityId\"\xb4\x01\n" +
+	"\x19BatchRemoveMembersRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x121\n" +
+	"\x05items\x18\x02 \x03(\v2\x1b.roster.v1.RemoveMemberItemR\x05items\x12\x16\n" +
+	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"~\n" +
+	"\x12RemoveMemberResult\x12-\n" +
+	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x129\n" +
+	"\aremoval\x18\x02 \x01(\v2\x1f.roster.v1.RemoveMemberResponseR\aremoval\"\xad\x01\n" +
+	"\x1aBatchRemoveMembersResponse\x127\n" +
+	"\aresults\x18\x01 \x03(\v2\x1d.roster.v1.RemoveMemberResultR\aresults\x121\n" +
+	"\asummary\x18\x02 \x01(\v2\x17.roster.v1.BatchSummaryR\asummary\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xb3\x02\n" +
 	"\x1aPreviewOffboardingResponse\x12*\n" +
 	"\x11orphaned_room_ids\x18\x01 \x03(\tR\x0forphanedRoomIds\x12\x1d\n" +
 	"\n" +
@@ -3747,7 +4699,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	" ACCESS_DENIAL_REASON_DEACTIVATED\x10\x02\x12 \n" +
 	"\x1cACCESS_DENIAL_REASON_REVOKED\x10\x03\x12$\n" +
 	" ACCESS_DENIAL_REASON_NOT_IN_ROOM\x10\x04\x12)\n" +
-	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xc0\x0f\n" +
+	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xec\x11\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -3766,7 +4718,10 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x10ReactivateMember\x12\".roster.v1.ReactivateMemberRequest\x1a\x11.roster.v1.Member\x12O\n" +
 	"\fRemoveMember\x12\x1e.roster.v1.RemoveMemberRequest\x1a\x1f.roster.v1.RemoveMemberResponse\x12a\n" +
 	"\x12PreviewOffboarding\x12$.roster.v1.PreviewOffboardingRequest\x1a%.roster.v1.PreviewOffboardingResponse\x12[\n" +
-	"\x10OffboardIdentity\x12\".roster.v1.OffboardIdentityRequest\x1a#.roster.v1.OffboardIdentityResponse\x12M\n" +
+	"\x10OffboardIdentity\x12\".roster.v1.OffboardIdentityRequest\x1a#.roster.v1.OffboardIdentityResponse\x12X\n" +
+	"\x0fBatchAddMembers\x12!.roster.v1.BatchAddMembersRequest\x1a\".roster.v1.BatchAddMembersResponse\x12m\n" +
+	"\x16BatchDeactivateMembers\x12(.roster.v1.BatchDeactivateMembersRequest\x1a).roster.v1.BatchDeactivateMembersResponse\x12a\n" +
+	"\x12BatchRemoveMembers\x12$.roster.v1.BatchRemoveMembersRequest\x1a%.roster.v1.BatchRemoveMembersResponse\x12M\n" +
 	"\x10CreateAssignment\x12\".roster.v1.CreateAssignmentRequest\x1a\x15.roster.v1.Assignment\x12X\n" +
 	"\x0fListAssignments\x12!.roster.v1.ListAssignmentsRequest\x1a\".roster.v1.ListAssignmentsResponse\x12d\n" +
 	"\x13TransferAssignments\x12%.roster.v1.TransferAssignmentsRequest\x1a&.roster.v1.TransferAssignmentsResponse\x12X\n" +
@@ -3789,7 +4744,7 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 }
 
 var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -3827,46 +4782,61 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(*OffboardIdentityRequest)(nil),           // 33: roster.v1.OffboardIdentityRequest
 	(*OrganizationOffboarding)(nil),           // 34: roster.v1.OrganizationOffboarding
 	(*OffboardIdentityResponse)(nil),          // 35: roster.v1.OffboardIdentityResponse
-	(*PreviewOffboardingResponse)(nil),        // 36: roster.v1.PreviewOffboardingResponse
-	(*Assignment)(nil),                        // 37: roster.v1.Assignment
-	(*CreateAssignmentRequest)(nil),           // 38: roster.v1.CreateAssignmentRequest
-	(*ListAssignmentsRequest)(nil),            // 39: roster.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),           // 40: roster.v1.ListAssignmentsResponse
-	(*TransferAssignmentsRequest)(nil),        // 41: roster.v1.TransferAssignmentsRequest
-	(*TransferAssignmentsResponse)(nil),       // 42: roster.v1.TransferAssignmentsResponse
-	(*ResolveProfilesRequest)(nil),            // 43: roster.v1.ResolveProfilesRequest
-	(*ResolveProfilesResponse)(nil),           // 44: roster.v1.ResolveProfilesResponse
-	(*Profile)(nil),                           // 45: roster.v1.Profile
-	(*CheckAccessRequest)(nil),                // 46: roster.v1.CheckAccessRequest
-	(*CheckAccessResponse)(nil),               // 47: roster.v1.CheckAccessResponse
-	(*RecordActivityRequest)(nil),             // 48: roster.v1.RecordActivityRequest
-	(*RunInactivitySweepRequest)(nil),         // 49: roster.v1.RunInactivitySweepRequest
-	(*RunInactivitySweepResponse)(nil),        // 50: roster.v1.RunInactivitySweepResponse
-	(*durationpb.Duration)(nil),               // 51: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 52: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 53: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                     // 54: google.protobuf.Empty
+	(*ItemStatus)(nil),                        // 36: roster.v1.ItemStatus
+	(*BatchSummary)(nil),                      // 37: roster.v1.BatchSummary
+	(*AddMemberItem)(nil),                     // 38: roster.v1.AddMemberItem
+	(*BatchAddMembersRequest)(nil),            // 39: roster.v1.BatchAddMembersRequest
+	(*AddMemberResult)(nil),                   // 40: roster.v1.AddMemberResult
+	(*BatchAddMembersResponse)(nil),           // 41: roster.v1.BatchAddMembersResponse
+	(*DeactivateMemberItem)(nil),              // 42: roster.v1.DeactivateMemberItem
+	(*BatchDeactivateMembersRequest)(nil),     // 43: roster.v1.BatchDeactivateMembersRequest
+	(*DeactivateMemberResult)(nil),            // 44: roster.v1.DeactivateMemberResult
+	(*BatchDeactivateMembersResponse)(nil),    // 45: roster.v1.BatchDeactivateMembersResponse
+	(*RemoveMemberItem)(nil),                  // 46: roster.v1.RemoveMemberItem
+	(*BatchRemoveMembersRequest)(nil),         // 47: roster.v1.BatchRemoveMembersRequest
+	(*RemoveMemberResult)(nil),                // 48: roster.v1.RemoveMemberResult
+	(*BatchRemoveMembersResponse)(nil),        // 49: roster.v1.BatchRemoveMembersResponse
+	(*PreviewOffboardingResponse)(nil),        // 50: roster.v1.PreviewOffboardingResponse
+	(*Assignment)(nil),                        // 51: roster.v1.Assignment
+	(*CreateAssignmentRequest)(nil),           // 52: roster.v1.CreateAssignmentRequest
+	(*ListAssignmentsRequest)(nil),            // 53: roster.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),           // 54: roster.v1.ListAssignmentsResponse
+	(*TransferAssignmentsRequest)(nil),        // 55: roster.v1.TransferAssignmentsRequest
+	(*TransferAssignmentsResponse)(nil),       // 56: roster.v1.TransferAssignmentsResponse
+	(*ResolveProfilesRequest)(nil),            // 57: roster.v1.ResolveProfilesRequest
+	(*ResolveProfilesResponse)(nil),           // 58: roster.v1.ResolveProfilesResponse
+	(*Profile)(nil),                           // 59: roster.v1.Profile
+	(*CheckAccessRequest)(nil),                // 60: roster.v1.CheckAccessRequest
+	(*CheckAccessResponse)(nil),               // 61: roster.v1.CheckAccessResponse
+	(*RecordActivityRequest)(nil),             // 62: roster.v1.RecordActivityRequest
+	(*RunInactivitySweepRequest)(nil),         // 63: roster.v1.RunInactivitySweepRequest
+	(*RunInactivitySweepResponse)(nil),        // 64: roster.v1.RunInactivitySweepResponse
+	(*durationpb.Duration)(nil),               // 65: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 66: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 67: google.protobuf.FieldMask
+	(*anypb.Any)(nil),                         // 68: google.protobuf.Any
+	(*emptypb.Empty)(nil),                     // 69: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	51, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	52, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	65, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	66, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 2: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
 	9,  // 3: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	53, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 5: roster.v1.Member.role:type_name -> roster.v1.MemberRole
 	1,  // 6: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	52, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	52, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	66, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	66, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
 	14, // 9: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
 	2,  // 10: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	52, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	52, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	66, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	66, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,  // 13: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
 	0,  // 14: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
 	1,  // 15: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
 	0,  // 16: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
 	13, // 17: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	52, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	66, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
 	19, // 19: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
 	3,  // 20: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
 	4,  // 21: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
@@ -3874,77 +4844,102 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	3,  // 23: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
 	4,  // 24: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
 	21, // 25: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	53, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	21, // 27: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
 	2,  // 28: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	52, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	66, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
 	5,  // 30: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
 	5,  // 31: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
 	34, // 32: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
-	6,  // 33: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	52, // 34: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	37, // 35: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
-	37, // 36: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
-	45, // 37: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
-	7,  // 38: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
-	8,  // 39: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
-	0,  // 40: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
-	3,  // 41: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
-	4,  // 42: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
-	13, // 43: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
-	10, // 44: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
-	11, // 45: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
-	12, // 46: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
-	15, // 47: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
-	16, // 48: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
-	17, // 49: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
-	20, // 50: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
-	22, // 51: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
-	23, // 52: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
-	24, // 53: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	25, // 54: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	26, // 55: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	28, // 56: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	29, // 57: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	30, // 58: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	32, // 59: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	33, // 60: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
-	38, // 61: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	39, // 62: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	41, // 63: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	43, // 64: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	46, // 65: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	48, // 66: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	49, // 67: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	9,  // 68: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	9,  // 69: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	9,  // 70: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	13, // 71: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	13, // 72: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	18, // 73: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	19, // 74: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	21, // 75: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	21, // 76: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	54, // 77: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	54, // 78: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	27, // 79: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	13, // 80: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	13, // 81: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	31, // 82: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	36, // 83: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	35, // 84: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
-	37, // 85: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	40, // 86: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	42, // 87: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	44, // 88: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	47, // 89: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	54, // 90: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	50, // 91: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	68, // [68:92] is the sub-list for method output_type
-	44, // [44:68] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	68, // 33: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
+	0,  // 34: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
+	38, // 35: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
+	36, // 36: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
+	13, // 37: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
+	40, // 38: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
+	37, // 39: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	2,  // 40: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
+	66, // 41: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
+	42, // 42: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
+	36, // 43: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
+	13, // 44: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
+	44, // 45: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
+	37, // 46: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	46, // 47: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
+	36, // 48: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
+	31, // 49: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
+	48, // 50: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
+	37, // 51: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	6,  // 52: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
+	66, // 53: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	51, // 54: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
+	51, // 55: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
+	59, // 56: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
+	7,  // 57: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
+	8,  // 58: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
+	0,  // 59: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
+	3,  // 60: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
+	4,  // 61: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
+	13, // 62: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
+	10, // 63: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
+	11, // 64: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
+	12, // 65: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
+	15, // 66: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
+	16, // 67: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
+	17, // 68: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
+	20, // 69: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
+	22, // 70: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
+	23, // 71: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
+	24, // 72: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
+	25, // 73: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	26, // 74: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	28, // 75: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	29, // 76: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	30, // 77: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	32, // 78: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	33, // 79: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	39, // 80: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
+	43, // 81: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
+	47, // 82: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
+	52, // 83: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	53, // 84: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	55, // 85: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	57, // 86: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	60, // 87: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	62, // 88: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	63, // 89: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	9,  // 90: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	9,  // 91: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	9,  // 92: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	13, // 93: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	13, // 94: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	18, // 95: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	19, // 96: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	21, // 97: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	21, // 98: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	69, // 99: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	69, // 100: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	27, // 101: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	13, // 102: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	13, // 103: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	31, // 104: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	50, // 105: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	35, // 106: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	41, // 107: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
+	45, // 108: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
+	49, // 109: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
+	51, // 110: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	54, // 111: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	56, // 112: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	58, // 113: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	61, // 114: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	69, // 115: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	64, // 116: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	90, // [90:117] is the sub-list for method output_type
+	63, // [63:90] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_roster_v1_membership_proto_init() }
@@ -3958,7 +4953,7 @@ func file_roster_v1_membership_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   42,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,9 @@ const (
 	MembershipService_RemoveMember_FullMethodName               = "/roster.v1.MembershipService/RemoveMember"
 	MembershipService_PreviewOffboarding_FullMethodName         = "/roster.v1.MembershipService/PreviewOffboarding"
 	MembershipService_OffboardIdentity_FullMethodName           = "/roster.v1.MembershipService/OffboardIdentity"
+	MembershipService_BatchAddMembers_FullMethodName            = "/roster.v1.MembershipService/BatchAddMembers"
+	MembershipService_BatchDeactivateMembers_FullMethodName     = "/roster.v1.MembershipService/BatchDeactivateMembers"
+	MembershipService_BatchRemoveMembers_FullMethodName         = "/roster.v1.MembershipService/BatchRemoveMembers"
 	MembershipService_CreateAssignment_FullMethodName           = "/roster.v1.MembershipService/CreateAssignment"
 	MembershipService_ListAssignments_FullMethodName            = "/roster.v1.MembershipService/ListAssignments"
 	MembershipService_TransferAssignments_FullMethodName        = "/roster.v1.MembershipService/TransferAssignments"
@@ -197,6 +200,61 @@ type MembershipServiceClient interface {
 	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
 	// transfer target that is no active member there; IDENTITY_REVOKED).
 	OffboardIdentity(ctx context.Context, in *OffboardIdentityRequest, opts ...grpc.CallOption) (*OffboardIdentityResponse, error)
+	// Adds up to 1,000 identities to one organization, each as AddMember
+	// would (an ACTIVE member taking a seat in the organization's package),
+	// and answers one result per item in request order. (W4; M2, L6)
+	//
+	// Batches (the three Batch* calls alike, AIP-233): the items are
+	// applied in request order, each seeing the effect of the items before
+	// it. With `atomic` all items run in one transaction: when every item
+	// succeeds everything is committed; when any fails nothing is written
+	// and the call fails (AIP-233: an atomic batch succeeds or fails as a
+	// whole) with the status of the first failing item, its message
+	// prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+	// `item_index` (i), `failed_item_count` and `failed_item_indexes`
+	// (comma separated, at most 100). Without `atomic` each item is its own
+	// transaction: one bad item does not stop the others, the call answers
+	// OK and each result carries the item's status (code OK, or the code,
+	// message and ErrorInfo/BadRequest details the single call would have
+	// answered). With `validate_only` nothing is written and the call
+	// answers OK with the result each item would have (with `atomic` the
+	// real call would then fail unless `summary.failed` is 0). Validation
+	// of the whole request comes first: more than 1,000 items is
+	// INVALID_ARGUMENT naming `items`, one identity twice is
+	// INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+	// FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+	// (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+	BatchAddMembers(ctx context.Context, in *BatchAddMembersRequest, opts ...grpc.CallOption) (*BatchAddMembersResponse, error)
+	// Deactivates up to 1,000 members of one organization, each as
+	// DeactivateMember would (M4, M7, L6), with the batch semantics of
+	// BatchAddMembers (`atomic`, `validate_only`, one result per item).
+	// (W4)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+	// `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+	// same codes.
+	BatchDeactivateMembers(ctx context.Context, in *BatchDeactivateMembersRequest, opts ...grpc.CallOption) (*BatchDeactivateMembersResponse, error)
+	// Removes up to 1,000 members of one organization, each as RemoveMember
+	// would (M6, M7, L6), with the batch semantics of BatchAddMembers
+	// (`atomic`, `validate_only`, one result per item). Each item costs a
+	// fixed number of statements whatever its rooms and assignments. (W4)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+	// `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+	// SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
+	BatchRemoveMembers(ctx context.Context, in *BatchRemoveMembersRequest, opts ...grpc.CallOption) (*BatchRemoveMembersResponse, error)
 	// Registers a work item assigned to an active room member. (M9)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -424,6 +482,36 @@ func (c *membershipServiceClient) OffboardIdentity(ctx context.Context, in *Offb
 	return out, nil
 }
 
+func (c *membershipServiceClient) BatchAddMembers(ctx context.Context, in *BatchAddMembersRequest, opts ...grpc.CallOption) (*BatchAddMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchAddMembersResponse)
+	err := c.cc.Invoke(ctx, MembershipService_BatchAddMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) BatchDeactivateMembers(ctx context.Context, in *BatchDeactivateMembersRequest, opts ...grpc.CallOption) (*BatchDeactivateMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchDeactivateMembersResponse)
+	err := c.cc.Invoke(ctx, MembershipService_BatchDeactivateMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) BatchRemoveMembers(ctx context.Context, in *BatchRemoveMembersRequest, opts ...grpc.CallOption) (*BatchRemoveMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchRemoveMembersResponse)
+	err := c.cc.Invoke(ctx, MembershipService_BatchRemoveMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) CreateAssignment(ctx context.Context, in *CreateAssignmentRequest, opts ...grpc.CallOption) (*Assignment, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Assignment)
@@ -645,6 +733,61 @@ type MembershipServiceServer interface {
 	// LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
 	// transfer target that is no active member there; IDENTITY_REVOKED).
 	OffboardIdentity(context.Context, *OffboardIdentityRequest) (*OffboardIdentityResponse, error)
+	// Adds up to 1,000 identities to one organization, each as AddMember
+	// would (an ACTIVE member taking a seat in the organization's package),
+	// and answers one result per item in request order. (W4; M2, L6)
+	//
+	// Batches (the three Batch* calls alike, AIP-233): the items are
+	// applied in request order, each seeing the effect of the items before
+	// it. With `atomic` all items run in one transaction: when every item
+	// succeeds everything is committed; when any fails nothing is written
+	// and the call fails (AIP-233: an atomic batch succeeds or fails as a
+	// whole) with the status of the first failing item, its message
+	// prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+	// `item_index` (i), `failed_item_count` and `failed_item_indexes`
+	// (comma separated, at most 100). Without `atomic` each item is its own
+	// transaction: one bad item does not stop the others, the call answers
+	// OK and each result carries the item's status (code OK, or the code,
+	// message and ErrorInfo/BadRequest details the single call would have
+	// answered). With `validate_only` nothing is written and the call
+	// answers OK with the result each item would have (with `atomic` the
+	// real call would then fail unless `summary.failed` is 0). Validation
+	// of the whole request comes first: more than 1,000 items is
+	// INVALID_ARGUMENT naming `items`, one identity twice is
+	// INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+	// FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+	// (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+	BatchAddMembers(context.Context, *BatchAddMembersRequest) (*BatchAddMembersResponse, error)
+	// Deactivates up to 1,000 members of one organization, each as
+	// DeactivateMember would (M4, M7, L6), with the batch semantics of
+	// BatchAddMembers (`atomic`, `validate_only`, one result per item).
+	// (W4)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+	// `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+	// ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+	// same codes.
+	BatchDeactivateMembers(context.Context, *BatchDeactivateMembersRequest) (*BatchDeactivateMembersResponse, error)
+	// Removes up to 1,000 members of one organization, each as RemoveMember
+	// would (M6, M7, L6), with the batch semantics of BatchAddMembers
+	// (`atomic`, `validate_only`, one result per item). Each item costs a
+	// fixed number of statements whatever its rooms and assignments. (W4)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+	// PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+	// (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+	// `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+	// SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
+	BatchRemoveMembers(context.Context, *BatchRemoveMembersRequest) (*BatchRemoveMembersResponse, error)
 	// Registers a work item assigned to an active room member. (M9)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -752,6 +895,15 @@ func (UnimplementedMembershipServiceServer) PreviewOffboarding(context.Context, 
 }
 func (UnimplementedMembershipServiceServer) OffboardIdentity(context.Context, *OffboardIdentityRequest) (*OffboardIdentityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OffboardIdentity not implemented")
+}
+func (UnimplementedMembershipServiceServer) BatchAddMembers(context.Context, *BatchAddMembersRequest) (*BatchAddMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchAddMembers not implemented")
+}
+func (UnimplementedMembershipServiceServer) BatchDeactivateMembers(context.Context, *BatchDeactivateMembersRequest) (*BatchDeactivateMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchDeactivateMembers not implemented")
+}
+func (UnimplementedMembershipServiceServer) BatchRemoveMembers(context.Context, *BatchRemoveMembersRequest) (*BatchRemoveMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchRemoveMembers not implemented")
 }
 func (UnimplementedMembershipServiceServer) CreateAssignment(context.Context, *CreateAssignmentRequest) (*Assignment, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAssignment not implemented")
@@ -1101,6 +1253,60 @@ func _MembershipService_OffboardIdentity_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_BatchAddMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchAddMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).BatchAddMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_BatchAddMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).BatchAddMembers(ctx, req.(*BatchAddMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_BatchDeactivateMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchDeactivateMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).BatchDeactivateMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_BatchDeactivateMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).BatchDeactivateMembers(ctx, req.(*BatchDeactivateMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_BatchRemoveMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchRemoveMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).BatchRemoveMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_BatchRemoveMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).BatchRemoveMembers(ctx, req.(*BatchRemoveMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_CreateAssignment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateAssignmentRequest)
 	if err := dec(in); err != nil {
@@ -1301,6 +1507,18 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OffboardIdentity",
 			Handler:    _MembershipService_OffboardIdentity_Handler,
+		},
+		{
+			MethodName: "BatchAddMembers",
+			Handler:    _MembershipService_BatchAddMembers_Handler,
+		},
+		{
+			MethodName: "BatchDeactivateMembers",
+			Handler:    _MembershipService_BatchDeactivateMembers_Handler,
+		},
+		{
+			MethodName: "BatchRemoveMembers",
+			Handler:    _MembershipService_BatchRemoveMembers_Handler,
 		},
 		{
 			MethodName: "CreateAssignment",

@@ -14,8 +14,10 @@
 //! Modules: `seed` (the data set) and `invariants` (checked after it),
 //! `database` (one per backend), `server` (the processes and clients),
 //! `echo` (the baseline), `load` (the driver), `scenarios` (the hot-path
-//! table, RemoveMember, the sweep), `replicas` (C0), `report` (the table).
+//! table, RemoveMember, the sweep), `batches` (W4 batches and W2 at size),
+//! `replicas` (C0), `report` (the table).
 
+mod batches;
 mod database;
 mod echo;
 mod invariants;
@@ -271,6 +273,9 @@ async fn bench_database(ctx: &Ctx<'_>, url: &str, rows: &mut Vec<Row>) -> Result
     let rss = sampler.peak();
     eprintln!("[{label}] RunInactivitySweep … (peak RSS so far {rss:.1} MiB)");
     scenarios::inactivity_sweep(ctx, &chans[0], rows).await?;
+    let rss = sampler.peak();
+    eprintln!("[{label}] Batch* and OffboardIdentity … (peak RSS so far {rss:.1} MiB)");
+    batches::batch_rows(ctx, &chans[0], url, &package, &seeded, rows).await?;
 
     let write_org = &seeded.orgs[0].id;
     replicas::one_replica_writes(ctx, &chans[0], write_org, &password, rows).await?;

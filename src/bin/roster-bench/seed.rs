@@ -66,7 +66,7 @@ pub struct Seeded {
 
 /// Multi-row INSERTs of one table, flushed before the bound parameters
 /// exceed what SQLite and PostgreSQL accept.
-struct Inserter<'a> {
+pub struct Inserter<'a> {
     db: &'a DatabaseConnection,
     table: &'static str,
     cols: &'static [&'static str],
@@ -74,7 +74,11 @@ struct Inserter<'a> {
 }
 
 impl<'a> Inserter<'a> {
-    fn new(db: &'a DatabaseConnection, table: &'static str, cols: &'static [&'static str]) -> Self {
+    pub fn new(
+        db: &'a DatabaseConnection,
+        table: &'static str,
+        cols: &'static [&'static str],
+    ) -> Self {
         Inserter {
             db,
             table,
@@ -83,7 +87,7 @@ impl<'a> Inserter<'a> {
         }
     }
 
-    async fn push(&mut self, row: Vec<Value>) -> Result<()> {
+    pub async fn push(&mut self, row: Vec<Value>) -> Result<()> {
         self.rows.push(row);
         // Stay under SQLite's 32k bound parameters and PostgreSQL's 65k.
         if self.rows.len() * self.cols.len() >= 30_000 {
@@ -92,7 +96,7 @@ impl<'a> Inserter<'a> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<()> {
+    pub async fn flush(&mut self) -> Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }

@@ -5,6 +5,7 @@
 
 mod access;
 mod assignments;
+mod batches;
 mod messages;
 mod offboarding;
 mod organizations;
@@ -211,6 +212,27 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         request: Request<pb::OffboardIdentityRequest>,
     ) -> Result<Response<pb::OffboardIdentityResponse>, Status> {
         offboarding::offboard_identity(&self.ctx, request).await
+    }
+
+    async fn batch_add_members(
+        &self,
+        request: Request<pb::BatchAddMembersRequest>,
+    ) -> Result<Response<pb::BatchAddMembersResponse>, Status> {
+        batches::batch_add_members(&self.ctx, request).await
+    }
+
+    async fn batch_deactivate_members(
+        &self,
+        request: Request<pb::BatchDeactivateMembersRequest>,
+    ) -> Result<Response<pb::BatchDeactivateMembersResponse>, Status> {
+        batches::batch_deactivate_members(&self.ctx, request).await
+    }
+
+    async fn batch_remove_members(
+        &self,
+        request: Request<pb::BatchRemoveMembersRequest>,
+    ) -> Result<Response<pb::BatchRemoveMembersResponse>, Status> {
+        batches::batch_remove_members(&self.ctx, request).await
     }
 
     async fn preview_offboarding(

@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -417,6 +418,144 @@ class OffboardIdentityResponse(_message.Message):
     sessions_ended: int
     validate_only: bool
     def __init__(self, organizations: _Optional[_Iterable[_Union[OrganizationOffboarding, _Mapping]]] = ..., seat_freed: _Optional[bool] = ..., sessions_ended: _Optional[int] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class ItemStatus(_message.Message):
+    __slots__ = ("code", "message", "details")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    details: _containers.RepeatedCompositeFieldContainer[_any_pb2.Any]
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., details: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ...) -> None: ...
+
+class BatchSummary(_message.Message):
+    __slots__ = ("succeeded", "failed")
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    succeeded: int
+    failed: int
+    def __init__(self, succeeded: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+
+class AddMemberItem(_message.Message):
+    __slots__ = ("identity_id", "role")
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    identity_id: str
+    role: MemberRole
+    def __init__(self, identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ...) -> None: ...
+
+class BatchAddMembersRequest(_message.Message):
+    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ATOMIC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    items: _containers.RepeatedCompositeFieldContainer[AddMemberItem]
+    atomic: bool
+    validate_only: bool
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[AddMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class AddMemberResult(_message.Message):
+    __slots__ = ("status", "member")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    status: ItemStatus
+    member: Member
+    def __init__(self, status: _Optional[_Union[ItemStatus, _Mapping]] = ..., member: _Optional[_Union[Member, _Mapping]] = ...) -> None: ...
+
+class BatchAddMembersResponse(_message.Message):
+    __slots__ = ("results", "summary", "validate_only")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[AddMemberResult]
+    summary: BatchSummary
+    validate_only: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[AddMemberResult, _Mapping]]] = ..., summary: _Optional[_Union[BatchSummary, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class DeactivateMemberItem(_message.Message):
+    __slots__ = ("identity_id", "reason", "note", "expected_return_time", "successor_identity_id")
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_RETURN_TIME_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    identity_id: str
+    reason: DeactivationReason
+    note: str
+    expected_return_time: _timestamp_pb2.Timestamp
+    successor_identity_id: str
+    def __init__(self, identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+
+class BatchDeactivateMembersRequest(_message.Message):
+    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ATOMIC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    items: _containers.RepeatedCompositeFieldContainer[DeactivateMemberItem]
+    atomic: bool
+    validate_only: bool
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DeactivateMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class DeactivateMemberResult(_message.Message):
+    __slots__ = ("status", "member")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    status: ItemStatus
+    member: Member
+    def __init__(self, status: _Optional[_Union[ItemStatus, _Mapping]] = ..., member: _Optional[_Union[Member, _Mapping]] = ...) -> None: ...
+
+class BatchDeactivateMembersResponse(_message.Message):
+    __slots__ = ("results", "summary", "validate_only")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DeactivateMemberResult]
+    summary: BatchSummary
+    validate_only: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[DeactivateMemberResult, _Mapping]]] = ..., summary: _Optional[_Union[BatchSummary, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class RemoveMemberItem(_message.Message):
+    __slots__ = ("identity_id", "successor_identity_id")
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    identity_id: str
+    successor_identity_id: str
+    def __init__(self, identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+
+class BatchRemoveMembersRequest(_message.Message):
+    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ATOMIC_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    items: _containers.RepeatedCompositeFieldContainer[RemoveMemberItem]
+    atomic: bool
+    validate_only: bool
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RemoveMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class RemoveMemberResult(_message.Message):
+    __slots__ = ("status", "removal")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REMOVAL_FIELD_NUMBER: _ClassVar[int]
+    status: ItemStatus
+    removal: RemoveMemberResponse
+    def __init__(self, status: _Optional[_Union[ItemStatus, _Mapping]] = ..., removal: _Optional[_Union[RemoveMemberResponse, _Mapping]] = ...) -> None: ...
+
+class BatchRemoveMembersResponse(_message.Message):
+    __slots__ = ("results", "summary", "validate_only")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RemoveMemberResult]
+    summary: BatchSummary
+    validate_only: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[RemoveMemberResult, _Mapping]]] = ..., summary: _Optional[_Union[BatchSummary, _Mapping]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class PreviewOffboardingResponse(_message.Message):
     __slots__ = ("orphaned_room_ids", "room_count", "assignment_count", "seat_freed", "other_active_organization_ids", "blocking_reasons", "etag")

@@ -129,6 +129,21 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.FromString,
                 _registered_method=True)
+        self.BatchAddMembers = channel.unary_unary(
+                '/roster.v1.MembershipService/BatchAddMembers',
+                request_serializer=roster_dot_v1_dot_membership__pb2.BatchAddMembersRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.BatchAddMembersResponse.FromString,
+                _registered_method=True)
+        self.BatchDeactivateMembers = channel.unary_unary(
+                '/roster.v1.MembershipService/BatchDeactivateMembers',
+                request_serializer=roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersResponse.FromString,
+                _registered_method=True)
+        self.BatchRemoveMembers = channel.unary_unary(
+                '/roster.v1.MembershipService/BatchRemoveMembers',
+                request_serializer=roster_dot_v1_dot_membership__pb2.BatchRemoveMembersRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.BatchRemoveMembersResponse.FromString,
+                _registered_method=True)
         self.CreateAssignment = channel.unary_unary(
                 '/roster.v1.MembershipService/CreateAssignment',
                 request_serializer=roster_dot_v1_dot_membership__pb2.CreateAssignmentRequest.SerializeToString,
@@ -400,6 +415,76 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchAddMembers(self, request, context):
+        """Adds up to 1,000 identities to one organization, each as AddMember
+        would (an ACTIVE member taking a seat in the organization's package),
+        and answers one result per item in request order. (W4; M2, L6)
+
+        Batches (the three Batch* calls alike, AIP-233): the items are
+        applied in request order, each seeing the effect of the items before
+        it. With `atomic` all items run in one transaction: when every item
+        succeeds everything is committed; when any fails nothing is written
+        and the call fails (AIP-233: an atomic batch succeeds or fails as a
+        whole) with the status of the first failing item, its message
+        prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+        `item_index` (i), `failed_item_count` and `failed_item_indexes`
+        (comma separated, at most 100). Without `atomic` each item is its own
+        transaction: one bad item does not stop the others, the call answers
+        OK and each result carries the item's status (code OK, or the code,
+        message and ErrorInfo/BadRequest details the single call would have
+        answered). With `validate_only` nothing is written and the call
+        answers OK with the result each item would have (with `atomic` the
+        real call would then fail unless `summary.failed` is 0). Validation
+        of the whole request comes first: more than 1,000 items is
+        INVALID_ARGUMENT naming `items`, one identity twice is
+        INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+        FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+        (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchDeactivateMembers(self, request, context):
+        """Deactivates up to 1,000 members of one organization, each as
+        DeactivateMember would (M4, M7, L6), with the batch semantics of
+        BatchAddMembers (`atomic`, `validate_only`, one result per item).
+        (W4)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+        `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+        same codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchRemoveMembers(self, request, context):
+        """Removes up to 1,000 members of one organization, each as RemoveMember
+        would (M6, M7, L6), with the batch semantics of BatchAddMembers
+        (`atomic`, `validate_only`, one result per item). Each item costs a
+        fixed number of statements whatever its rooms and assignments. (W4)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+        `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+        SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateAssignment(self, request, context):
         """Registers a work item assigned to an active room member. (M9)
 
@@ -569,6 +654,21 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.OffboardIdentity,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.SerializeToString,
+            ),
+            'BatchAddMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchAddMembers,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.BatchAddMembersRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.BatchAddMembersResponse.SerializeToString,
+            ),
+            'BatchDeactivateMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchDeactivateMembers,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersResponse.SerializeToString,
+            ),
+            'BatchRemoveMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchRemoveMembers,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.BatchRemoveMembersRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.BatchRemoveMembersResponse.SerializeToString,
             ),
             'CreateAssignment': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateAssignment,
@@ -1074,6 +1174,87 @@ class MembershipService:
             '/roster.v1.MembershipService/OffboardIdentity',
             roster_dot_v1_dot_membership__pb2.OffboardIdentityRequest.SerializeToString,
             roster_dot_v1_dot_membership__pb2.OffboardIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchAddMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/BatchAddMembers',
+            roster_dot_v1_dot_membership__pb2.BatchAddMembersRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.BatchAddMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchDeactivateMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/BatchDeactivateMembers',
+            roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.BatchDeactivateMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchRemoveMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/BatchRemoveMembers',
+            roster_dot_v1_dot_membership__pb2.BatchRemoveMembersRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.BatchRemoveMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -197,6 +197,64 @@ class MembershipServiceStub:
     LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
     transfer target that is no active member there; IDENTITY_REVOKED).
     """
+    BatchAddMembers: _grpc.UnaryUnaryMultiCallable[_membership_pb2.BatchAddMembersRequest, _membership_pb2.BatchAddMembersResponse]
+    """Adds up to 1,000 identities to one organization, each as AddMember
+    would (an ACTIVE member taking a seat in the organization's package),
+    and answers one result per item in request order. (W4; M2, L6)
+
+    Batches (the three Batch* calls alike, AIP-233): the items are
+    applied in request order, each seeing the effect of the items before
+    it. With `atomic` all items run in one transaction: when every item
+    succeeds everything is committed; when any fails nothing is written
+    and the call fails (AIP-233: an atomic batch succeeds or fails as a
+    whole) with the status of the first failing item, its message
+    prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+    `item_index` (i), `failed_item_count` and `failed_item_indexes`
+    (comma separated, at most 100). Without `atomic` each item is its own
+    transaction: one bad item does not stop the others, the call answers
+    OK and each result carries the item's status (code OK, or the code,
+    message and ErrorInfo/BadRequest details the single call would have
+    answered). With `validate_only` nothing is written and the call
+    answers OK with the result each item would have (with `atomic` the
+    real call would then fail unless `summary.failed` is 0). Validation
+    of the whole request comes first: more than 1,000 items is
+    INVALID_ARGUMENT naming `items`, one identity twice is
+    INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+    FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+    (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+    """
+    BatchDeactivateMembers: _grpc.UnaryUnaryMultiCallable[_membership_pb2.BatchDeactivateMembersRequest, _membership_pb2.BatchDeactivateMembersResponse]
+    """Deactivates up to 1,000 members of one organization, each as
+    DeactivateMember would (M4, M7, L6), with the batch semantics of
+    BatchAddMembers (`atomic`, `validate_only`, one result per item).
+    (W4)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+    `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+    same codes.
+    """
+    BatchRemoveMembers: _grpc.UnaryUnaryMultiCallable[_membership_pb2.BatchRemoveMembersRequest, _membership_pb2.BatchRemoveMembersResponse]
+    """Removes up to 1,000 members of one organization, each as RemoveMember
+    would (M6, M7, L6), with the batch semantics of BatchAddMembers
+    (`atomic`, `validate_only`, one result per item). Each item costs a
+    fixed number of statements whatever its rooms and assignments. (W4)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+    `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+    SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
+    """
     CreateAssignment: _grpc.UnaryUnaryMultiCallable[_membership_pb2.CreateAssignmentRequest, _membership_pb2.Assignment]
     """Registers a work item assigned to an active room member. (M9)
 
@@ -419,6 +477,64 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
     LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
     transfer target that is no active member there; IDENTITY_REVOKED).
+    """
+    BatchAddMembers: _aio.UnaryUnaryMultiCallable[_membership_pb2.BatchAddMembersRequest, _membership_pb2.BatchAddMembersResponse]  # type: ignore[assignment]
+    """Adds up to 1,000 identities to one organization, each as AddMember
+    would (an ACTIVE member taking a seat in the organization's package),
+    and answers one result per item in request order. (W4; M2, L6)
+
+    Batches (the three Batch* calls alike, AIP-233): the items are
+    applied in request order, each seeing the effect of the items before
+    it. With `atomic` all items run in one transaction: when every item
+    succeeds everything is committed; when any fails nothing is written
+    and the call fails (AIP-233: an atomic batch succeeds or fails as a
+    whole) with the status of the first failing item, its message
+    prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+    `item_index` (i), `failed_item_count` and `failed_item_indexes`
+    (comma separated, at most 100). Without `atomic` each item is its own
+    transaction: one bad item does not stop the others, the call answers
+    OK and each result carries the item's status (code OK, or the code,
+    message and ErrorInfo/BadRequest details the single call would have
+    answered). With `validate_only` nothing is written and the call
+    answers OK with the result each item would have (with `atomic` the
+    real call would then fail unless `summary.failed` is 0). Validation
+    of the whole request comes first: more than 1,000 items is
+    INVALID_ARGUMENT naming `items`, one identity twice is
+    INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+    FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+    (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+    """
+    BatchDeactivateMembers: _aio.UnaryUnaryMultiCallable[_membership_pb2.BatchDeactivateMembersRequest, _membership_pb2.BatchDeactivateMembersResponse]  # type: ignore[assignment]
+    """Deactivates up to 1,000 members of one organization, each as
+    DeactivateMember would (M4, M7, L6), with the batch semantics of
+    BatchAddMembers (`atomic`, `validate_only`, one result per item).
+    (W4)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+    `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+    ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+    same codes.
+    """
+    BatchRemoveMembers: _aio.UnaryUnaryMultiCallable[_membership_pb2.BatchRemoveMembersRequest, _membership_pb2.BatchRemoveMembersResponse]  # type: ignore[assignment]
+    """Removes up to 1,000 members of one organization, each as RemoveMember
+    would (M6, M7, L6), with the batch semantics of BatchAddMembers
+    (`atomic`, `validate_only`, one result per item). Each item costs a
+    fixed number of statements whatever its rooms and assignments. (W4)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+    PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+    (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+    `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+    SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
     """
     CreateAssignment: _aio.UnaryUnaryMultiCallable[_membership_pb2.CreateAssignmentRequest, _membership_pb2.Assignment]  # type: ignore[assignment]
     """Registers a work item assigned to an active room member. (M9)
@@ -741,6 +857,82 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         blocking reason with metadata `organization_id`: LAST_ROOM_ADMIN,
         LAST_ORGANIZATION_ADMIN, SUCCESSOR_NOT_ACTIVE, NOT_ACTIVE_MEMBER for a
         transfer target that is no active member there; IDENTITY_REVOKED).
+        """
+
+    @_abc_1.abstractmethod
+    def BatchAddMembers(
+        self,
+        request: _membership_pb2.BatchAddMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.BatchAddMembersResponse, _abc.Awaitable[_membership_pb2.BatchAddMembersResponse]]:
+        """Adds up to 1,000 identities to one organization, each as AddMember
+        would (an ACTIVE member taking a seat in the organization's package),
+        and answers one result per item in request order. (W4; M2, L6)
+
+        Batches (the three Batch* calls alike, AIP-233): the items are
+        applied in request order, each seeing the effect of the items before
+        it. With `atomic` all items run in one transaction: when every item
+        succeeds everything is committed; when any fails nothing is written
+        and the call fails (AIP-233: an atomic batch succeeds or fails as a
+        whole) with the status of the first failing item, its message
+        prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+        `item_index` (i), `failed_item_count` and `failed_item_indexes`
+        (comma separated, at most 100). Without `atomic` each item is its own
+        transaction: one bad item does not stop the others, the call answers
+        OK and each result carries the item's status (code OK, or the code,
+        message and ErrorInfo/BadRequest details the single call would have
+        answered). With `validate_only` nothing is written and the call
+        answers OK with the result each item would have (with `atomic` the
+        real call would then fail unless `summary.failed` is 0). Validation
+        of the whole request comes first: more than 1,000 items is
+        INVALID_ARGUMENT naming `items`, one identity twice is
+        INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+        FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+        (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchDeactivateMembers(
+        self,
+        request: _membership_pb2.BatchDeactivateMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.BatchDeactivateMembersResponse, _abc.Awaitable[_membership_pb2.BatchDeactivateMembersResponse]]:
+        """Deactivates up to 1,000 members of one organization, each as
+        DeactivateMember would (M4, M7, L6), with the batch semantics of
+        BatchAddMembers (`atomic`, `validate_only`, one result per item).
+        (W4)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+        `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+        ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+        same codes.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchRemoveMembers(
+        self,
+        request: _membership_pb2.BatchRemoveMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.BatchRemoveMembersResponse, _abc.Awaitable[_membership_pb2.BatchRemoveMembersResponse]]:
+        """Removes up to 1,000 members of one organization, each as RemoveMember
+        would (M6, M7, L6), with the batch semantics of BatchAddMembers
+        (`atomic`, `validate_only`, one result per item). Each item costs a
+        fixed number of statements whatever its rooms and assignments. (W4)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+        PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+        (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+        `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+        SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
         """
 
     @_abc_1.abstractmethod

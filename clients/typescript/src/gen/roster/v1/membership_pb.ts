@@ -4,15 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Any, Duration, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file roster/v1/membership.proto.
  */
 export const file_roster_v1_membership: GenFile = /*@__PURE__*/
-  fileDesc("Chpyb3N0ZXIvdjEvbWVtYmVyc2hpcC5wcm90bxIJcm9zdGVyLnYxIuQBCgxPcmdhbml6YXRpb24SFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgpwYWNrYWdlX2lkGAMgASgJEh4KFnBhcmVudF9vcmdhbml6YXRpb25faWQYBCABKAkSQAodZ3Vlc3RfaW5hY3Rpdml0eV9kZWFjdGl2YXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImUKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSLQoMb3JnYW5pemF0aW9uGAEgASgLMhcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhIZChFhZG1pbl9pZGVudGl0eV9pZBgCIAEoCSIxChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSKDAQohVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3NSZXF1ZXN0Ei0KDG9yZ2FuaXphdGlvbhgBIAEoCzIXLnJvc3Rlci52MS5Pcmdhbml6YXRpb24SLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIpgCCgZNZW1iZXISFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiMKBHJvbGUYAyABKA4yFS5yb3N0ZXIudjEuTWVtYmVyUm9sZRIlCgVzdGF0ZRgEIAEoDjIWLnJvc3Rlci52MS5NZW1iZXJTdGF0ZRItCglqb2luX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmxhc3RfYWN0aXZpdHlfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoMZGVhY3RpdmF0aW9uGAcgASgLMhcucm9zdGVyLnYxLkRlYWN0aXZhdGlvbiLMAQoMRGVhY3RpdmF0aW9uEi0KBnJlYXNvbhgBIAEoDjIdLnJvc3Rlci52MS5EZWFjdGl2YXRpb25SZWFzb24SDAoEbm90ZRgCIAEoCRI4ChRleHBlY3RlZF9yZXR1cm5fdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZGVhY3RpdmF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhY3Rvcl9pZBgFIAEoCSJlChBBZGRNZW1iZXJSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRITCgtpZGVudGl0eV9pZBgCIAEoCRIjCgRyb2xlGAMgASgOMhUucm9zdGVyLnYxLk1lbWJlclJvbGUibAoXVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiMKBHJvbGUYAyABKA4yFS5yb3N0ZXIudjEuTWVtYmVyUm9sZSKgAQoSTGlzdE1lbWJlcnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLnJvc3Rlci52MS5NZW1iZXJTdGF0ZRIjCgRyb2xlGAMgASgOMhUucm9zdGVyLnYxLk1lbWJlclJvbGUSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiUgoTTGlzdE1lbWJlcnNSZXNwb25zZRIiCgdtZW1iZXJzGAEgAygLMhEucm9zdGVyLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidwoEUm9vbRIPCgdyb29tX2lkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KEUNyZWF0ZVJvb21SZXF1ZXN0Eh0KBHJvb20YASABKAsyDy5yb3N0ZXIudjEuUm9vbRIZChFhZG1pbl9pZGVudGl0eV9pZBgCIAEoCSKzAQoKUm9vbU1lbWJlchIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiEKBHJvbGUYAyABKA4yEy5yb3N0ZXIudjEuUm9vbVJvbGUSLgoLcGVybWlzc2lvbnMYBCADKA4yGS5yb3N0ZXIudjEuUm9vbVBlcm1pc3Npb24SLAoMbWVtYmVyX3N0YXRlGAUgASgOMhYucm9zdGVyLnYxLk1lbWJlclN0YXRlIqwBChRBZGRSb29tTWVtYmVyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiEKBHJvbGUYAyABKA4yEy5yb3N0ZXIudjEuUm9vbVJvbGUSLgoLcGVybWlzc2lvbnMYBCADKA4yGS5yb3N0ZXIudjEuUm9vbVBlcm1pc3Npb24SGwoTd2l0aG91dF9wZXJtaXNzaW9ucxgFIAEoCCJ2ChdVcGRhdGVSb29tTWVtYmVyUmVxdWVzdBIqCgtyb29tX21lbWJlchgBIAEoCzIVLnJvc3Rlci52MS5Sb29tTWVtYmVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI/ChdSZW1vdmVSb29tTWVtYmVyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJIkIKEExlYXZlUm9vbVJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIdChVzdWNjZXNzb3JfaWRlbnRpdHlfaWQYAiABKAkiUAoWTGlzdFJvb21NZW1iZXJzUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl8KF0xpc3RSb29tTWVtYmVyc1Jlc3BvbnNlEisKDHJvb21fbWVtYmVycxgBIAMoCzIVLnJvc3Rlci52MS5Sb29tTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLrAQoXRGVhY3RpdmF0ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEi0KBnJlYXNvbhgDIAEoDjIdLnJvc3Rlci52MS5EZWFjdGl2YXRpb25SZWFzb24SDAoEbm90ZRgEIAEoCRI4ChRleHBlY3RlZF9yZXR1cm5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VjY2Vzc29yX2lkZW50aXR5X2lkGAYgASgJEgwKBGV0YWcYByABKAkiRwoXUmVhY3RpdmF0ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJInAKE1JlbW92ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEh0KFXN1Y2Nlc3Nvcl9pZGVudGl0eV9pZBgDIAEoCRIMCgRldGFnGAQgASgJIncKFFJlbW92ZU1lbWJlclJlc3BvbnNlEhIKCnJvb21zX2xlZnQYASABKAUSGwoTYXNzaWdubWVudHNfZHJvcHBlZBgCIAEoBRIaChJzdWNjZXNzb3Jfcm9vbV9pZHMYAyADKAkSEgoKc2VhdF9mcmVlZBgEIAEoCCKWAQoZUHJldmlld09mZmJvYXJkaW5nUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEwoLaWRlbnRpdHlfaWQYAiABKAkSLAoGYWN0aW9uGAMgASgOMhwucm9zdGVyLnYxLk9mZmJvYXJkaW5nQWN0aW9uEh0KFXN1Y2Nlc3Nvcl9pZGVudGl0eV9pZBgEIAEoCSLHAQoXT2ZmYm9hcmRJZGVudGl0eVJlcXVlc3QSEwoLaWRlbnRpdHlfaWQYASABKAkSEgoKcGFja2FnZV9pZBgCIAEoCRIsCgZhY3Rpb24YAyABKA4yHC5yb3N0ZXIudjEuT2ZmYm9hcmRpbmdBY3Rpb24SHQoVc3VjY2Vzc29yX2lkZW50aXR5X2lkGAQgASgJEh8KF3RyYW5zZmVyX2Fzc2lnbm1lbnRzX3RvGAUgASgJEhUKDXZhbGlkYXRlX29ubHkYBiABKAgizAEKF09yZ2FuaXphdGlvbk9mZmJvYXJkaW5nEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIZChFvcnBoYW5lZF9yb29tX2lkcxgCIAMoCRISCgpyb29tc19sZWZ0GAMgASgFEhsKE2Fzc2lnbm1lbnRzX2Ryb3BwZWQYBCABKAUSHwoXYXNzaWdubWVudHNfdHJhbnNmZXJyZWQYBSABKAUSGAoQYmxvY2tpbmdfcmVhc29ucxgGIAMoCRIRCgl1bmNoYW5nZWQYByABKAgimAEKGE9mZmJvYXJkSWRlbnRpdHlSZXNwb25zZRI5Cg1vcmdhbml6YXRpb25zGAEgAygLMiIucm9zdGVyLnYxLk9yZ2FuaXphdGlvbk9mZmJvYXJkaW5nEhIKCnNlYXRfZnJlZWQYAiABKAgSFgoOc2Vzc2lvbnNfZW5kZWQYAyABKAUSFQoNdmFsaWRhdGVfb25seRgEIAEoCCLIAQoaUHJldmlld09mZmJvYXJkaW5nUmVzcG9uc2USGQoRb3JwaGFuZWRfcm9vbV9pZHMYASADKAkSEgoKcm9vbV9jb3VudBgCIAEoBRIYChBhc3NpZ25tZW50X2NvdW50GAMgASgFEhIKCnNlYXRfZnJlZWQYBCABKAgSJQodb3RoZXJfYWN0aXZlX29yZ2FuaXphdGlvbl9pZHMYBSADKAkSGAoQYmxvY2tpbmdfcmVhc29ucxgGIAMoCRIMCgRldGFnGAcgASgJItQBCgpBc3NpZ25tZW50EhUKDWFzc2lnbm1lbnRfaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEg8KB3Jvb21faWQYAyABKAkSHAoUYXNzaWduZWVfaWRlbnRpdHlfaWQYBCABKAkSJwoEa2luZBgFIAEoDjIZLnJvc3Rlci52MS5Bc3NpZ25tZW50S2luZBINCgV0aXRsZRgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoXQ3JlYXRlQXNzaWdubWVudFJlcXVlc3QSKQoKYXNzaWdubWVudBgBIAEoCzIVLnJvc3Rlci52MS5Bc3NpZ25tZW50IocBChZMaXN0QXNzaWdubWVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIcChRhc3NpZ25lZV9pZGVudGl0eV9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIl4KF0xpc3RBc3NpZ25tZW50c1Jlc3BvbnNlEioKC2Fzc2lnbm1lbnRzGAEgAygLMhUucm9zdGVyLnYxLkFzc2lnbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIngKGlRyYW5zZmVyQXNzaWdubWVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIYChBmcm9tX2lkZW50aXR5X2lkGAIgASgJEhYKDnRvX2lkZW50aXR5X2lkGAMgASgJEg8KB3Jvb21faWQYBCABKAkiOAobVHJhbnNmZXJBc3NpZ25tZW50c1Jlc3BvbnNlEhkKEXRyYW5zZmVycmVkX2NvdW50GAEgASgFIkcKFlJlc29sdmVQcm9maWxlc1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhQKDGlkZW50aXR5X2lkcxgCIAMoCSI/ChdSZXNvbHZlUHJvZmlsZXNSZXNwb25zZRIkCghwcm9maWxlcxgBIAMoCzISLnJvc3Rlci52MS5Qcm9maWxlIpgBCgdQcm9maWxlEhMKC2lkZW50aXR5X2lkGAEgASgJEigKBnN0YXR1cxgCIAEoDjIYLnJvc3Rlci52MS5Qcm9maWxlU3RhdHVzEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhUKDXN0cmlrZXRocm91Z2gYBSABKAgSDQoFYmFkZ2UYBiABKAkiUwoSQ2hlY2tBY2Nlc3NSZXF1ZXN0EhMKC2lkZW50aXR5X2lkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJIt4BChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSNAoNZGVuaWFsX3JlYXNvbhgCIAEoDjIdLnJvc3Rlci52MS5BY2Nlc3NEZW5pYWxSZWFzb24SIwoEcm9sZRgDIAEoDjIVLnJvc3Rlci52MS5NZW1iZXJSb2xlEiYKCXJvb21fcm9sZRgEIAEoDjITLnJvc3Rlci52MS5Sb29tUm9sZRIzChByb29tX3Blcm1pc3Npb25zGAUgAygOMhkucm9zdGVyLnYxLlJvb21QZXJtaXNzaW9uIkUKFVJlY29yZEFjdGl2aXR5UmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEwoLaWRlbnRpdHlfaWQYAiABKAkiRQoZUnVuSW5hY3Rpdml0eVN3ZWVwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHZHJ5X3J1bhgCIAEoCCJnChpSdW5JbmFjdGl2aXR5U3dlZXBSZXNwb25zZRIuChNkZWFjdGl2YXRlZF9tZW1iZXJzGAEgAygLMhEucm9zdGVyLnYxLk1lbWJlchIZChFkZWFjdGl2YXRlZF9jb3VudBgCIAEoBSpvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfQURNSU4QARIWChJNRU1CRVJfUk9MRV9NRU1CRVIQAhIVChFNRU1CRVJfUk9MRV9HVUVTVBADKmIKC01lbWJlclN0YXRlEhwKGE1FTUJFUl9TVEFURV9VTlNQRUNJRklFRBAAEhcKE01FTUJFUl9TVEFURV9BQ1RJVkUQARIcChhNRU1CRVJfU1RBVEVfREVBQ1RJVkFURUQQAirwAQoSRGVhY3RpdmF0aW9uUmVhc29uEiMKH0RFQUNUSVZBVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABImCiJERUFDVElWQVRJT05fUkVBU09OX1BBUkVOVEFMX0xFQVZFEAESIgoeREVBQ1RJVkFUSU9OX1JFQVNPTl9TQUJCQVRJQ0FMEAISJgoiREVBQ1RJVkFUSU9OX1JFQVNPTl9QUk9KRUNUX1BBVVNFRBADEh0KGURFQUNUSVZBVElPTl9SRUFTT05fT1RIRVIQBBIiCh5ERUFDVElWQVRJT05fUkVBU09OX0lOQUNUSVZJVFkQBSpQCghSb29tUm9sZRIZChVST09NX1JPTEVfVU5TUEVDSUZJRUQQABITCg9ST09NX1JPTEVfQURNSU4QARIUChBST09NX1JPTEVfTUVNQkVSEAIqVQoOUm9vbVBlcm1pc3Npb24SHwobUk9PTV9QRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASIgoeUk9PTV9QRVJNSVNTSU9OX0RFTEVURV9FTlRSSUVTEAEqeQoRT2ZmYm9hcmRpbmdBY3Rpb24SIgoeT0ZGQk9BUkRJTkdfQUNUSU9OX1VOU1BFQ0lGSUVEEAASIQodT0ZGQk9BUkRJTkdfQUNUSU9OX0RFQUNUSVZBVEUQARIdChlPRkZCT0FSRElOR19BQ1RJT05fUkVNT1ZFEAIqbAoOQXNzaWdubWVudEtpbmQSHwobQVNTSUdOTUVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUQVNTSUdOTUVOVF9LSU5EX1RBU0sQARIfChtBU1NJR05NRU5UX0tJTkRfQVBQT0lOVE1FTlQQAiqGAQoNUHJvZmlsZVN0YXR1cxIeChpQUk9GSUxFX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFVBST0ZJTEVfU1RBVFVTX0FDVElWRRABEh4KGlBST0ZJTEVfU1RBVFVTX0RFQUNUSVZBVEVEEAISGgoWUFJPRklMRV9TVEFUVVNfVU5LTk9XThADKvgBChJBY2Nlc3NEZW5pYWxSZWFzb24SJAogQUNDRVNTX0RFTklBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9BQ0NFU1NfREVOSUFMX1JFQVNPTl9OT1RfTUVNQkVSEAESJAogQUNDRVNTX0RFTklBTF9SRUFTT05fREVBQ1RJVkFURUQQAhIgChxBQ0NFU1NfREVOSUFMX1JFQVNPTl9SRVZPS0VEEAMSJAogQUNDRVNTX0RFTklBTF9SRUFTT05fTk9UX0lOX1JPT00QBBIpCiVBQ0NFU1NfREVOSUFMX1JFQVNPTl9VTktOT1dOX0lERU5USVRZEAUywA8KEU1lbWJlcnNoaXBTZXJ2aWNlElMKEkNyZWF0ZU9yZ2FuaXphdGlvbhIkLnJvc3Rlci52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0Ghcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhJNCg9HZXRPcmdhbml6YXRpb24SIS5yb3N0ZXIudjEuR2V0T3JnYW5pemF0aW9uUmVxdWVzdBoXLnJvc3Rlci52MS5Pcmdhbml6YXRpb24SYwoaVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3MSLC5yb3N0ZXIudjEuVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3NSZXF1ZXN0Ghcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhI7CglBZGRNZW1iZXISGy5yb3N0ZXIudjEuQWRkTWVtYmVyUmVxdWVzdBoRLnJvc3Rlci52MS5NZW1iZXISSQoQVXBkYXRlTWVtYmVyUm9sZRIiLnJvc3Rlci52MS5VcGRhdGVNZW1iZXJSb2xlUmVxdWVzdBoRLnJvc3Rlci52MS5NZW1iZXISTAoLTGlzdE1lbWJlcnMSHS5yb3N0ZXIudjEuTGlzdE1lbWJlcnNSZXF1ZXN0Gh4ucm9zdGVyLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USOwoKQ3JlYXRlUm9vbRIcLnJvc3Rlci52MS5DcmVhdGVSb29tUmVxdWVzdBoPLnJvc3Rlci52MS5Sb29tEkcKDUFkZFJvb21NZW1iZXISHy5yb3N0ZXIudjEuQWRkUm9vbU1lbWJlclJlcXVlc3QaFS5yb3N0ZXIudjEuUm9vbU1lbWJlchJNChBVcGRhdGVSb29tTWVtYmVyEiIucm9zdGVyLnYxLlVwZGF0ZVJvb21NZW1iZXJSZXF1ZXN0GhUucm9zdGVyLnYxLlJvb21NZW1iZXISTgoQUmVtb3ZlUm9vbU1lbWJlchIiLnJvc3Rlci52MS5SZW1vdmVSb29tTWVtYmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJACglMZWF2ZVJvb20SGy5yb3N0ZXIudjEuTGVhdmVSb29tUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJYCg9MaXN0Um9vbU1lbWJlcnMSIS5yb3N0ZXIudjEuTGlzdFJvb21NZW1iZXJzUmVxdWVzdBoiLnJvc3Rlci52MS5MaXN0Um9vbU1lbWJlcnNSZXNwb25zZRJJChBEZWFjdGl2YXRlTWVtYmVyEiIucm9zdGVyLnYxLkRlYWN0aXZhdGVNZW1iZXJSZXF1ZXN0GhEucm9zdGVyLnYxLk1lbWJlchJJChBSZWFjdGl2YXRlTWVtYmVyEiIucm9zdGVyLnYxLlJlYWN0aXZhdGVNZW1iZXJSZXF1ZXN0GhEucm9zdGVyLnYxLk1lbWJlchJPCgxSZW1vdmVNZW1iZXISHi5yb3N0ZXIudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBofLnJvc3Rlci52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJhChJQcmV2aWV3T2ZmYm9hcmRpbmcSJC5yb3N0ZXIudjEuUHJldmlld09mZmJvYXJkaW5nUmVxdWVzdBolLnJvc3Rlci52MS5QcmV2aWV3T2ZmYm9hcmRpbmdSZXNwb25zZRJbChBPZmZib2FyZElkZW50aXR5EiIucm9zdGVyLnYxLk9mZmJvYXJkSWRlbnRpdHlSZXF1ZXN0GiMucm9zdGVyLnYxLk9mZmJvYXJkSWRlbnRpdHlSZXNwb25zZRJNChBDcmVhdGVBc3NpZ25tZW50EiIucm9zdGVyLnYxLkNyZWF0ZUFzc2lnbm1lbnRSZXF1ZXN0GhUucm9zdGVyLnYxLkFzc2lnbm1lbnQSWAoPTGlzdEFzc2lnbm1lbnRzEiEucm9zdGVyLnYxLkxpc3RBc3NpZ25tZW50c1JlcXVlc3QaIi5yb3N0ZXIudjEuTGlzdEFzc2lnbm1lbnRzUmVzcG9uc2USZAoTVHJhbnNmZXJBc3NpZ25tZW50cxIlLnJvc3Rlci52MS5UcmFuc2ZlckFzc2lnbm1lbnRzUmVxdWVzdBomLnJvc3Rlci52MS5UcmFuc2ZlckFzc2lnbm1lbnRzUmVzcG9uc2USWAoPUmVzb2x2ZVByb2ZpbGVzEiEucm9zdGVyLnYxLlJlc29sdmVQcm9maWxlc1JlcXVlc3QaIi5yb3N0ZXIudjEuUmVzb2x2ZVByb2ZpbGVzUmVzcG9uc2USTAoLQ2hlY2tBY2Nlc3MSHS5yb3N0ZXIudjEuQ2hlY2tBY2Nlc3NSZXF1ZXN0Gh4ucm9zdGVyLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2USSgoOUmVjb3JkQWN0aXZpdHkSIC5yb3N0ZXIudjEuUmVjb3JkQWN0aXZpdHlSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EmEKElJ1bkluYWN0aXZpdHlTd2VlcBIkLnJvc3Rlci52MS5SdW5JbmFjdGl2aXR5U3dlZXBSZXF1ZXN0GiUucm9zdGVyLnYxLlJ1bkluYWN0aXZpdHlTd2VlcFJlc3BvbnNlQl0KDWRldi5yb3N0ZXIudjFCD01lbWJlcnNoaXBQcm90b1ABWjlnaXRodWIuY29tL3Jvc3Rlci1kZXYvcm9zdGVyL2NsaWVudHMvZ28vcm9zdGVydjE7cm9zdGVydjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Chpyb3N0ZXIvdjEvbWVtYmVyc2hpcC5wcm90bxIJcm9zdGVyLnYxIuQBCgxPcmdhbml6YXRpb24SFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgpwYWNrYWdlX2lkGAMgASgJEh4KFnBhcmVudF9vcmdhbml6YXRpb25faWQYBCABKAkSQAodZ3Vlc3RfaW5hY3Rpdml0eV9kZWFjdGl2YXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImUKGUNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QSLQoMb3JnYW5pemF0aW9uGAEgASgLMhcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhIZChFhZG1pbl9pZGVudGl0eV9pZBgCIAEoCSIxChZHZXRPcmdhbml6YXRpb25SZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCSKDAQohVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3NSZXF1ZXN0Ei0KDG9yZ2FuaXphdGlvbhgBIAEoCzIXLnJvc3Rlci52MS5Pcmdhbml6YXRpb24SLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIpgCCgZNZW1iZXISFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiMKBHJvbGUYAyABKA4yFS5yb3N0ZXIudjEuTWVtYmVyUm9sZRIlCgVzdGF0ZRgEIAEoDjIWLnJvc3Rlci52MS5NZW1iZXJTdGF0ZRItCglqb2luX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmxhc3RfYWN0aXZpdHlfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoMZGVhY3RpdmF0aW9uGAcgASgLMhcucm9zdGVyLnYxLkRlYWN0aXZhdGlvbiLMAQoMRGVhY3RpdmF0aW9uEi0KBnJlYXNvbhgBIAEoDjIdLnJvc3Rlci52MS5EZWFjdGl2YXRpb25SZWFzb24SDAoEbm90ZRgCIAEoCRI4ChRleHBlY3RlZF9yZXR1cm5fdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZGVhY3RpdmF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhY3Rvcl9pZBgFIAEoCSJlChBBZGRNZW1iZXJSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRITCgtpZGVudGl0eV9pZBgCIAEoCRIjCgRyb2xlGAMgASgOMhUucm9zdGVyLnYxLk1lbWJlclJvbGUibAoXVXBkYXRlTWVtYmVyUm9sZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiMKBHJvbGUYAyABKA4yFS5yb3N0ZXIudjEuTWVtYmVyUm9sZSKgAQoSTGlzdE1lbWJlcnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIlCgVzdGF0ZRgCIAEoDjIWLnJvc3Rlci52MS5NZW1iZXJTdGF0ZRIjCgRyb2xlGAMgASgOMhUucm9zdGVyLnYxLk1lbWJlclJvbGUSEQoJcGFnZV9zaXplGAQgASgFEhIKCnBhZ2VfdG9rZW4YBSABKAkiUgoTTGlzdE1lbWJlcnNSZXNwb25zZRIiCgdtZW1iZXJzGAEgAygLMhEucm9zdGVyLnYxLk1lbWJlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidwoEUm9vbRIPCgdyb29tX2lkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk0KEUNyZWF0ZVJvb21SZXF1ZXN0Eh0KBHJvb20YASABKAsyDy5yb3N0ZXIudjEuUm9vbRIZChFhZG1pbl9pZGVudGl0eV9pZBgCIAEoCSKzAQoKUm9vbU1lbWJlchIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiEKBHJvbGUYAyABKA4yEy5yb3N0ZXIudjEuUm9vbVJvbGUSLgoLcGVybWlzc2lvbnMYBCADKA4yGS5yb3N0ZXIudjEuUm9vbVBlcm1pc3Npb24SLAoMbWVtYmVyX3N0YXRlGAUgASgOMhYucm9zdGVyLnYxLk1lbWJlclN0YXRlIqwBChRBZGRSb29tTWVtYmVyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEiEKBHJvbGUYAyABKA4yEy5yb3N0ZXIudjEuUm9vbVJvbGUSLgoLcGVybWlzc2lvbnMYBCADKA4yGS5yb3N0ZXIudjEuUm9vbVBlcm1pc3Npb24SGwoTd2l0aG91dF9wZXJtaXNzaW9ucxgFIAEoCCJ2ChdVcGRhdGVSb29tTWVtYmVyUmVxdWVzdBIqCgtyb29tX21lbWJlchgBIAEoCzIVLnJvc3Rlci52MS5Sb29tTWVtYmVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI/ChdSZW1vdmVSb29tTWVtYmVyUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJIkIKEExlYXZlUm9vbVJlcXVlc3QSDwoHcm9vbV9pZBgBIAEoCRIdChVzdWNjZXNzb3JfaWRlbnRpdHlfaWQYAiABKAkiUAoWTGlzdFJvb21NZW1iZXJzUmVxdWVzdBIPCgdyb29tX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIl8KF0xpc3RSb29tTWVtYmVyc1Jlc3BvbnNlEisKDHJvb21fbWVtYmVycxgBIAMoCzIVLnJvc3Rlci52MS5Sb29tTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLrAQoXRGVhY3RpdmF0ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEi0KBnJlYXNvbhgDIAEoDjIdLnJvc3Rlci52MS5EZWFjdGl2YXRpb25SZWFzb24SDAoEbm90ZRgEIAEoCRI4ChRleHBlY3RlZF9yZXR1cm5fdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHQoVc3VjY2Vzc29yX2lkZW50aXR5X2lkGAYgASgJEgwKBGV0YWcYByABKAkiRwoXUmVhY3RpdmF0ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJInAKE1JlbW92ZU1lbWJlclJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhMKC2lkZW50aXR5X2lkGAIgASgJEh0KFXN1Y2Nlc3Nvcl9pZGVudGl0eV9pZBgDIAEoCRIMCgRldGFnGAQgASgJIncKFFJlbW92ZU1lbWJlclJlc3BvbnNlEhIKCnJvb21zX2xlZnQYASABKAUSGwoTYXNzaWdubWVudHNfZHJvcHBlZBgCIAEoBRIaChJzdWNjZXNzb3Jfcm9vbV9pZHMYAyADKAkSEgoKc2VhdF9mcmVlZBgEIAEoCCKWAQoZUHJldmlld09mZmJvYXJkaW5nUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEwoLaWRlbnRpdHlfaWQYAiABKAkSLAoGYWN0aW9uGAMgASgOMhwucm9zdGVyLnYxLk9mZmJvYXJkaW5nQWN0aW9uEh0KFXN1Y2Nlc3Nvcl9pZGVudGl0eV9pZBgEIAEoCSLHAQoXT2ZmYm9hcmRJZGVudGl0eVJlcXVlc3QSEwoLaWRlbnRpdHlfaWQYASABKAkSEgoKcGFja2FnZV9pZBgCIAEoCRIsCgZhY3Rpb24YAyABKA4yHC5yb3N0ZXIudjEuT2ZmYm9hcmRpbmdBY3Rpb24SHQoVc3VjY2Vzc29yX2lkZW50aXR5X2lkGAQgASgJEh8KF3RyYW5zZmVyX2Fzc2lnbm1lbnRzX3RvGAUgASgJEhUKDXZhbGlkYXRlX29ubHkYBiABKAgizAEKF09yZ2FuaXphdGlvbk9mZmJvYXJkaW5nEhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIZChFvcnBoYW5lZF9yb29tX2lkcxgCIAMoCRISCgpyb29tc19sZWZ0GAMgASgFEhsKE2Fzc2lnbm1lbnRzX2Ryb3BwZWQYBCABKAUSHwoXYXNzaWdubWVudHNfdHJhbnNmZXJyZWQYBSABKAUSGAoQYmxvY2tpbmdfcmVhc29ucxgGIAMoCRIRCgl1bmNoYW5nZWQYByABKAgimAEKGE9mZmJvYXJkSWRlbnRpdHlSZXNwb25zZRI5Cg1vcmdhbml6YXRpb25zGAEgAygLMiIucm9zdGVyLnYxLk9yZ2FuaXphdGlvbk9mZmJvYXJkaW5nEhIKCnNlYXRfZnJlZWQYAiABKAgSFgoOc2Vzc2lvbnNfZW5kZWQYAyABKAUSFQoNdmFsaWRhdGVfb25seRgEIAEoCCJSCgpJdGVtU3RhdHVzEgwKBGNvZGUYASABKAUSDwoHbWVzc2FnZRgCIAEoCRIlCgdkZXRhaWxzGAMgAygLMhQuZ29vZ2xlLnByb3RvYnVmLkFueSIxCgxCYXRjaFN1bW1hcnkSEQoJc3VjY2VlZGVkGAEgASgFEg4KBmZhaWxlZBgCIAEoBSJJCg1BZGRNZW1iZXJJdGVtEhMKC2lkZW50aXR5X2lkGAEgASgJEiMKBHJvbGUYAiABKA4yFS5yb3N0ZXIudjEuTWVtYmVyUm9sZSKBAQoWQmF0Y2hBZGRNZW1iZXJzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSJwoFaXRlbXMYAiADKAsyGC5yb3N0ZXIudjEuQWRkTWVtYmVySXRlbRIOCgZhdG9taWMYAyABKAgSFQoNdmFsaWRhdGVfb25seRgEIAEoCCJbCg9BZGRNZW1iZXJSZXN1bHQSJQoGc3RhdHVzGAEgASgLMhUucm9zdGVyLnYxLkl0ZW1TdGF0dXMSIQoGbWVtYmVyGAIgASgLMhEucm9zdGVyLnYxLk1lbWJlciKHAQoXQmF0Y2hBZGRNZW1iZXJzUmVzcG9uc2USKwoHcmVzdWx0cxgBIAMoCzIaLnJvc3Rlci52MS5BZGRNZW1iZXJSZXN1bHQSKAoHc3VtbWFyeRgCIAEoCzIXLnJvc3Rlci52MS5CYXRjaFN1bW1hcnkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCLBAQoURGVhY3RpdmF0ZU1lbWJlckl0ZW0SEwoLaWRlbnRpdHlfaWQYASABKAkSLQoGcmVhc29uGAIgASgOMh0ucm9zdGVyLnYxLkRlYWN0aXZhdGlvblJlYXNvbhIMCgRub3RlGAMgASgJEjgKFGV4cGVjdGVkX3JldHVybl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVzdWNjZXNzb3JfaWRlbnRpdHlfaWQYBSABKAkijwEKHUJhdGNoRGVhY3RpdmF0ZU1lbWJlcnNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIuCgVpdGVtcxgCIAMoCzIfLnJvc3Rlci52MS5EZWFjdGl2YXRlTWVtYmVySXRlbRIOCgZhdG9taWMYAyABKAgSFQoNdmFsaWRhdGVfb25seRgEIAEoCCJiChZEZWFjdGl2YXRlTWVtYmVyUmVzdWx0EiUKBnN0YXR1cxgBIAEoCzIVLnJvc3Rlci52MS5JdGVtU3RhdHVzEiEKBm1lbWJlchgCIAEoCzIRLnJvc3Rlci52MS5NZW1iZXIilQEKHkJhdGNoRGVhY3RpdmF0ZU1lbWJlcnNSZXNwb25zZRIyCgdyZXN1bHRzGAEgAygLMiEucm9zdGVyLnYxLkRlYWN0aXZhdGVNZW1iZXJSZXN1bHQSKAoHc3VtbWFyeRgCIAEoCzIXLnJvc3Rlci52MS5CYXRjaFN1bW1hcnkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCJGChBSZW1vdmVNZW1iZXJJdGVtEhMKC2lkZW50aXR5X2lkGAEgASgJEh0KFXN1Y2Nlc3Nvcl9pZGVudGl0eV9pZBgCIAEoCSKHAQoZQmF0Y2hSZW1vdmVNZW1iZXJzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSKgoFaXRlbXMYAiADKAsyGy5yb3N0ZXIudjEuUmVtb3ZlTWVtYmVySXRlbRIOCgZhdG9taWMYAyABKAgSFQoNdmFsaWRhdGVfb25seRgEIAEoCCJtChJSZW1vdmVNZW1iZXJSZXN1bHQSJQoGc3RhdHVzGAEgASgLMhUucm9zdGVyLnYxLkl0ZW1TdGF0dXMSMAoHcmVtb3ZhbBgCIAEoCzIfLnJvc3Rlci52MS5SZW1vdmVNZW1iZXJSZXNwb25zZSKNAQoaQmF0Y2hSZW1vdmVNZW1iZXJzUmVzcG9uc2USLgoHcmVzdWx0cxgBIAMoCzIdLnJvc3Rlci52MS5SZW1vdmVNZW1iZXJSZXN1bHQSKAoHc3VtbWFyeRgCIAEoCzIXLnJvc3Rlci52MS5CYXRjaFN1bW1hcnkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCLIAQoaUHJldmlld09mZmJvYXJkaW5nUmVzcG9uc2USGQoRb3JwaGFuZWRfcm9vbV9pZHMYASADKAkSEgoKcm9vbV9jb3VudBgCIAEoBRIYChBhc3NpZ25tZW50X2NvdW50GAMgASgFEhIKCnNlYXRfZnJlZWQYBCABKAgSJQodb3RoZXJfYWN0aXZlX29yZ2FuaXphdGlvbl9pZHMYBSADKAkSGAoQYmxvY2tpbmdfcmVhc29ucxgGIAMoCRIMCgRldGFnGAcgASgJItQBCgpBc3NpZ25tZW50EhUKDWFzc2lnbm1lbnRfaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEg8KB3Jvb21faWQYAyABKAkSHAoUYXNzaWduZWVfaWRlbnRpdHlfaWQYBCABKAkSJwoEa2luZBgFIAEoDjIZLnJvc3Rlci52MS5Bc3NpZ25tZW50S2luZBINCgV0aXRsZRgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoXQ3JlYXRlQXNzaWdubWVudFJlcXVlc3QSKQoKYXNzaWdubWVudBgBIAEoCzIVLnJvc3Rlci52MS5Bc3NpZ25tZW50IocBChZMaXN0QXNzaWdubWVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIcChRhc3NpZ25lZV9pZGVudGl0eV9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIl4KF0xpc3RBc3NpZ25tZW50c1Jlc3BvbnNlEioKC2Fzc2lnbm1lbnRzGAEgAygLMhUucm9zdGVyLnYxLkFzc2lnbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIngKGlRyYW5zZmVyQXNzaWdubWVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoCRIYChBmcm9tX2lkZW50aXR5X2lkGAIgASgJEhYKDnRvX2lkZW50aXR5X2lkGAMgASgJEg8KB3Jvb21faWQYBCABKAkiOAobVHJhbnNmZXJBc3NpZ25tZW50c1Jlc3BvbnNlEhkKEXRyYW5zZmVycmVkX2NvdW50GAEgASgFIkcKFlJlc29sdmVQcm9maWxlc1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEhQKDGlkZW50aXR5X2lkcxgCIAMoCSI/ChdSZXNvbHZlUHJvZmlsZXNSZXNwb25zZRIkCghwcm9maWxlcxgBIAMoCzISLnJvc3Rlci52MS5Qcm9maWxlIpgBCgdQcm9maWxlEhMKC2lkZW50aXR5X2lkGAEgASgJEigKBnN0YXR1cxgCIAEoDjIYLnJvc3Rlci52MS5Qcm9maWxlU3RhdHVzEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRISCgphdmF0YXJfdXJsGAQgASgJEhUKDXN0cmlrZXRocm91Z2gYBSABKAgSDQoFYmFkZ2UYBiABKAkiUwoSQ2hlY2tBY2Nlc3NSZXF1ZXN0EhMKC2lkZW50aXR5X2lkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIPCgdyb29tX2lkGAMgASgJIt4BChNDaGVja0FjY2Vzc1Jlc3BvbnNlEg8KB2FsbG93ZWQYASABKAgSNAoNZGVuaWFsX3JlYXNvbhgCIAEoDjIdLnJvc3Rlci52MS5BY2Nlc3NEZW5pYWxSZWFzb24SIwoEcm9sZRgDIAEoDjIVLnJvc3Rlci52MS5NZW1iZXJSb2xlEiYKCXJvb21fcm9sZRgEIAEoDjITLnJvc3Rlci52MS5Sb29tUm9sZRIzChByb29tX3Blcm1pc3Npb25zGAUgAygOMhkucm9zdGVyLnYxLlJvb21QZXJtaXNzaW9uIkUKFVJlY29yZEFjdGl2aXR5UmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSEwoLaWRlbnRpdHlfaWQYAiABKAkiRQoZUnVuSW5hY3Rpdml0eVN3ZWVwUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDwoHZHJ5X3J1bhgCIAEoCCJnChpSdW5JbmFjdGl2aXR5U3dlZXBSZXNwb25zZRIuChNkZWFjdGl2YXRlZF9tZW1iZXJzGAEgAygLMhEucm9zdGVyLnYxLk1lbWJlchIZChFkZWFjdGl2YXRlZF9jb3VudBgCIAEoBSpvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfQURNSU4QARIWChJNRU1CRVJfUk9MRV9NRU1CRVIQAhIVChFNRU1CRVJfUk9MRV9HVUVTVBADKmIKC01lbWJlclN0YXRlEhwKGE1FTUJFUl9TVEFURV9VTlNQRUNJRklFRBAAEhcKE01FTUJFUl9TVEFURV9BQ1RJVkUQARIcChhNRU1CRVJfU1RBVEVfREVBQ1RJVkFURUQQAirwAQoSRGVhY3RpdmF0aW9uUmVhc29uEiMKH0RFQUNUSVZBVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABImCiJERUFDVElWQVRJT05fUkVBU09OX1BBUkVOVEFMX0xFQVZFEAESIgoeREVBQ1RJVkFUSU9OX1JFQVNPTl9TQUJCQVRJQ0FMEAISJgoiREVBQ1RJVkFUSU9OX1JFQVNPTl9QUk9KRUNUX1BBVVNFRBADEh0KGURFQUNUSVZBVElPTl9SRUFTT05fT1RIRVIQBBIiCh5ERUFDVElWQVRJT05fUkVBU09OX0lOQUNUSVZJVFkQBSpQCghSb29tUm9sZRIZChVST09NX1JPTEVfVU5TUEVDSUZJRUQQABITCg9ST09NX1JPTEVfQURNSU4QARIUChBST09NX1JPTEVfTUVNQkVSEAIqVQoOUm9vbVBlcm1pc3Npb24SHwobUk9PTV9QRVJNSVNTSU9OX1VOU1BFQ0lGSUVEEAASIgoeUk9PTV9QRVJNSVNTSU9OX0RFTEVURV9FTlRSSUVTEAEqeQoRT2ZmYm9hcmRpbmdBY3Rpb24SIgoeT0ZGQk9BUkRJTkdfQUNUSU9OX1VOU1BFQ0lGSUVEEAASIQodT0ZGQk9BUkRJTkdfQUNUSU9OX0RFQUNUSVZBVEUQARIdChlPRkZCT0FSRElOR19BQ1RJT05fUkVNT1ZFEAIqbAoOQXNzaWdubWVudEtpbmQSHwobQVNTSUdOTUVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUQVNTSUdOTUVOVF9LSU5EX1RBU0sQARIfChtBU1NJR05NRU5UX0tJTkRfQVBQT0lOVE1FTlQQAiqGAQoNUHJvZmlsZVN0YXR1cxIeChpQUk9GSUxFX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFVBST0ZJTEVfU1RBVFVTX0FDVElWRRABEh4KGlBST0ZJTEVfU1RBVFVTX0RFQUNUSVZBVEVEEAISGgoWUFJPRklMRV9TVEFUVVNfVU5LTk9XThADKvgBChJBY2Nlc3NEZW5pYWxSZWFzb24SJAogQUNDRVNTX0RFTklBTF9SRUFTT05fVU5TUEVDSUZJRUQQABIjCh9BQ0NFU1NfREVOSUFMX1JFQVNPTl9OT1RfTUVNQkVSEAESJAogQUNDRVNTX0RFTklBTF9SRUFTT05fREVBQ1RJVkFURUQQAhIgChxBQ0NFU1NfREVOSUFMX1JFQVNPTl9SRVZPS0VEEAMSJAogQUNDRVNTX0RFTklBTF9SRUFTT05fTk9UX0lOX1JPT00QBBIpCiVBQ0NFU1NfREVOSUFMX1JFQVNPTl9VTktOT1dOX0lERU5USVRZEAUy7BEKEU1lbWJlcnNoaXBTZXJ2aWNlElMKEkNyZWF0ZU9yZ2FuaXphdGlvbhIkLnJvc3Rlci52MS5DcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0Ghcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhJNCg9HZXRPcmdhbml6YXRpb24SIS5yb3N0ZXIudjEuR2V0T3JnYW5pemF0aW9uUmVxdWVzdBoXLnJvc3Rlci52MS5Pcmdhbml6YXRpb24SYwoaVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3MSLC5yb3N0ZXIudjEuVXBkYXRlT3JnYW5pemF0aW9uU2V0dGluZ3NSZXF1ZXN0Ghcucm9zdGVyLnYxLk9yZ2FuaXphdGlvbhI7CglBZGRNZW1iZXISGy5yb3N0ZXIudjEuQWRkTWVtYmVyUmVxdWVzdBoRLnJvc3Rlci52MS5NZW1iZXISSQoQVXBkYXRlTWVtYmVyUm9sZRIiLnJvc3Rlci52MS5VcGRhdGVNZW1iZXJSb2xlUmVxdWVzdBoRLnJvc3Rlci52MS5NZW1iZXISTAoLTGlzdE1lbWJlcnMSHS5yb3N0ZXIudjEuTGlzdE1lbWJlcnNSZXF1ZXN0Gh4ucm9zdGVyLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USOwoKQ3JlYXRlUm9vbRIcLnJvc3Rlci52MS5DcmVhdGVSb29tUmVxdWVzdBoPLnJvc3Rlci52MS5Sb29tEkcKDUFkZFJvb21NZW1iZXISHy5yb3N0ZXIudjEuQWRkUm9vbU1lbWJlclJlcXVlc3QaFS5yb3N0ZXIudjEuUm9vbU1lbWJlchJNChBVcGRhdGVSb29tTWVtYmVyEiIucm9zdGVyLnYxLlVwZGF0ZVJvb21NZW1iZXJSZXF1ZXN0GhUucm9zdGVyLnYxLlJvb21NZW1iZXISTgoQUmVtb3ZlUm9vbU1lbWJlchIiLnJvc3Rlci52MS5SZW1vdmVSb29tTWVtYmVyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJACglMZWF2ZVJvb20SGy5yb3N0ZXIudjEuTGVhdmVSb29tUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRJYCg9MaXN0Um9vbU1lbWJlcnMSIS5yb3N0ZXIudjEuTGlzdFJvb21NZW1iZXJzUmVxdWVzdBoiLnJvc3Rlci52MS5MaXN0Um9vbU1lbWJlcnNSZXNwb25zZRJJChBEZWFjdGl2YXRlTWVtYmVyEiIucm9zdGVyLnYxLkRlYWN0aXZhdGVNZW1iZXJSZXF1ZXN0GhEucm9zdGVyLnYxLk1lbWJlchJJChBSZWFjdGl2YXRlTWVtYmVyEiIucm9zdGVyLnYxLlJlYWN0aXZhdGVNZW1iZXJSZXF1ZXN0GhEucm9zdGVyLnYxLk1lbWJlchJPCgxSZW1vdmVNZW1iZXISHi5yb3N0ZXIudjEuUmVtb3ZlTWVtYmVyUmVxdWVzdBofLnJvc3Rlci52MS5SZW1vdmVNZW1iZXJSZXNwb25zZRJhChJQcmV2aWV3T2ZmYm9hcmRpbmcSJC5yb3N0ZXIudjEuUHJldmlld09mZmJvYXJkaW5nUmVxdWVzdBolLnJvc3Rlci52MS5QcmV2aWV3T2ZmYm9hcmRpbmdSZXNwb25zZRJbChBPZmZib2FyZElkZW50aXR5EiIucm9zdGVyLnYxLk9mZmJvYXJkSWRlbnRpdHlSZXF1ZXN0GiMucm9zdGVyLnYxLk9mZmJvYXJkSWRlbnRpdHlSZXNwb25zZRJYCg9CYXRjaEFkZE1lbWJlcnMSIS5yb3N0ZXIudjEuQmF0Y2hBZGRNZW1iZXJzUmVxdWVzdBoiLnJvc3Rlci52MS5CYXRjaEFkZE1lbWJlcnNSZXNwb25zZRJtChZCYXRjaERlYWN0aXZhdGVNZW1iZXJzEigucm9zdGVyLnYxLkJhdGNoRGVhY3RpdmF0ZU1lbWJlcnNSZXF1ZXN0Gikucm9zdGVyLnYxLkJhdGNoRGVhY3RpdmF0ZU1lbWJlcnNSZXNwb25zZRJhChJCYXRjaFJlbW92ZU1lbWJlcnMSJC5yb3N0ZXIudjEuQmF0Y2hSZW1vdmVNZW1iZXJzUmVxdWVzdBolLnJvc3Rlci52MS5CYXRjaFJlbW92ZU1lbWJlcnNSZXNwb25zZRJNChBDcmVhdGVBc3NpZ25tZW50EiIucm9zdGVyLnYxLkNyZWF0ZUFzc2lnbm1lbnRSZXF1ZXN0GhUucm9zdGVyLnYxLkFzc2lnbm1lbnQSWAoPTGlzdEFzc2lnbm1lbnRzEiEucm9zdGVyLnYxLkxpc3RBc3NpZ25tZW50c1JlcXVlc3QaIi5yb3N0ZXIudjEuTGlzdEFzc2lnbm1lbnRzUmVzcG9uc2USZAoTVHJhbnNmZXJBc3NpZ25tZW50cxIlLnJvc3Rlci52MS5UcmFuc2ZlckFzc2lnbm1lbnRzUmVxdWVzdBomLnJvc3Rlci52MS5UcmFuc2ZlckFzc2lnbm1lbnRzUmVzcG9uc2USWAoPUmVzb2x2ZVByb2ZpbGVzEiEucm9zdGVyLnYxLlJlc29sdmVQcm9maWxlc1JlcXVlc3QaIi5yb3N0ZXIudjEuUmVzb2x2ZVByb2ZpbGVzUmVzcG9uc2USTAoLQ2hlY2tBY2Nlc3MSHS5yb3N0ZXIudjEuQ2hlY2tBY2Nlc3NSZXF1ZXN0Gh4ucm9zdGVyLnYxLkNoZWNrQWNjZXNzUmVzcG9uc2USSgoOUmVjb3JkQWN0aXZpdHkSIC5yb3N0ZXIudjEuUmVjb3JkQWN0aXZpdHlSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5EmEKElJ1bkluYWN0aXZpdHlTd2VlcBIkLnJvc3Rlci52MS5SdW5JbmFjdGl2aXR5U3dlZXBSZXF1ZXN0GiUucm9zdGVyLnYxLlJ1bkluYWN0aXZpdHlTd2VlcFJlc3BvbnNlQl0KDWRldi5yb3N0ZXIudjFCD01lbWJlcnNoaXBQcm90b1ABWjlnaXRodWIuY29tL3Jvc3Rlci1kZXYvcm9zdGVyL2NsaWVudHMvZ28vcm9zdGVydjE7cm9zdGVydjFiBnByb3RvMw", [file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * A tenant bound to one license package.
@@ -1122,6 +1122,494 @@ export const OffboardIdentityResponseSchema: GenMessage<OffboardIdentityResponse
   messageDesc(file_roster_v1_membership, 26);
 
 /**
+ * The outcome of one batch item: the same fields and numbers as
+ * google.rpc.Status, so its bytes decode as a google.rpc.Status. (W4)
+ *
+ * @generated from message roster.v1.ItemStatus
+ */
+export type ItemStatus = Message<"roster.v1.ItemStatus"> & {
+  /**
+   * A google.rpc.Code: 0 (OK) when the item succeeded (or, with
+   * validate_only, would succeed).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * The error message, empty for OK; at most 512 bytes.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * google.rpc.ErrorInfo (domain `roster.dev`, the reason code and its
+   * metadata) and, for bad input, google.rpc.BadRequest.
+   *
+   * @generated from field: repeated google.protobuf.Any details = 3;
+   */
+  details: Any[];
+};
+
+/**
+ * Describes the message roster.v1.ItemStatus.
+ * Use `create(ItemStatusSchema)` to create a new message.
+ */
+export const ItemStatusSchema: GenMessage<ItemStatus> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 27);
+
+/**
+ * How many items of a batch succeeded and failed. (W4)
+ *
+ * @generated from message roster.v1.BatchSummary
+ */
+export type BatchSummary = Message<"roster.v1.BatchSummary"> & {
+  /**
+   * Items with status OK.
+   *
+   * @generated from field: int32 succeeded = 1;
+   */
+  succeeded: number;
+
+  /**
+   * Items with any other status.
+   *
+   * @generated from field: int32 failed = 2;
+   */
+  failed: number;
+};
+
+/**
+ * Describes the message roster.v1.BatchSummary.
+ * Use `create(BatchSummarySchema)` to create a new message.
+ */
+export const BatchSummarySchema: GenMessage<BatchSummary> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 28);
+
+/**
+ * One identity to add in BatchAddMembers.
+ *
+ * @generated from message roster.v1.AddMemberItem
+ */
+export type AddMemberItem = Message<"roster.v1.AddMemberItem"> & {
+  /**
+   * The identity to add.
+   *
+   * @generated from field: string identity_id = 1;
+   */
+  identityId: string;
+
+  /**
+   * Role; defaults to MEMBER.
+   *
+   * @generated from field: roster.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+};
+
+/**
+ * Describes the message roster.v1.AddMemberItem.
+ * Use `create(AddMemberItemSchema)` to create a new message.
+ */
+export const AddMemberItemSchema: GenMessage<AddMemberItem> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 29);
+
+/**
+ * Request for BatchAddMembers.
+ *
+ * @generated from message roster.v1.BatchAddMembersRequest
+ */
+export type BatchAddMembersRequest = Message<"roster.v1.BatchAddMembersRequest"> & {
+  /**
+   * The organization.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * 1 to 1,000 items, each identity at most once.
+   *
+   * @generated from field: repeated roster.v1.AddMemberItem items = 2;
+   */
+  items: AddMemberItem[];
+
+  /**
+   * All or nothing in one transaction (see BatchAddMembers).
+   *
+   * @generated from field: bool atomic = 3;
+   */
+  atomic: boolean;
+
+  /**
+   * Plan only: report each item's result, write nothing.
+   *
+   * @generated from field: bool validate_only = 4;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchAddMembersRequest.
+ * Use `create(BatchAddMembersRequestSchema)` to create a new message.
+ */
+export const BatchAddMembersRequestSchema: GenMessage<BatchAddMembersRequest> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 30);
+
+/**
+ * The result of one item of BatchAddMembers.
+ *
+ * @generated from message roster.v1.AddMemberResult
+ */
+export type AddMemberResult = Message<"roster.v1.AddMemberResult"> & {
+  /**
+   * OK, or why the item failed.
+   *
+   * @generated from field: roster.v1.ItemStatus status = 1;
+   */
+  status?: ItemStatus | undefined;
+
+  /**
+   * The new member, when the status is OK.
+   *
+   * @generated from field: roster.v1.Member member = 2;
+   */
+  member?: Member | undefined;
+};
+
+/**
+ * Describes the message roster.v1.AddMemberResult.
+ * Use `create(AddMemberResultSchema)` to create a new message.
+ */
+export const AddMemberResultSchema: GenMessage<AddMemberResult> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 31);
+
+/**
+ * Response for BatchAddMembers.
+ *
+ * @generated from message roster.v1.BatchAddMembersResponse
+ */
+export type BatchAddMembersResponse = Message<"roster.v1.BatchAddMembersResponse"> & {
+  /**
+   * One result per item, in request order.
+   *
+   * @generated from field: repeated roster.v1.AddMemberResult results = 1;
+   */
+  results: AddMemberResult[];
+
+  /**
+   * Counts over the results.
+   *
+   * @generated from field: roster.v1.BatchSummary summary = 2;
+   */
+  summary?: BatchSummary | undefined;
+
+  /**
+   * True when nothing was written (validate_only).
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchAddMembersResponse.
+ * Use `create(BatchAddMembersResponseSchema)` to create a new message.
+ */
+export const BatchAddMembersResponseSchema: GenMessage<BatchAddMembersResponse> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 32);
+
+/**
+ * One member to deactivate in BatchDeactivateMembers.
+ *
+ * @generated from message roster.v1.DeactivateMemberItem
+ */
+export type DeactivateMemberItem = Message<"roster.v1.DeactivateMemberItem"> & {
+  /**
+   * The member.
+   *
+   * @generated from field: string identity_id = 1;
+   */
+  identityId: string;
+
+  /**
+   * Optional reason; INACTIVITY is reserved for the sweep.
+   *
+   * @generated from field: roster.v1.DeactivationReason reason = 2;
+   */
+  reason: DeactivationReason;
+
+  /**
+   * Optional note, at most 500 characters.
+   *
+   * @generated from field: string note = 3;
+   */
+  note: string;
+
+  /**
+   * Optional expected return, in the future.
+   *
+   * @generated from field: google.protobuf.Timestamp expected_return_time = 4;
+   */
+  expectedReturnTime?: Timestamp | undefined;
+
+  /**
+   * Optional active member who becomes admin of every room that would
+   * otherwise lose its last active admin.
+   *
+   * @generated from field: string successor_identity_id = 5;
+   */
+  successorIdentityId: string;
+};
+
+/**
+ * Describes the message roster.v1.DeactivateMemberItem.
+ * Use `create(DeactivateMemberItemSchema)` to create a new message.
+ */
+export const DeactivateMemberItemSchema: GenMessage<DeactivateMemberItem> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 33);
+
+/**
+ * Request for BatchDeactivateMembers.
+ *
+ * @generated from message roster.v1.BatchDeactivateMembersRequest
+ */
+export type BatchDeactivateMembersRequest = Message<"roster.v1.BatchDeactivateMembersRequest"> & {
+  /**
+   * The organization.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * 1 to 1,000 items, each identity at most once.
+   *
+   * @generated from field: repeated roster.v1.DeactivateMemberItem items = 2;
+   */
+  items: DeactivateMemberItem[];
+
+  /**
+   * All or nothing in one transaction (see BatchAddMembers).
+   *
+   * @generated from field: bool atomic = 3;
+   */
+  atomic: boolean;
+
+  /**
+   * Plan only: report each item's result, write nothing.
+   *
+   * @generated from field: bool validate_only = 4;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchDeactivateMembersRequest.
+ * Use `create(BatchDeactivateMembersRequestSchema)` to create a new message.
+ */
+export const BatchDeactivateMembersRequestSchema: GenMessage<BatchDeactivateMembersRequest> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 34);
+
+/**
+ * The result of one item of BatchDeactivateMembers.
+ *
+ * @generated from message roster.v1.DeactivateMemberResult
+ */
+export type DeactivateMemberResult = Message<"roster.v1.DeactivateMemberResult"> & {
+  /**
+   * OK, or why the item failed.
+   *
+   * @generated from field: roster.v1.ItemStatus status = 1;
+   */
+  status?: ItemStatus | undefined;
+
+  /**
+   * The deactivated member, when the status is OK.
+   *
+   * @generated from field: roster.v1.Member member = 2;
+   */
+  member?: Member | undefined;
+};
+
+/**
+ * Describes the message roster.v1.DeactivateMemberResult.
+ * Use `create(DeactivateMemberResultSchema)` to create a new message.
+ */
+export const DeactivateMemberResultSchema: GenMessage<DeactivateMemberResult> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 35);
+
+/**
+ * Response for BatchDeactivateMembers.
+ *
+ * @generated from message roster.v1.BatchDeactivateMembersResponse
+ */
+export type BatchDeactivateMembersResponse = Message<"roster.v1.BatchDeactivateMembersResponse"> & {
+  /**
+   * One result per item, in request order.
+   *
+   * @generated from field: repeated roster.v1.DeactivateMemberResult results = 1;
+   */
+  results: DeactivateMemberResult[];
+
+  /**
+   * Counts over the results.
+   *
+   * @generated from field: roster.v1.BatchSummary summary = 2;
+   */
+  summary?: BatchSummary | undefined;
+
+  /**
+   * True when nothing was written (validate_only).
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchDeactivateMembersResponse.
+ * Use `create(BatchDeactivateMembersResponseSchema)` to create a new message.
+ */
+export const BatchDeactivateMembersResponseSchema: GenMessage<BatchDeactivateMembersResponse> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 36);
+
+/**
+ * One member to remove in BatchRemoveMembers.
+ *
+ * @generated from message roster.v1.RemoveMemberItem
+ */
+export type RemoveMemberItem = Message<"roster.v1.RemoveMemberItem"> & {
+  /**
+   * The member.
+   *
+   * @generated from field: string identity_id = 1;
+   */
+  identityId: string;
+
+  /**
+   * Optional active member who becomes admin of every room that would
+   * otherwise lose its last active admin.
+   *
+   * @generated from field: string successor_identity_id = 2;
+   */
+  successorIdentityId: string;
+};
+
+/**
+ * Describes the message roster.v1.RemoveMemberItem.
+ * Use `create(RemoveMemberItemSchema)` to create a new message.
+ */
+export const RemoveMemberItemSchema: GenMessage<RemoveMemberItem> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 37);
+
+/**
+ * Request for BatchRemoveMembers.
+ *
+ * @generated from message roster.v1.BatchRemoveMembersRequest
+ */
+export type BatchRemoveMembersRequest = Message<"roster.v1.BatchRemoveMembersRequest"> & {
+  /**
+   * The organization.
+   *
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * 1 to 1,000 items, each identity at most once.
+   *
+   * @generated from field: repeated roster.v1.RemoveMemberItem items = 2;
+   */
+  items: RemoveMemberItem[];
+
+  /**
+   * All or nothing in one transaction (see BatchAddMembers).
+   *
+   * @generated from field: bool atomic = 3;
+   */
+  atomic: boolean;
+
+  /**
+   * Plan only: report each item's result, write nothing.
+   *
+   * @generated from field: bool validate_only = 4;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchRemoveMembersRequest.
+ * Use `create(BatchRemoveMembersRequestSchema)` to create a new message.
+ */
+export const BatchRemoveMembersRequestSchema: GenMessage<BatchRemoveMembersRequest> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 38);
+
+/**
+ * The result of one item of BatchRemoveMembers.
+ *
+ * @generated from message roster.v1.RemoveMemberResult
+ */
+export type RemoveMemberResult = Message<"roster.v1.RemoveMemberResult"> & {
+  /**
+   * OK, or why the item failed.
+   *
+   * @generated from field: roster.v1.ItemStatus status = 1;
+   */
+  status?: ItemStatus | undefined;
+
+  /**
+   * What the removal did (or would do), when the status is OK.
+   *
+   * @generated from field: roster.v1.RemoveMemberResponse removal = 2;
+   */
+  removal?: RemoveMemberResponse | undefined;
+};
+
+/**
+ * Describes the message roster.v1.RemoveMemberResult.
+ * Use `create(RemoveMemberResultSchema)` to create a new message.
+ */
+export const RemoveMemberResultSchema: GenMessage<RemoveMemberResult> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 39);
+
+/**
+ * Response for BatchRemoveMembers.
+ *
+ * @generated from message roster.v1.BatchRemoveMembersResponse
+ */
+export type BatchRemoveMembersResponse = Message<"roster.v1.BatchRemoveMembersResponse"> & {
+  /**
+   * One result per item, in request order.
+   *
+   * @generated from field: repeated roster.v1.RemoveMemberResult results = 1;
+   */
+  results: RemoveMemberResult[];
+
+  /**
+   * Counts over the results.
+   *
+   * @generated from field: roster.v1.BatchSummary summary = 2;
+   */
+  summary?: BatchSummary | undefined;
+
+  /**
+   * True when nothing was written (validate_only).
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+};
+
+/**
+ * Describes the message roster.v1.BatchRemoveMembersResponse.
+ * Use `create(BatchRemoveMembersResponseSchema)` to create a new message.
+ */
+export const BatchRemoveMembersResponseSchema: GenMessage<BatchRemoveMembersResponse> = /*@__PURE__*/
+  messageDesc(file_roster_v1_membership, 40);
+
+/**
  * Response for PreviewOffboarding.
  *
  * @generated from message roster.v1.PreviewOffboardingResponse
@@ -1187,7 +1675,7 @@ export type PreviewOffboardingResponse = Message<"roster.v1.PreviewOffboardingRe
  * Use `create(PreviewOffboardingResponseSchema)` to create a new message.
  */
 export const PreviewOffboardingResponseSchema: GenMessage<PreviewOffboardingResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 27);
+  messageDesc(file_roster_v1_membership, 41);
 
 /**
  * A work item (task or appointment) assigned to a member.
@@ -1250,7 +1738,7 @@ export type Assignment = Message<"roster.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 28);
+  messageDesc(file_roster_v1_membership, 42);
 
 /**
  * Request for CreateAssignment.
@@ -1271,7 +1759,7 @@ export type CreateAssignmentRequest = Message<"roster.v1.CreateAssignmentRequest
  * Use `create(CreateAssignmentRequestSchema)` to create a new message.
  */
 export const CreateAssignmentRequestSchema: GenMessage<CreateAssignmentRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 29);
+  messageDesc(file_roster_v1_membership, 43);
 
 /**
  * Request for ListAssignments.
@@ -1320,7 +1808,7 @@ export type ListAssignmentsRequest = Message<"roster.v1.ListAssignmentsRequest">
  * Use `create(ListAssignmentsRequestSchema)` to create a new message.
  */
 export const ListAssignmentsRequestSchema: GenMessage<ListAssignmentsRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 30);
+  messageDesc(file_roster_v1_membership, 44);
 
 /**
  * Response for ListAssignments.
@@ -1348,7 +1836,7 @@ export type ListAssignmentsResponse = Message<"roster.v1.ListAssignmentsResponse
  * Use `create(ListAssignmentsResponseSchema)` to create a new message.
  */
 export const ListAssignmentsResponseSchema: GenMessage<ListAssignmentsResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 31);
+  messageDesc(file_roster_v1_membership, 45);
 
 /**
  * Request for TransferAssignments.
@@ -1390,7 +1878,7 @@ export type TransferAssignmentsRequest = Message<"roster.v1.TransferAssignmentsR
  * Use `create(TransferAssignmentsRequestSchema)` to create a new message.
  */
 export const TransferAssignmentsRequestSchema: GenMessage<TransferAssignmentsRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 32);
+  messageDesc(file_roster_v1_membership, 46);
 
 /**
  * Response for TransferAssignments.
@@ -1411,7 +1899,7 @@ export type TransferAssignmentsResponse = Message<"roster.v1.TransferAssignments
  * Use `create(TransferAssignmentsResponseSchema)` to create a new message.
  */
 export const TransferAssignmentsResponseSchema: GenMessage<TransferAssignmentsResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 33);
+  messageDesc(file_roster_v1_membership, 47);
 
 /**
  * Request for ResolveProfiles.
@@ -1439,7 +1927,7 @@ export type ResolveProfilesRequest = Message<"roster.v1.ResolveProfilesRequest">
  * Use `create(ResolveProfilesRequestSchema)` to create a new message.
  */
 export const ResolveProfilesRequestSchema: GenMessage<ResolveProfilesRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 34);
+  messageDesc(file_roster_v1_membership, 48);
 
 /**
  * Response for ResolveProfiles.
@@ -1460,7 +1948,7 @@ export type ResolveProfilesResponse = Message<"roster.v1.ResolveProfilesResponse
  * Use `create(ResolveProfilesResponseSchema)` to create a new message.
  */
 export const ResolveProfilesResponseSchema: GenMessage<ResolveProfilesResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 35);
+  messageDesc(file_roster_v1_membership, 49);
 
 /**
  * How an identity renders inside an organization.
@@ -1516,7 +2004,7 @@ export type Profile = Message<"roster.v1.Profile"> & {
  * Use `create(ProfileSchema)` to create a new message.
  */
 export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 36);
+  messageDesc(file_roster_v1_membership, 50);
 
 /**
  * Request for CheckAccess.
@@ -1551,7 +2039,7 @@ export type CheckAccessRequest = Message<"roster.v1.CheckAccessRequest"> & {
  * Use `create(CheckAccessRequestSchema)` to create a new message.
  */
 export const CheckAccessRequestSchema: GenMessage<CheckAccessRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 37);
+  messageDesc(file_roster_v1_membership, 51);
 
 /**
  * Response for CheckAccess.
@@ -1600,7 +2088,7 @@ export type CheckAccessResponse = Message<"roster.v1.CheckAccessResponse"> & {
  * Use `create(CheckAccessResponseSchema)` to create a new message.
  */
 export const CheckAccessResponseSchema: GenMessage<CheckAccessResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 38);
+  messageDesc(file_roster_v1_membership, 52);
 
 /**
  * Request for RecordActivity.
@@ -1628,7 +2116,7 @@ export type RecordActivityRequest = Message<"roster.v1.RecordActivityRequest"> &
  * Use `create(RecordActivityRequestSchema)` to create a new message.
  */
 export const RecordActivityRequestSchema: GenMessage<RecordActivityRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 39);
+  messageDesc(file_roster_v1_membership, 53);
 
 /**
  * Request for RunInactivitySweep.
@@ -1656,7 +2144,7 @@ export type RunInactivitySweepRequest = Message<"roster.v1.RunInactivitySweepReq
  * Use `create(RunInactivitySweepRequestSchema)` to create a new message.
  */
 export const RunInactivitySweepRequestSchema: GenMessage<RunInactivitySweepRequest> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 40);
+  messageDesc(file_roster_v1_membership, 54);
 
 /**
  * Response for RunInactivitySweep.
@@ -1684,7 +2172,7 @@ export type RunInactivitySweepResponse = Message<"roster.v1.RunInactivitySweepRe
  * Use `create(RunInactivitySweepResponseSchema)` to create a new message.
  */
 export const RunInactivitySweepResponseSchema: GenMessage<RunInactivitySweepResponse> = /*@__PURE__*/
-  messageDesc(file_roster_v1_membership, 41);
+  messageDesc(file_roster_v1_membership, 55);
 
 /**
  * Role of a member in an organization.
@@ -2327,6 +2815,85 @@ export const MembershipService: GenService<{
     methodKind: "unary";
     input: typeof OffboardIdentityRequestSchema;
     output: typeof OffboardIdentityResponseSchema;
+  },
+  /**
+   * Adds up to 1,000 identities to one organization, each as AddMember
+   * would (an ACTIVE member taking a seat in the organization's package),
+   * and answers one result per item in request order. (W4; M2, L6)
+   *
+   * Batches (the three Batch* calls alike, AIP-233): the items are
+   * applied in request order, each seeing the effect of the items before
+   * it. With `atomic` all items run in one transaction: when every item
+   * succeeds everything is committed; when any fails nothing is written
+   * and the call fails (AIP-233: an atomic batch succeeds or fails as a
+   * whole) with the status of the first failing item, its message
+   * prefixed with `items[i]: ` and its ErrorInfo metadata extended by
+   * `item_index` (i), `failed_item_count` and `failed_item_indexes`
+   * (comma separated, at most 100). Without `atomic` each item is its own
+   * transaction: one bad item does not stop the others, the call answers
+   * OK and each result carries the item's status (code OK, or the code,
+   * message and ErrorInfo/BadRequest details the single call would have
+   * answered). With `validate_only` nothing is written and the call
+   * answers OK with the result each item would have (with `atomic` the
+   * real call would then fail unless `summary.failed` is 0). Validation
+   * of the whole request comes first: more than 1,000 items is
+   * INVALID_ARGUMENT naming `items`, one identity twice is
+   * INVALID_ARGUMENT naming `items[i].identity_id` of the repeat.
+   *
+   * Callers: organization admins, service keys.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+   * PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+   * (IDENTITY_NOT_FOUND), ALREADY_EXISTS (ALREADY_MEMBER),
+   * FAILED_PRECONDITION (IDENTITY_REVOKED), RESOURCE_EXHAUSTED
+   * (SEAT_LIMIT_REACHED). Item statuses carry the same codes.
+   *
+   * @generated from rpc roster.v1.MembershipService.BatchAddMembers
+   */
+  batchAddMembers: {
+    methodKind: "unary";
+    input: typeof BatchAddMembersRequestSchema;
+    output: typeof BatchAddMembersResponseSchema;
+  },
+  /**
+   * Deactivates up to 1,000 members of one organization, each as
+   * DeactivateMember would (M4, M7, L6), with the batch semantics of
+   * BatchAddMembers (`atomic`, `validate_only`, one result per item).
+   * (W4)
+   *
+   * Callers: organization admins, service keys.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+   * PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+   * (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+   * `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+   * ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE). Item statuses carry the
+   * same codes.
+   *
+   * @generated from rpc roster.v1.MembershipService.BatchDeactivateMembers
+   */
+  batchDeactivateMembers: {
+    methodKind: "unary";
+    input: typeof BatchDeactivateMembersRequestSchema;
+    output: typeof BatchDeactivateMembersResponseSchema;
+  },
+  /**
+   * Removes up to 1,000 members of one organization, each as RemoveMember
+   * would (M6, M7, L6), with the batch semantics of BatchAddMembers
+   * (`atomic`, `validate_only`, one result per item). Each item costs a
+   * fixed number of statements whatever its rooms and assignments. (W4)
+   *
+   * Callers: organization admins, service keys.
+   * Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND),
+   * PERMISSION_DENIED; with `atomic`, a failing item's error: NOT_FOUND
+   * (MEMBER_NOT_FOUND), FAILED_PRECONDITION (LAST_ROOM_ADMIN with
+   * `room_ids` and `room_count`, LAST_ORGANIZATION_ADMIN,
+   * SUCCESSOR_NOT_ACTIVE). Item statuses carry the same codes.
+   *
+   * @generated from rpc roster.v1.MembershipService.BatchRemoveMembers
+   */
+  batchRemoveMembers: {
+    methodKind: "unary";
+    input: typeof BatchRemoveMembersRequestSchema;
+    output: typeof BatchRemoveMembersResponseSchema;
   },
   /**
    * Registers a work item assigned to an active room member. (M9)
