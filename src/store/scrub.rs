@@ -73,9 +73,9 @@ impl Store {
     /// get a plain VACUUM. VACUUM FULL holds an exclusive lock while it
     /// rewrites (milliseconds for thousands of rows); `lock_timeout` keeps
     /// it from queueing in front of traffic for long when the table is busy
-    /// (the scrub then retries, with a growing pause, six times). A pass is
-    /// repeated while transactions older than it were still open (their
-    /// snapshots kept the old versions alive), at most three passes.
+    /// (the scrub then retries, with a growing pause, six times). Two
+    /// passes a second apart, a third when older transactions were still
+    /// open (their snapshots kept the old versions alive).
     async fn vacuum_erased_tables(&self) -> Result<()> {
         use sqlx::{Executor, Row};
         let pool = self.db.get_postgres_connection_pool();
@@ -85,12 +85,19 @@ impl Store {
             .map_err(|e| Error::Unavailable(format!("no connection for VACUUM: {e}")))?;
         let run = async {
             let conn = &mut *conn;
-            // A transaction whose snapshot predates the erasure keeps the
-            // old row versions "recently dead": VACUUM FULL copies them
-            // into the new file. So after each pass, wait for the
-            // transactions that were open when it began (the ones this
-            // role may see) and pass again if there were any.
-            for _ in 0..3 {
+            // A transaction or statement whose snapshot predates the
+            // erasure keeps the old row versions "recently dead" while it
+            // runs: VACUUM FULL copies them into the new file. Such
+            // overlaps are common (the commit's own NOTIFY wakes the feeds
+            // and lease renewals run every 600 ms), so there are always two
+            // passes a second apart, and a third while transactions older
+            // than the second were still open (waited for, up to 30 s).
+            for pass in 0..3 {
+                if pass > 0 {
+                    // Statements that overlapped the previous pass (a lease
+                    // renewal, a feed read) have ended by now.
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
                 let began: f64 =
                     sqlx::query("SELECT extract(epoch FROM clock_timestamp())::float8")
                         .fetch_one(&mut *conn)
@@ -132,7 +139,10 @@ impl Store {
                     older_open = true;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                if !older_open {
+                // Always a second pass: a transaction that overlapped the
+                // first pass but ended before the check above still held
+                // the old versions alive while it ran.
+                if pass >= 1 && !older_open {
                     break;
                 }
             }
