@@ -28,19 +28,18 @@
 use std::collections::HashMap;
 
 use super::offboarding::{
-    DeactivationInput, OffboardingAction, Removal, offboarding_facts, remove_from_orgs,
+    DeactivationInput, OffboardingAction, Removal, apply_deactivation, apply_removal, plan_locked,
 };
 use super::records::{
     identity_not_found, identity_revoked, insert_member, load_member, lock_org, member_event,
-    member_not_found, to_member,
+    member_not_found,
 };
-use super::room_guard::hand_over_rooms;
 use super::rows::CHUNK;
 use super::{Store, Txn, placeholders, seats};
 use crate::domain::policy;
 use crate::domain::{
-    Actor, AttachMethod, Error, EventType, IdentityId, IdentityState, Member, MemberRole,
-    MemberState, OrgId, PackageId, Result,
+    Actor, AttachMethod, Error, EventType, IdentityId, IdentityState, Member, MemberRole, OrgId,
+    PackageId, Result,
 };
 
 /// One item of a batch, already validated.
@@ -237,11 +236,11 @@ async fn add(
     Ok(member)
 }
 
-/// The M4/M6/M7 plan of one member (the facts and
-/// [`policy::plan_offboarding`] of Deactivate/RemoveMember), refused with
-/// its first blocking reason, else the rooms that would lose their last
-/// admin handed to `successor`.
-async fn plan_and_guard(
+/// The M4/M6/M7 plan of one member under the batch's locks (the same
+/// guard as Deactivate/RemoveMember: refused with its first blocking
+/// reason, else the rooms that would lose their last admin handed to
+/// `successor`).
+async fn planned(
     txn: &mut Txn,
     action: OffboardingAction,
     org: &OrgId,
@@ -251,17 +250,7 @@ async fn plan_and_guard(
     let m = load_member(txn.conn(), org, identity)
         .await?
         .ok_or_else(|| member_not_found(org, identity))?;
-    let (facts, _) = offboarding_facts(txn.conn(), org, &m, successor).await?;
-    let plan = policy::plan_offboarding(action, &facts);
-    if let Some(refusal) = plan.refusal(org, identity, successor) {
-        return Err(refusal);
-    }
-    if let Some(s) = successor {
-        let rooms = plan.handed_to_successor(successor);
-        if !rooms.is_empty() {
-            hand_over_rooms(txn, org, s, rooms, "SUCCESSOR").await?;
-        }
-    }
+    let plan = plan_locked(txn, action, org, &m, successor, None).await?;
     Ok((m, plan))
 }
 
@@ -274,47 +263,8 @@ async fn deactivate(
     input: &DeactivationInput,
     successor: Option<&IdentityId>,
 ) -> Result<Member> {
-    let (mut m, plan) =
-        plan_and_guard(txn, OffboardingAction::Deactivate, org, identity, successor).await?;
-    let package = &locked.package;
-    let handed = plan.handed_to_successor(successor);
-    let now = txn.now_ms();
-    let note = (!input.note.is_empty()).then(|| input.note.clone());
-    txn.exec(
-        "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
-         deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
-         deactivated_by = ? WHERE organization_id = ? AND identity_id = ?",
-        vec![
-            input.reason.as_str().into(),
-            note.clone().into(),
-            input.expected_return_ms.into(),
-            now.into(),
-            txn.actor().id.clone().into(),
-            org.as_str().into(),
-            identity.as_str().into(),
-        ],
-    )
-    .await?;
-    let mut event = member_event(EventType::MemberDeactivated, org, identity)
-        .package(package)
-        .reason(input.reason.as_str());
-    if !handed.is_empty() {
-        event = event.attr("successor_room_count", handed.len().to_string());
-    }
-    if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-        event = event.attr("successor_identity_id", s.as_str());
-    }
-    txn.emit(event);
-    if plan.seat_freed {
-        seats::release_if_unheld(txn, package, identity, "MEMBER_DEACTIVATED").await?;
-    }
-    m.state = MemberState::Deactivated.as_str().to_owned();
-    m.deactivation_reason = Some(input.reason.as_str().to_owned());
-    m.deactivation_note = note;
-    m.expected_return_at = input.expected_return_ms;
-    m.deactivated_at = Some(now);
-    m.deactivated_by = Some(txn.actor().id.clone());
-    Ok(to_member(m))
+    let (m, plan) = planned(txn, OffboardingAction::Deactivate, org, identity, successor).await?;
+    apply_deactivation(txn, m, &locked.package, &plan, input, successor).await
 }
 
 /// RemoveMember's effect (M6) under the batch's locks: the set-based
@@ -327,31 +277,8 @@ async fn remove(
     identity: &IdentityId,
     successor: Option<&IdentityId>,
 ) -> Result<Removal> {
-    let (_, plan) =
-        plan_and_guard(txn, OffboardingAction::Remove, org, identity, successor).await?;
-    let package = &locked.package;
-    let handed = plan.handed_to_successor(successor).to_vec();
-    let (rooms_left, assignments_dropped) =
-        remove_from_orgs(txn, identity, std::slice::from_ref(org)).await?;
-    let mut event = member_event(EventType::MemberRemoved, org, identity)
-        .package(package)
-        .reason("REMOVED")
-        .attr("rooms_left", rooms_left.to_string())
-        .attr("assignments_dropped", assignments_dropped.to_string());
-    if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-        event = event
-            .attr("successor_identity_id", s.as_str())
-            .attr("successor_room_count", handed.len().to_string());
-    }
-    txn.emit(event);
-    let seat_freed = plan.seat_freed
-        && seats::release_if_unheld(txn, package, identity, "MEMBER_REMOVED").await?;
-    Ok(Removal {
-        rooms_left,
-        assignments_dropped,
-        successor_rooms: handed,
-        seat_freed,
-    })
+    let (_, plan) = planned(txn, OffboardingAction::Remove, org, identity, successor).await?;
+    apply_removal(txn, org, identity, &locked.package, &plan, successor).await
 }
 
 impl Store {

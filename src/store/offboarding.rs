@@ -256,7 +256,23 @@ async fn plan_and_guard(
     let package = PackageId::from_trusted(m.package_id.clone());
     txn.lock_row("license_packages", "id", package.as_str())
         .await?;
-    let (facts, _) = offboarding_facts(txn.conn(), org, &m, successor).await?;
+    let plan = plan_locked(txn, action, org, &m, successor, etag).await?;
+    Ok((m, package, plan))
+}
+
+/// The guard of [`plan_and_guard`] for a member whose organization and
+/// package rows the caller has locked already (a batch locks them once):
+/// facts, the etag check, the plan, its refusal, the hand-over.
+pub(super) async fn plan_locked(
+    txn: &mut Txn,
+    action: OffboardingAction,
+    org: &OrgId,
+    m: &member::Model,
+    successor: Option<&IdentityId>,
+    etag: Option<&str>,
+) -> Result<OffboardingPlan> {
+    let identity = &IdentityId::from_trusted(m.identity_id.clone());
+    let (facts, _) = offboarding_facts(txn.conn(), org, m, successor).await?;
     if let Some(expected) = etag
         && policy::offboarding_etag(action, successor, &facts) != expected
     {
@@ -275,7 +291,7 @@ async fn plan_and_guard(
             hand_over_rooms(txn, org, s, rooms, "SUCCESSOR").await?;
         }
     }
-    Ok((m, package, plan))
+    Ok(plan)
 }
 
 /// Applies the plan's seat effect (L6): the seat is released when the plan
@@ -295,6 +311,90 @@ async fn apply_seat(
     seats::release_if_unheld(txn, package, identity, reason).await
 }
 
+/// M4's effect once planned (shared by DeactivateMember and the batches):
+/// the member row deactivated, MEMBER_DEACTIVATED, the seat per the plan.
+pub(super) async fn apply_deactivation(
+    txn: &mut Txn,
+    mut m: member::Model,
+    package: &PackageId,
+    plan: &OffboardingPlan,
+    input: &DeactivationInput,
+    successor: Option<&IdentityId>,
+) -> Result<Member> {
+    let org = &OrgId::from_trusted(m.organization_id.clone());
+    let identity = &IdentityId::from_trusted(m.identity_id.clone());
+    let handed = plan.handed_to_successor(successor);
+    let now = txn.now_ms();
+    let note = (!input.note.is_empty()).then(|| input.note.clone());
+    txn.exec(
+        "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
+         deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
+         deactivated_by = ? WHERE organization_id = ? AND identity_id = ?",
+        vec![
+            input.reason.as_str().into(),
+            note.clone().into(),
+            input.expected_return_ms.into(),
+            now.into(),
+            txn.actor().id.clone().into(),
+            org.as_str().into(),
+            identity.as_str().into(),
+        ],
+    )
+    .await?;
+    let mut event = member_event(EventType::MemberDeactivated, org, identity)
+        .package(package)
+        .reason(input.reason.as_str());
+    if !handed.is_empty() {
+        event = event.attr("successor_room_count", handed.len().to_string());
+    }
+    if let Some(s) = successor.filter(|_| !handed.is_empty()) {
+        event = event.attr("successor_identity_id", s.as_str());
+    }
+    txn.emit(event);
+    apply_seat(txn, plan, package, identity, "MEMBER_DEACTIVATED").await?;
+    m.state = MemberState::Deactivated.as_str().to_owned();
+    m.deactivation_reason = Some(input.reason.as_str().to_owned());
+    m.deactivation_note = note;
+    m.expected_return_at = input.expected_return_ms;
+    m.deactivated_at = Some(now);
+    m.deactivated_by = Some(txn.actor().id.clone());
+    Ok(to_member(m))
+}
+
+/// M6's effect once planned (shared by RemoveMember and the batches): the
+/// set-based removal, MEMBER_REMOVED, the seat per the plan.
+pub(super) async fn apply_removal(
+    txn: &mut Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+    package: &PackageId,
+    plan: &OffboardingPlan,
+    successor: Option<&IdentityId>,
+) -> Result<Removal> {
+    let handed = plan.handed_to_successor(successor).to_vec();
+    let (rooms_left, assignments_dropped) =
+        remove_from_orgs(txn, identity, std::slice::from_ref(org)).await?;
+    let mut event = member_event(EventType::MemberRemoved, org, identity)
+        .package(package)
+        .reason("REMOVED")
+        .attr("rooms_left", rooms_left.to_string())
+        .attr("assignments_dropped", assignments_dropped.to_string());
+    if let Some(s) = successor.filter(|_| !handed.is_empty()) {
+        event = event
+            .attr("successor_identity_id", s.as_str())
+            .attr("successor_room_count", handed.len().to_string());
+    }
+    txn.emit(event);
+    let seat_freed = apply_seat(txn, plan, package, identity, "MEMBER_REMOVED").await?;
+    let removal = Removal {
+        rooms_left,
+        assignments_dropped,
+        successor_rooms: handed,
+        seat_freed,
+    };
+    Ok(removal)
+}
+
 impl Store {
     /// M4 (+M7): deactivates a member: memberships, content and assignments
     /// stay, access ends, the seat is freed per L6. Decided by
@@ -310,7 +410,7 @@ impl Store {
     ) -> Result<Member> {
         let input = &input;
         self.write(&actor, |mut txn| async move {
-            let (mut m, package, plan) = plan_and_guard(
+            let (m, package, plan) = plan_and_guard(
                 &mut txn,
                 OffboardingAction::Deactivate,
                 org,
@@ -319,42 +419,8 @@ impl Store {
                 etag,
             )
             .await?;
-            let handed = plan.handed_to_successor(successor);
-            let now = txn.now_ms();
-            let note = (!input.note.is_empty()).then(|| input.note.clone());
-            txn.exec(
-                "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
-                 deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
-                 deactivated_by = ? WHERE organization_id = ? AND identity_id = ?",
-                vec![
-                    input.reason.as_str().into(),
-                    note.clone().into(),
-                    input.expected_return_ms.into(),
-                    now.into(),
-                    txn.actor().id.clone().into(),
-                    org.as_str().into(),
-                    identity.as_str().into(),
-                ],
-            )
-            .await?;
-            let mut event = member_event(EventType::MemberDeactivated, org, identity)
-                .package(&package)
-                .reason(input.reason.as_str());
-            if !handed.is_empty() {
-                event = event.attr("successor_room_count", handed.len().to_string());
-            }
-            if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-                event = event.attr("successor_identity_id", s.as_str());
-            }
-            txn.emit(event);
-            apply_seat(&mut txn, &plan, &package, identity, "MEMBER_DEACTIVATED").await?;
-            m.state = MemberState::Deactivated.as_str().to_owned();
-            m.deactivation_reason = Some(input.reason.as_str().to_owned());
-            m.deactivation_note = note;
-            m.expected_return_at = input.expected_return_ms;
-            m.deactivated_at = Some(now);
-            m.deactivated_by = Some(txn.actor().id.clone());
-            Ok((txn, to_member(m)))
+            let member = apply_deactivation(&mut txn, m, &package, &plan, input, successor).await?;
+            Ok((txn, member))
         })
         .await
     }
@@ -381,28 +447,8 @@ impl Store {
                 etag,
             )
             .await?;
-            let handed = plan.handed_to_successor(successor).to_vec();
-            let (rooms_left, assignments_dropped) =
-                remove_from_orgs(&txn, identity, std::slice::from_ref(org)).await?;
-            let mut event = member_event(EventType::MemberRemoved, org, identity)
-                .package(&package)
-                .reason("REMOVED")
-                .attr("rooms_left", rooms_left.to_string())
-                .attr("assignments_dropped", assignments_dropped.to_string());
-            if let Some(s) = successor.filter(|_| !handed.is_empty()) {
-                event = event
-                    .attr("successor_identity_id", s.as_str())
-                    .attr("successor_room_count", handed.len().to_string());
-            }
-            txn.emit(event);
-            let seat_freed =
-                apply_seat(&mut txn, &plan, &package, identity, "MEMBER_REMOVED").await?;
-            let removal = Removal {
-                rooms_left,
-                assignments_dropped,
-                successor_rooms: handed,
-                seat_freed,
-            };
+            let removal =
+                apply_removal(&mut txn, org, identity, &package, &plan, successor).await?;
             Ok((txn, removal))
         })
         .await
