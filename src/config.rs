@@ -89,6 +89,12 @@ pub struct ServeArgs {
     /// How often the inactive-guest sweep runs.
     #[arg(long, env = "ROSTER_SWEEP_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub sweep_interval: Duration,
+    /// Longest delay of the scrub after a revocation (I4): it runs once
+    /// revocations have paused for a second, or this long after the first
+    /// one of a burst, so a burst shares one scrub (PostgreSQL rewrites the
+    /// identity tables under an exclusive lock; SQLite truncates its WAL).
+    #[arg(long, env = "ROSTER_ERASURE_SCRUB_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub erasure_scrub_interval: Duration,
     /// How long events stay in the log (and cursors stay resumable).
     #[arg(long, env = "ROSTER_EVENT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
     pub event_retention: Duration,
@@ -151,6 +157,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Inactive-guest sweep interval (zero disables the background sweep).
     pub sweep_interval: Duration,
+    /// Longest delay of the scrub after an erasure (I4).
+    pub erasure_scrub_interval: Duration,
     /// Event retention.
     pub event_retention: Duration,
     /// Prometheus metrics address, if any (tests pass a listener instead).
@@ -182,6 +190,7 @@ impl Config {
             service_keys: Vec::new(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             sweep_interval: Duration::from_secs(3600),
+            erasure_scrub_interval: Duration::from_secs(5),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
             health_listen: None,
@@ -207,6 +216,7 @@ impl TryFrom<ServeArgs> for Config {
             service_keys: parse_service_keys(&args.service_keys)?,
             session_ttl: args.session_ttl,
             sweep_interval: args.sweep_interval,
+            erasure_scrub_interval: args.erasure_scrub_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
             health_listen: args.health_listen,
@@ -310,6 +320,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("service_keys", &keys)
             .field("session_ttl", &self.session_ttl)
             .field("sweep_interval", &self.sweep_interval)
+            .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)
             .field("health_listen", &self.health_listen)
@@ -337,6 +348,7 @@ impl std::fmt::Debug for Config {
             .field("service_keys", &key_names)
             .field("session_ttl", &self.session_ttl)
             .field("sweep_interval", &self.sweep_interval)
+            .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)
             .field("health_listen", &self.health_listen)

@@ -128,6 +128,11 @@ pub async fn run(
         config.sweep_interval,
         stop_rx.clone(),
     ));
+    tasks.push(store::spawn_scrubs(
+        store.clone(),
+        config.erasure_scrub_interval,
+        stop_rx.clone(),
+    ));
     if let Some(t) = &tls {
         tasks.push(t.spawn_watch(config.tls_reload_interval, stop_rx.clone()));
     }
@@ -215,8 +220,9 @@ fn spawn_checkpoints(
     })
 }
 
-/// Deletes events older than the retention window and sign-in failure
-/// counts of past windows, hourly.
+/// Deletes events older than the retention window, the copies of removals
+/// whose undo window has passed (W6) and sign-in failure counts of past
+/// windows, hourly.
 fn spawn_pruning(
     store: Store,
     sign_in_failures: ratelimit::FailureLimiter,
@@ -230,6 +236,11 @@ fn spawn_pruning(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned events past the retention window"),
                 Err(e) => tracing::warn!(error = %e, "event pruning failed"),
+            }
+            match store.prune_removal_copies(store.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "undo windows of removals passed (W6)"),
+                Err(e) => tracing::warn!(error = %e, "pruning removal copies failed"),
             }
             if let Err(e) = sign_in_failures.prune().await {
                 tracing::warn!(error = %e, "pruning sign-in failure counts failed");

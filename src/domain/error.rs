@@ -57,6 +57,10 @@ reasons! {
     RevocationPasswordRequired => "REVOCATION_PASSWORD_REQUIRED",
     /// W1: the etag of a confirmed plan no longer matches the state.
     EtagMismatch => "ETAG_MISMATCH",
+    /// W6: no removal of this member that could be undone.
+    NoRemovalToUndo => "NO_REMOVAL_TO_UNDO",
+    /// W6: the organization's undo window for this removal has passed.
+    UndoWindowPassed => "UNDO_WINDOW_PASSED",
     /// Admin revocation needs an ENTERPRISE package.
     EnterprisePlanRequired => "ENTERPRISE_PLAN_REQUIRED",
     /// The identity is not attached to the package.

@@ -191,6 +191,8 @@ text_enum!(
         AssignmentsTransferred = "ASSIGNMENTS_TRANSFERRED",
         /// A service key was created.
         ServiceKeyCreated = "SERVICE_KEY_CREATED",
+        /// UndoRemoveMember (W6).
+        MemberRestored = "MEMBER_RESTORED",
     }
 );
 
@@ -383,6 +385,8 @@ pub struct Organization {
     pub parent_id: Option<OrgId>,
     /// Idle guests are deactivated after this many seconds; `None` = never.
     pub guest_inactivity_secs: Option<i64>,
+    /// W6: how long (seconds) a removal can be undone; 0 = never.
+    pub removal_undo_window_secs: i64,
     /// Creation time.
     pub created_at: Timestamp,
 }

@@ -208,10 +208,13 @@ fn may_revoke_rights(t: EventType) -> bool {
 }
 
 /// Event types in an organization that can end a stand-in's right there
-/// (M2): an admin added or reactivated (a promotion is
+/// (M2): an admin added, reactivated or restored (a promotion is
 /// MEMBER_ROLE_UPDATED, already in [`may_revoke_rights`]).
 fn ends_stand_in(t: EventType) -> bool {
-    matches!(t, EventType::MemberAdded | EventType::MemberReactivated)
+    matches!(
+        t,
+        EventType::MemberAdded | EventType::MemberReactivated | EventType::MemberRestored
+    )
 }
 
 impl Watch {
@@ -469,6 +472,7 @@ mod tests {
             EventType::AssignmentCreated,
             EventType::AssignmentsTransferred,
             EventType::ServiceKeyCreated,
+            EventType::MemberRestored,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

@@ -44,6 +44,7 @@ mod room_guard;
 mod rooms;
 mod rows;
 mod rules;
+mod undo;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -66,11 +67,13 @@ pub use license::{NewPackage, PackageUpdate};
 pub use members::MemberFilter;
 pub use offboard_identity::{IdentityOffboarding, OffboardRequest, OrgOffboarding};
 pub use offboarding::{DeactivationInput, OffboardingAction, OffboardingPreview, Removal};
-pub use organizations::{NewOrganization, OrganizationChanges};
+pub use organizations::{DEFAULT_REMOVAL_UNDO_WINDOW_SECS, NewOrganization, OrganizationChanges};
 use pool::Waiting;
 pub use pool::{DEFAULT_ACQUIRE_TIMEOUT, PoolWaits, connect, connect_with};
 pub use rooms::RoomStanding;
+pub use scrub::spawn_scrubs;
 pub use txn::Txn;
+pub use undo::Restoration;
 
 use crate::domain::{Actor, Error, Event, Result};
 
@@ -89,10 +92,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     /// Weak: the observer (the feed) holds a `Store` itself.
     observer: Arc<std::sync::RwLock<Option<std::sync::Weak<dyn CommitObserver>>>>,
-    /// One scrub after erasures at a time ([`Store::scrub_after_erasure`]).
-    scrubbing: Arc<tokio::sync::Mutex<()>>,
-    /// Held by the one scrub waiting for `scrubbing`.
-    scrub_queue: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes the scrub task after an erasure ([`Store::scrub_after_erasure`]).
+    scrub_wanted: Arc<tokio::sync::Notify>,
     /// C0: this replica's lease; commits wait for the other replicas'
     /// acknowledgements through it (PostgreSQL only).
     lease: Arc<std::sync::OnceLock<Arc<crate::lease::Lease>>>,
@@ -147,8 +148,7 @@ impl Store {
             db,
             clock,
             observer: Arc::new(std::sync::RwLock::new(None)),
-            scrubbing: Arc::new(tokio::sync::Mutex::new(())),
-            scrub_queue: Arc::new(tokio::sync::Mutex::new(())),
+            scrub_wanted: Arc::new(tokio::sync::Notify::new()),
             lease: Arc::new(std::sync::OnceLock::new()),
             read_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             waits: PoolWaits::default(),

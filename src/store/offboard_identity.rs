@@ -11,6 +11,7 @@ use super::offboarding::{OffboardingAction, offboarding_facts, remove_from_orgs}
 use super::records::{load_member, lock_active_identity, lock_orgs, member_event};
 use super::room_guard::hand_over_rooms;
 use super::rows::count;
+use super::undo::keep_for_undo;
 use super::{Store, Txn, seats};
 use crate::domain::policy::{self, OffboardingPlan};
 use crate::domain::{
@@ -275,6 +276,8 @@ impl Store {
                 apply_org(&mut txn, o, req).await?;
             }
             if req.action == OffboardingAction::Remove && !orgs.is_empty() {
+                // W6: each organization's removal can be undone on its own.
+                keep_for_undo(&txn, identity, &orgs).await?;
                 remove_from_orgs(&txn, identity, &orgs).await?;
             }
             outcome.seat_freed =

@@ -11,11 +11,12 @@ use super::records::{
 use super::room_guard::{hand_over_rooms, orphaned_rooms};
 use super::rows::{CHUNK, count, one, rows};
 use super::rules::{HELD_BY, seat_holding_membership};
-use super::{Store, Txn, placeholders, seats};
+use super::undo::{forget_identity, keep_for_undo};
+use super::{Store, Txn, placeholders, seats, to_time};
 use crate::domain::policy::{self, OffboardingFacts, OffboardingPlan, SeatFacts};
 use crate::domain::{
     Actor, DeactivationReason, Error, EventType, IdentityId, Member, MemberRole, MemberState,
-    NewEvent, OrgId, PackageId, Reason, Result, RoomId,
+    NewEvent, OrgId, PackageId, Reason, Result, RoomId, Timestamp,
 };
 
 /// What DeactivateMember records.
@@ -40,6 +41,9 @@ pub struct Removal {
     pub successor_rooms: Vec<RoomId>,
     /// Whether the seat was freed.
     pub seat_freed: bool,
+    /// W6: until when UndoRemoveMember can bring the member back; `None`
+    /// when the organization's undo window is zero.
+    pub undo_until: Option<Timestamp>,
 }
 
 pub use crate::domain::policy::OffboardingAction;
@@ -128,6 +132,8 @@ pub(super) async fn purge_identity(
         .iter()
         .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
         .collect::<Result<_>>()?;
+    // Never undoable (W6): earlier removals' copies go too.
+    forget_identity(txn, identity).await?;
     if orgs.is_empty() {
         return Ok(orgs);
     }
@@ -372,6 +378,10 @@ pub(super) async fn apply_removal(
     successor: Option<&IdentityId>,
 ) -> Result<Removal> {
     let handed = plan.handed_to_successor(successor).to_vec();
+    let undo_until_ms = keep_for_undo(txn, identity, std::slice::from_ref(org))
+        .await?
+        .first()
+        .map(|(_, until)| *until);
     let (rooms_left, assignments_dropped) =
         remove_from_orgs(txn, identity, std::slice::from_ref(org)).await?;
     let mut event = member_event(EventType::MemberRemoved, org, identity)
@@ -384,6 +394,9 @@ pub(super) async fn apply_removal(
             .attr("successor_identity_id", s.as_str())
             .attr("successor_room_count", handed.len().to_string());
     }
+    if let Some(until) = undo_until_ms {
+        event = event.attr("undo_until_ms", until.to_string());
+    }
     txn.emit(event);
     let seat_freed = apply_seat(txn, plan, package, identity, "MEMBER_REMOVED").await?;
     let removal = Removal {
@@ -391,6 +404,7 @@ pub(super) async fn apply_removal(
         assignments_dropped,
         successor_rooms: handed,
         seat_freed,
+        undo_until: undo_until_ms.map(to_time),
     };
     Ok(removal)
 }

@@ -25,6 +25,8 @@ pub struct NewOrganization {
     pub parent_id: Option<OrgId>,
     /// Guest inactivity period in seconds; `None` = never.
     pub guest_inactivity_secs: Option<i64>,
+    /// W6: undo window in seconds; `None` = the default (seven days).
+    pub removal_undo_window_secs: Option<i64>,
     /// The first ADMIN.
     pub admin: IdentityId,
 }
@@ -36,7 +38,12 @@ pub struct OrganizationChanges {
     pub display_name: Option<String>,
     /// New guest inactivity period (`Some(None)` = never).
     pub guest_inactivity_secs: Option<Option<i64>>,
+    /// W6: new undo window in seconds (0 = off).
+    pub removal_undo_window_secs: Option<i64>,
 }
+
+/// W6: the undo window of a new organization (seven days).
+pub const DEFAULT_REMOVAL_UNDO_WINDOW_SECS: i64 = 7 * 24 * 3600;
 
 impl Store {
     /// M2 recovery: whether `identity` administers the license package of
@@ -119,16 +126,21 @@ impl Store {
                 package_id: package.to_string(),
                 parent_id: new.parent_id.as_ref().map(OrgId::to_string),
                 guest_inactivity_ms: new.guest_inactivity_secs.map(|s| s * 1000),
+                removal_undo_window_ms: new
+                    .removal_undo_window_secs
+                    .unwrap_or(DEFAULT_REMOVAL_UNDO_WINDOW_SECS)
+                    * 1000,
                 created_at: now,
             };
             txn.exec(
-                &format!("INSERT INTO organizations ({ORG_COLS}) VALUES (?, ?, ?, ?, ?, ?)"),
+                &format!("INSERT INTO organizations ({ORG_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
                 vec![
                     model.id.clone().into(),
                     model.display_name.clone().into(),
                     model.package_id.clone().into(),
                     model.parent_id.clone().into(),
                     model.guest_inactivity_ms.into(),
+                    model.removal_undo_window_ms.into(),
                     now.into(),
                 ],
             )
@@ -191,11 +203,17 @@ impl Store {
                     period.map_or_else(|| "never".to_owned(), |s| s.to_string()),
                 );
             }
+            if let Some(window) = changes.removal_undo_window_secs {
+                model.removal_undo_window_ms = window * 1000;
+                event = event.attr("removal_undo_window_seconds", window.to_string());
+            }
             txn.exec(
-                "UPDATE organizations SET display_name = ?, guest_inactivity_ms = ? WHERE id = ?",
+                "UPDATE organizations SET display_name = ?, guest_inactivity_ms = ?, \
+                 removal_undo_window_ms = ? WHERE id = ?",
                 vec![
                     model.display_name.clone().into(),
                     model.guest_inactivity_ms.into(),
+                    model.removal_undo_window_ms.into(),
                     org.as_str().into(),
                 ],
             )

@@ -24,8 +24,8 @@ pub(super) const MEMBER_COLS: &str = "organization_id, identity_id, package_id, 
      last_activity_at, deactivation_reason, deactivation_note, expected_return_at, \
      deactivated_at, deactivated_by, tenure";
 
-pub(super) const ORG_COLS: &str =
-    "id, display_name, package_id, parent_id, guest_inactivity_ms, created_at";
+pub(super) const ORG_COLS: &str = "id, display_name, package_id, parent_id, guest_inactivity_ms, removal_undo_window_ms, \
+     created_at";
 
 pub(super) fn org_not_found(org: &OrgId) -> Error {
     Error::not_found(
@@ -59,6 +59,7 @@ pub(super) fn to_org(m: organization::Model) -> Organization {
         package_id: PackageId::from_trusted(m.package_id),
         parent_id: m.parent_id.map(OrgId::from_trusted),
         guest_inactivity_secs: m.guest_inactivity_ms.map(|ms| ms / 1000),
+        removal_undo_window_secs: m.removal_undo_window_ms / 1000,
         created_at: to_time(m.created_at),
     }
 }

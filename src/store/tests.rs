@@ -72,6 +72,7 @@ async fn org(
                 package_id: package.cloned(),
                 parent_id: parent.cloned(),
                 guest_inactivity_secs,
+                removal_undo_window_secs: None,
                 admin: admin.clone(),
             },
         )

@@ -36,3 +36,4 @@ mod v1_hostile_input;
 mod w1_plan_then_apply;
 mod w2_offboard_identity;
 mod w4_batches;
+mod w6_undo_removal;

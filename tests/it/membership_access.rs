@@ -313,6 +313,7 @@ enum Rpc {
     DeactivateMember,
     ReactivateMember,
     RemoveMember,
+    UndoRemoveMember,
     CreateAssignment,
     TransferAssignments,
     RecordActivity,
@@ -445,6 +446,13 @@ async fn call(
                 identity_id: NOBODY.into(),
                 successor_identity_id: String::new(),
                 etag: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::UndoRemoveMember => c
+            .undo_remove_member(pb::UndoRemoveMemberRequest {
+                organization_id: org,
+                identity_id: NOBODY.into(),
             })
             .await
             .map(drop),
@@ -582,6 +590,7 @@ async fn a2_authorization_matrix_over_every_mutating_rpc(b: Backend) {
         (Rpc::DeactivateMember, admins),
         (Rpc::ReactivateMember, admins),
         (Rpc::RemoveMember, admins),
+        (Rpc::UndoRemoveMember, admins),
         (
             Rpc::CreateAssignment,
             &[Guest, RoomAdmin, OrgAdmin, Service],

@@ -303,6 +303,7 @@ pub(super) async fn batch_remove_members(
                             .map(|r| r.to_string())
                             .collect(),
                         seat_freed: r.seat_freed,
+                        undo_expire_time: convert::opt_ts(r.undo_until),
                     }),
                     _ => None,
                 },

@@ -99,6 +99,10 @@ impl From<domain::Organization> for pb::Organization {
             guest_inactivity_deactivation: o
                 .guest_inactivity_secs
                 .map(|seconds| PbDuration { seconds, nanos: 0 }),
+            removal_undo_window: Some(PbDuration {
+                seconds: o.removal_undo_window_secs,
+                nanos: 0,
+            }),
             create_time: ts(o.created_at),
         }
     }

@@ -207,6 +207,13 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         offboarding::remove_member(&self.ctx, request).await
     }
 
+    async fn undo_remove_member(
+        &self,
+        request: Request<pb::UndoRemoveMemberRequest>,
+    ) -> Result<Response<pb::UndoRemoveMemberResponse>, Status> {
+        offboarding::undo_remove_member(&self.ctx, request).await
+    }
+
     async fn offboard_identity(
         &self,
         request: Request<pb::OffboardIdentityRequest>,

@@ -148,6 +148,36 @@ pub(super) async fn remove_member(
             .map(|r| r.to_string())
             .collect(),
         seat_freed: removal.seat_freed,
+        undo_expire_time: convert::opt_ts(removal.undo_until),
+    }))
+}
+
+pub(super) async fn undo_remove_member(
+    ctx: &Ctx,
+    request: Request<pb::UndoRemoveMemberRequest>,
+) -> Result<Response<pb::UndoRemoveMemberResponse>, Status> {
+    let principal = authn::principal(&request)?;
+    let req = request.into_inner();
+    let mut v = Violations::new();
+    let org = v.id("organization_id", OrgId::parse(&req.organization_id));
+    let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
+    v.finish()?;
+    let (org, id) = (
+        checked(org, "organization_id")?,
+        checked(id, "identity_id")?,
+    );
+    authz::require_org_admin(ctx, &principal, &org).await?;
+    let r = ctx
+        .store
+        .undo_remove_member(principal.actor(), &org, &id)
+        .await?;
+    let n = |x: u64| x.min(i32::MAX as u64) as i32;
+    Ok(Response::new(pb::UndoRemoveMemberResponse {
+        member: Some(r.member.into()),
+        rooms_restored: n(r.rooms_restored),
+        rooms_gone: n(r.rooms_gone),
+        assignments_restored: n(r.assignments_restored),
+        seat_taken: r.seat_taken,
     }))
 }
 

@@ -20,6 +20,29 @@ const MIN_GUEST_INACTIVITY_SECS: i64 = 3600;
 /// Longest guest inactivity period (ten years).
 const MAX_GUEST_INACTIVITY_SECS: i64 = 10 * 366 * 24 * 3600;
 
+/// Longest undo window of a removal (W6): 90 days.
+const MAX_REMOVAL_UNDO_WINDOW_SECS: i64 = 90 * 24 * 3600;
+
+/// W6: an undo window in whole seconds, 0 to 90 days; unset means the
+/// default (seven days).
+fn removal_undo_window(v: &mut Violations, field: &str, d: Option<&PbDuration>) -> Option<i64> {
+    let Some(d) = d else {
+        return Some(crate::store::DEFAULT_REMOVAL_UNDO_WINDOW_SECS);
+    };
+    if d.nanos != 0 || d.seconds < 0 {
+        v.add(
+            field,
+            "must be whole seconds, zero or more (zero turns undo off)",
+        );
+        None
+    } else if d.seconds > MAX_REMOVAL_UNDO_WINDOW_SECS {
+        v.add(field, "must be at most 90 days");
+        None
+    } else {
+        Some(d.seconds)
+    }
+}
+
 fn guest_inactivity(v: &mut Violations, field: &str, d: Option<&PbDuration>) -> Option<i64> {
     let d = d?;
     if d.nanos < 0 || d.nanos >= 1_000_000_000 || d.seconds < MIN_GUEST_INACTIVITY_SECS {
@@ -62,6 +85,11 @@ pub(super) async fn create_organization(
         "organization.guest_inactivity_deactivation",
         o.guest_inactivity_deactivation.as_ref(),
     );
+    let undo_window = removal_undo_window(
+        &mut v,
+        "organization.removal_undo_window",
+        o.removal_undo_window.as_ref(),
+    );
     let admin = v.optional_id(
         "admin_identity_id",
         &req.admin_identity_id,
@@ -95,6 +123,7 @@ pub(super) async fn create_organization(
                 package_id: package,
                 parent_id: parent,
                 guest_inactivity_secs: period,
+                removal_undo_window_secs: undo_window,
                 admin,
             },
         )
@@ -132,10 +161,15 @@ pub(super) async fn update_organization_settings(
     for path in mask_paths(
         &mut v,
         req.update_mask.as_ref(),
-        &["display_name", "guest_inactivity_deactivation"],
+        &[
+            "display_name",
+            "guest_inactivity_deactivation",
+            "removal_undo_window",
+        ],
         &[
             !o.display_name.is_empty(),
             o.guest_inactivity_deactivation.is_some(),
+            o.removal_undo_window.is_some(),
         ],
     ) {
         if path == "display_name" {
@@ -145,6 +179,12 @@ pub(super) async fn update_organization_settings(
                 &o.display_name,
                 100,
             ));
+        } else if path == "removal_undo_window" {
+            changes.removal_undo_window_secs = removal_undo_window(
+                &mut v,
+                "organization.removal_undo_window",
+                o.removal_undo_window.as_ref(),
+            );
         } else {
             changes.guest_inactivity_secs = Some(guest_inactivity(
                 &mut v,

@@ -12,6 +12,8 @@ pub struct Model {
     pub package_id: String,
     pub parent_id: Option<String>,
     pub guest_inactivity_ms: Option<i64>,
+    /// W6: how long a removal can be undone; 0 = never.
+    pub removal_undo_window_ms: i64,
     pub created_at: i64,
 }
 
