@@ -469,6 +469,11 @@ mod tests {
             EventType::AssignmentCreated,
             EventType::AssignmentsTransferred,
             EventType::ServiceKeyCreated,
+            EventType::ScheduledChangeCreated,
+            EventType::ScheduledChangeCancelled,
+            EventType::ScheduledChangeExecuted,
+            EventType::ScheduledChangeFailed,
+            EventType::DeactivationReturnDue,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

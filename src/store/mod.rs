@@ -30,7 +30,7 @@ mod txn;
 // `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
 // records -> room_guard -> organizations, members, rooms, assignments,
 // offboarding, access, inactivity -> offboard_identity (W2) -> identity (revocation removes from
-// every organization) and license.
+// every organization) and license; scheduled (W3) runs offboarding's and offboard_identity's steps.
 mod access;
 mod assignments;
 mod batches;
@@ -44,6 +44,7 @@ mod room_guard;
 mod rooms;
 mod rows;
 mod rules;
+mod scheduled;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub use organizations::{NewOrganization, OrganizationChanges};
 use pool::Waiting;
 pub use pool::{DEFAULT_ACQUIRE_TIMEOUT, PoolWaits, connect, connect_with};
 pub use rooms::RoomStanding;
+pub use scheduled::{NewScheduledChange, ScheduleScope, SchedulerRun};
 pub use txn::Txn;
 
 use crate::domain::{Actor, Error, Event, Result};
