@@ -531,6 +531,67 @@ func (AccessDenialReason) EnumDescriptor() ([]byte, []int) {
 	return file_roster_v1_membership_proto_rawDescGZIP(), []int{8}
 }
 
+// Where a scheduled change stands.
+type ScheduledChangeState int32
+
+const (
+	// Not set (in filters: any state).
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED ScheduledChangeState = 0
+	// Waiting for its schedule_time.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_PENDING ScheduledChangeState = 1
+	// Ran and applied.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_DONE ScheduledChangeState = 2
+	// Could no longer apply when due; nothing of it was applied.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_FAILED ScheduledChangeState = 3
+	// Cancelled before it ran.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_CANCELLED ScheduledChangeState = 4
+)
+
+// Enum value maps for ScheduledChangeState.
+var (
+	ScheduledChangeState_name = map[int32]string{
+		0: "SCHEDULED_CHANGE_STATE_UNSPECIFIED",
+		1: "SCHEDULED_CHANGE_STATE_PENDING",
+		2: "SCHEDULED_CHANGE_STATE_DONE",
+		3: "SCHEDULED_CHANGE_STATE_FAILED",
+		4: "SCHEDULED_CHANGE_STATE_CANCELLED",
+	}
+	ScheduledChangeState_value = map[string]int32{
+		"SCHEDULED_CHANGE_STATE_UNSPECIFIED": 0,
+		"SCHEDULED_CHANGE_STATE_PENDING":     1,
+		"SCHEDULED_CHANGE_STATE_DONE":        2,
+		"SCHEDULED_CHANGE_STATE_FAILED":      3,
+		"SCHEDULED_CHANGE_STATE_CANCELLED":   4,
+	}
+)
+
+func (x ScheduledChangeState) Enum() *ScheduledChangeState {
+	p := new(ScheduledChangeState)
+	*p = x
+	return p
+}
+
+func (x ScheduledChangeState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduledChangeState) Descriptor() protoreflect.EnumDescriptor {
+	return file_roster_v1_membership_proto_enumTypes[9].Descriptor()
+}
+
+func (ScheduledChangeState) Type() protoreflect.EnumType {
+	return &file_roster_v1_membership_proto_enumTypes[9]
+}
+
+func (x ScheduledChangeState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduledChangeState.Descriptor instead.
+func (ScheduledChangeState) EnumDescriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{9}
+}
+
 // A tenant bound to one license package.
 type Organization struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4363,11 +4424,675 @@ func (x *RunInactivitySweepResponse) GetDeactivatedCount() int32 {
 	return 0
 }
 
+// A deactivation, removal or OffboardIdentity of a member that runs at a
+// future instant. (W3)
+type ScheduledChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. `sch_…`.
+	ScheduledChangeId string `protobuf:"bytes,1,opt,name=scheduled_change_id,json=scheduledChangeId,proto3" json:"scheduled_change_id,omitempty"`
+	// The organization, for `deactivate` and `remove`; empty for
+	// `offboard_identity` (its package names the organizations).
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The member (the leaver, for `offboard_identity`).
+	IdentityId string `protobuf:"bytes,3,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// What to do; exactly one is set.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*ScheduledChange_Deactivate
+	//	*ScheduledChange_Remove
+	//	*ScheduledChange_OffboardIdentity
+	Change isScheduledChange_Change `protobuf_oneof:"change"`
+	// When to run: in the future, at most 366 days ahead. This instant alone
+	// decides; `time_zone` does not move it.
+	ScheduleTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=schedule_time,json=scheduleTime,proto3" json:"schedule_time,omitempty"`
+	// Optional IANA time zone name (`Europe/Berlin`) the schedule was made
+	// in, kept for display only.
+	TimeZone string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Output only.
+	State ScheduledChangeState `protobuf:"varint,9,opt,name=state,proto3,enum=roster.v1.ScheduledChangeState" json:"state,omitempty"`
+	// Output only. FAILED: the refusal's reason code (for example
+	// LAST_ROOM_ADMIN, MEMBER_NOT_FOUND, ALREADY_DEACTIVATED).
+	FailureReason string `protobuf:"bytes,10,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	// Output only. FAILED: the refusal's message.
+	FailureMessage string `protobuf:"bytes,11,opt,name=failure_message,json=failureMessage,proto3" json:"failure_message,omitempty"`
+	// Output only. Who scheduled it.
+	CreatedBy *Actor `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only. When it ran (DONE) or failed (FAILED).
+	RunTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=run_time,json=runTime,proto3" json:"run_time,omitempty"`
+	// Output only. Who cancelled it (CANCELLED).
+	CancelledBy *Actor `protobuf:"bytes,15,opt,name=cancelled_by,json=cancelledBy,proto3" json:"cancelled_by,omitempty"`
+	// Output only. When it was cancelled (CANCELLED).
+	CancelTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
+	// Output only. The organization's license package, or the package of
+	// `offboard_identity`.
+	PackageId     string `protobuf:"bytes,17,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduledChange) Reset() {
+	*x = ScheduledChange{}
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledChange) ProtoMessage() {}
+
+func (x *ScheduledChange) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledChange.ProtoReflect.Descriptor instead.
+func (*ScheduledChange) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ScheduledChange) GetScheduledChangeId() string {
+	if x != nil {
+		return x.ScheduledChangeId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetChange() isScheduledChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetDeactivate() *ScheduledDeactivation {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_Deactivate); ok {
+			return x.Deactivate
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetRemove() *ScheduledRemoval {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetOffboardIdentity() *ScheduledOffboarding {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_OffboardIdentity); ok {
+			return x.OffboardIdentity
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetScheduleTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduleTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetState() ScheduledChangeState {
+	if x != nil {
+		return x.State
+	}
+	return ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED
+}
+
+func (x *ScheduledChange) GetFailureReason() string {
+	if x != nil {
+		return x.FailureReason
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetFailureMessage() string {
+	if x != nil {
+		return x.FailureMessage
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetCreatedBy() *Actor {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetRunTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCancelledBy() *Actor {
+	if x != nil {
+		return x.CancelledBy
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCancelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+type isScheduledChange_Change interface {
+	isScheduledChange_Change()
+}
+
+type ScheduledChange_Deactivate struct {
+	// DeactivateMember.
+	Deactivate *ScheduledDeactivation `protobuf:"bytes,4,opt,name=deactivate,proto3,oneof"`
+}
+
+type ScheduledChange_Remove struct {
+	// RemoveMember.
+	Remove *ScheduledRemoval `protobuf:"bytes,5,opt,name=remove,proto3,oneof"`
+}
+
+type ScheduledChange_OffboardIdentity struct {
+	// OffboardIdentity.
+	OffboardIdentity *ScheduledOffboarding `protobuf:"bytes,6,opt,name=offboard_identity,json=offboardIdentity,proto3,oneof"`
+}
+
+func (*ScheduledChange_Deactivate) isScheduledChange_Change() {}
+
+func (*ScheduledChange_Remove) isScheduledChange_Change() {}
+
+func (*ScheduledChange_OffboardIdentity) isScheduledChange_Change() {}
+
+// A scheduled DeactivateMember.
+type ScheduledDeactivation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional reason; INACTIVITY is reserved for the sweep.
+	Reason DeactivationReason `protobuf:"varint,1,opt,name=reason,proto3,enum=roster.v1.DeactivationReason" json:"reason,omitempty"`
+	// Optional note, at most 500 characters.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Optional planned return, after `schedule_time`: when it passes and the
+	// member is still deactivated, Roster emits DEACTIVATION_RETURN_DUE (once)
+	// for the organization's admins. Reactivation stays manual.
+	ExpectedReturnTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expected_return_time,json=expectedReturnTime,proto3" json:"expected_return_time,omitempty"`
+	// Optional active member (at run time) who becomes admin of every room
+	// that would otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,4,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ScheduledDeactivation) Reset() {
+	*x = ScheduledDeactivation{}
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledDeactivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledDeactivation) ProtoMessage() {}
+
+func (x *ScheduledDeactivation) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledDeactivation.ProtoReflect.Descriptor instead.
+func (*ScheduledDeactivation) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ScheduledDeactivation) GetReason() DeactivationReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DeactivationReason_DEACTIVATION_REASON_UNSPECIFIED
+}
+
+func (x *ScheduledDeactivation) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ScheduledDeactivation) GetExpectedReturnTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpectedReturnTime
+	}
+	return nil
+}
+
+func (x *ScheduledDeactivation) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// A scheduled RemoveMember.
+type ScheduledRemoval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional active member (at run time) who becomes admin of every room
+	// that would otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,1,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ScheduledRemoval) Reset() {
+	*x = ScheduledRemoval{}
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledRemoval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledRemoval) ProtoMessage() {}
+
+func (x *ScheduledRemoval) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledRemoval.ProtoReflect.Descriptor instead.
+func (*ScheduledRemoval) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ScheduledRemoval) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// A scheduled OffboardIdentity (the fields of OffboardIdentityRequest).
+type ScheduledOffboarding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The license package whose organizations the identity leaves.
+	PackageId string `protobuf:"bytes,1,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Deactivate or remove, in every organization of the package.
+	Action OffboardingAction `protobuf:"varint,2,opt,name=action,proto3,enum=roster.v1.OffboardingAction" json:"action,omitempty"`
+	// Optional identity that becomes admin of every room that would lose its
+	// last active admin; must be an active member wherever that happens.
+	SuccessorIdentityId string `protobuf:"bytes,3,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	// Optional identity that receives the leaver's assignments; must be an
+	// active member wherever the leaver holds some.
+	TransferAssignmentsTo string `protobuf:"bytes,4,opt,name=transfer_assignments_to,json=transferAssignmentsTo,proto3" json:"transfer_assignments_to,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ScheduledOffboarding) Reset() {
+	*x = ScheduledOffboarding{}
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledOffboarding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledOffboarding) ProtoMessage() {}
+
+func (x *ScheduledOffboarding) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledOffboarding.ProtoReflect.Descriptor instead.
+func (*ScheduledOffboarding) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ScheduledOffboarding) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *ScheduledOffboarding) GetAction() OffboardingAction {
+	if x != nil {
+		return x.Action
+	}
+	return OffboardingAction_OFFBOARDING_ACTION_UNSPECIFIED
+}
+
+func (x *ScheduledOffboarding) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+func (x *ScheduledOffboarding) GetTransferAssignmentsTo() string {
+	if x != nil {
+		return x.TransferAssignmentsTo
+	}
+	return ""
+}
+
+// Request for ScheduleMemberChange.
+type ScheduleMemberChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change; scheduled_change_id and output-only fields are ignored.
+	ScheduledChange *ScheduledChange `protobuf:"bytes,1,opt,name=scheduled_change,json=scheduledChange,proto3" json:"scheduled_change,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ScheduleMemberChangeRequest) Reset() {
+	*x = ScheduleMemberChangeRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleMemberChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleMemberChangeRequest) ProtoMessage() {}
+
+func (x *ScheduleMemberChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleMemberChangeRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleMemberChangeRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ScheduleMemberChangeRequest) GetScheduledChange() *ScheduledChange {
+	if x != nil {
+		return x.ScheduledChange
+	}
+	return nil
+}
+
+// Request for ListScheduledChanges.
+type ListScheduledChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization (its deactivations and removals). Exactly one of
+	// organization_id and package_id is set.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The package (its OffboardIdentity changes).
+	PackageId string `protobuf:"bytes,2,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Only changes in this state; unspecified for all.
+	State ScheduledChangeState `protobuf:"varint,3,opt,name=state,proto3,enum=roster.v1.ScheduledChangeState" json:"state,omitempty"`
+	// Default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScheduledChangesRequest) Reset() {
+	*x = ListScheduledChangesRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScheduledChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScheduledChangesRequest) ProtoMessage() {}
+
+func (x *ListScheduledChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScheduledChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListScheduledChangesRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ListScheduledChangesRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListScheduledChangesRequest) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *ListScheduledChangesRequest) GetState() ScheduledChangeState {
+	if x != nil {
+		return x.State
+	}
+	return ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED
+}
+
+func (x *ListScheduledChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListScheduledChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListScheduledChanges.
+type ListScheduledChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes ordered by schedule_time, then ID.
+	ScheduledChanges []*ScheduledChange `protobuf:"bytes,1,rep,name=scheduled_changes,json=scheduledChanges,proto3" json:"scheduled_changes,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScheduledChangesResponse) Reset() {
+	*x = ListScheduledChangesResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScheduledChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScheduledChangesResponse) ProtoMessage() {}
+
+func (x *ListScheduledChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScheduledChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListScheduledChangesResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ListScheduledChangesResponse) GetScheduledChanges() []*ScheduledChange {
+	if x != nil {
+		return x.ScheduledChanges
+	}
+	return nil
+}
+
+func (x *ListScheduledChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CancelScheduledChange.
+type CancelScheduledChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scheduled change (`sch_…`).
+	ScheduledChangeId string `protobuf:"bytes,1,opt,name=scheduled_change_id,json=scheduledChangeId,proto3" json:"scheduled_change_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CancelScheduledChangeRequest) Reset() {
+	*x = CancelScheduledChangeRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelScheduledChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelScheduledChangeRequest) ProtoMessage() {}
+
+func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelScheduledChangeRequest.ProtoReflect.Descriptor instead.
+func (*CancelScheduledChangeRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *CancelScheduledChangeRequest) GetScheduledChangeId() string {
+	if x != nil {
+		return x.ScheduledChangeId
+	}
+	return ""
+}
+
 var File_roster_v1_membership_proto protoreflect.FileDescriptor
 
 const file_roster_v1_membership_proto_rawDesc = "" +
 	"\n" +
-	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n" +
+	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16roster/v1/common.proto\"\xcb\x02\n" +
 	"\fOrganization\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1d\n" +
@@ -4655,7 +5380,62 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\adry_run\x18\x02 \x01(\bR\x06dryRun\"\x8d\x01\n" +
 	"\x1aRunInactivitySweepResponse\x12B\n" +
 	"\x13deactivated_members\x18\x01 \x03(\v2\x11.roster.v1.MemberR\x12deactivatedMembers\x12+\n" +
-	"\x11deactivated_count\x18\x02 \x01(\x05R\x10deactivatedCount*o\n" +
+	"\x11deactivated_count\x18\x02 \x01(\x05R\x10deactivatedCount\"\xfb\x06\n" +
+	"\x0fScheduledChange\x12.\n" +
+	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\videntity_id\x18\x03 \x01(\tR\n" +
+	"identityId\x12B\n" +
+	"\n" +
+	"deactivate\x18\x04 \x01(\v2 .roster.v1.ScheduledDeactivationH\x00R\n" +
+	"deactivate\x125\n" +
+	"\x06remove\x18\x05 \x01(\v2\x1b.roster.v1.ScheduledRemovalH\x00R\x06remove\x12N\n" +
+	"\x11offboard_identity\x18\x06 \x01(\v2\x1f.roster.v1.ScheduledOffboardingH\x00R\x10offboardIdentity\x12?\n" +
+	"\rschedule_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fscheduleTime\x12\x1b\n" +
+	"\ttime_zone\x18\b \x01(\tR\btimeZone\x125\n" +
+	"\x05state\x18\t \x01(\x0e2\x1f.roster.v1.ScheduledChangeStateR\x05state\x12%\n" +
+	"\x0efailure_reason\x18\n" +
+	" \x01(\tR\rfailureReason\x12'\n" +
+	"\x0ffailure_message\x18\v \x01(\tR\x0efailureMessage\x12/\n" +
+	"\n" +
+	"created_by\x18\f \x01(\v2\x10.roster.v1.ActorR\tcreatedBy\x12;\n" +
+	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x125\n" +
+	"\brun_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\arunTime\x123\n" +
+	"\fcancelled_by\x18\x0f \x01(\v2\x10.roster.v1.ActorR\vcancelledBy\x12;\n" +
+	"\vcancel_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cancelTime\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x11 \x01(\tR\tpackageIdB\b\n" +
+	"\x06change\"\xe4\x01\n" +
+	"\x15ScheduledDeactivation\x125\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1d.roster.v1.DeactivationReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12L\n" +
+	"\x14expected_return_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"F\n" +
+	"\x10ScheduledRemoval\x122\n" +
+	"\x15successor_identity_id\x18\x01 \x01(\tR\x13successorIdentityId\"\xd7\x01\n" +
+	"\x14ScheduledOffboarding\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x01 \x01(\tR\tpackageId\x124\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
+	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x126\n" +
+	"\x17transfer_assignments_to\x18\x04 \x01(\tR\x15transferAssignmentsTo\"d\n" +
+	"\x1bScheduleMemberChangeRequest\x12E\n" +
+	"\x10scheduled_change\x18\x01 \x01(\v2\x1a.roster.v1.ScheduledChangeR\x0fscheduledChange\"\xd8\x01\n" +
+	"\x1bListScheduledChangesRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x02 \x01(\tR\tpackageId\x125\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1f.roster.v1.ScheduledChangeStateR\x05state\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x8f\x01\n" +
+	"\x1cListScheduledChangesResponse\x12G\n" +
+	"\x11scheduled_changes\x18\x01 \x03(\v2\x1a.roster.v1.ScheduledChangeR\x10scheduledChanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x1cCancelScheduledChangeRequest\x12.\n" +
+	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId*o\n" +
 	"\n" +
 	"MemberRole\x12\x1b\n" +
 	"\x17MEMBER_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -4699,7 +5479,13 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	" ACCESS_DENIAL_REASON_DEACTIVATED\x10\x02\x12 \n" +
 	"\x1cACCESS_DENIAL_REASON_REVOKED\x10\x03\x12$\n" +
 	" ACCESS_DENIAL_REASON_NOT_IN_ROOM\x10\x04\x12)\n" +
-	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xec\x11\n" +
+	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x05*\xcc\x01\n" +
+	"\x14ScheduledChangeState\x12&\n" +
+	"\"SCHEDULED_CHANGE_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eSCHEDULED_CHANGE_STATE_PENDING\x10\x01\x12\x1f\n" +
+	"\x1bSCHEDULED_CHANGE_STATE_DONE\x10\x02\x12!\n" +
+	"\x1dSCHEDULED_CHANGE_STATE_FAILED\x10\x03\x12$\n" +
+	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\x8f\x14\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -4728,7 +5514,10 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x0fResolveProfiles\x12!.roster.v1.ResolveProfilesRequest\x1a\".roster.v1.ResolveProfilesResponse\x12L\n" +
 	"\vCheckAccess\x12\x1d.roster.v1.CheckAccessRequest\x1a\x1e.roster.v1.CheckAccessResponse\x12J\n" +
 	"\x0eRecordActivity\x12 .roster.v1.RecordActivityRequest\x1a\x16.google.protobuf.Empty\x12a\n" +
-	"\x12RunInactivitySweep\x12$.roster.v1.RunInactivitySweepRequest\x1a%.roster.v1.RunInactivitySweepResponseB]\n" +
+	"\x12RunInactivitySweep\x12$.roster.v1.RunInactivitySweepRequest\x1a%.roster.v1.RunInactivitySweepResponse\x12Z\n" +
+	"\x14ScheduleMemberChange\x12&.roster.v1.ScheduleMemberChangeRequest\x1a\x1a.roster.v1.ScheduledChange\x12g\n" +
+	"\x14ListScheduledChanges\x12&.roster.v1.ListScheduledChangesRequest\x1a'.roster.v1.ListScheduledChangesResponse\x12\\\n" +
+	"\x15CancelScheduledChange\x12'.roster.v1.CancelScheduledChangeRequest\x1a\x1a.roster.v1.ScheduledChangeB]\n" +
 	"\rdev.roster.v1B\x0fMembershipProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (
@@ -4743,8 +5532,8 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 	return file_roster_v1_membership_proto_rawDescData
 }
 
-var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -4755,191 +5544,223 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(AssignmentKind)(0),                       // 6: roster.v1.AssignmentKind
 	(ProfileStatus)(0),                        // 7: roster.v1.ProfileStatus
 	(AccessDenialReason)(0),                   // 8: roster.v1.AccessDenialReason
-	(*Organization)(nil),                      // 9: roster.v1.Organization
-	(*CreateOrganizationRequest)(nil),         // 10: roster.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),            // 11: roster.v1.GetOrganizationRequest
-	(*UpdateOrganizationSettingsRequest)(nil), // 12: roster.v1.UpdateOrganizationSettingsRequest
-	(*Member)(nil),                            // 13: roster.v1.Member
-	(*Deactivation)(nil),                      // 14: roster.v1.Deactivation
-	(*AddMemberRequest)(nil),                  // 15: roster.v1.AddMemberRequest
-	(*UpdateMemberRoleRequest)(nil),           // 16: roster.v1.UpdateMemberRoleRequest
-	(*ListMembersRequest)(nil),                // 17: roster.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),               // 18: roster.v1.ListMembersResponse
-	(*Room)(nil),                              // 19: roster.v1.Room
-	(*CreateRoomRequest)(nil),                 // 20: roster.v1.CreateRoomRequest
-	(*RoomMember)(nil),                        // 21: roster.v1.RoomMember
-	(*AddRoomMemberRequest)(nil),              // 22: roster.v1.AddRoomMemberRequest
-	(*UpdateRoomMemberRequest)(nil),           // 23: roster.v1.UpdateRoomMemberRequest
-	(*RemoveRoomMemberRequest)(nil),           // 24: roster.v1.RemoveRoomMemberRequest
-	(*LeaveRoomRequest)(nil),                  // 25: roster.v1.LeaveRoomRequest
-	(*ListRoomMembersRequest)(nil),            // 26: roster.v1.ListRoomMembersRequest
-	(*ListRoomMembersResponse)(nil),           // 27: roster.v1.ListRoomMembersResponse
-	(*DeactivateMemberRequest)(nil),           // 28: roster.v1.DeactivateMemberRequest
-	(*ReactivateMemberRequest)(nil),           // 29: roster.v1.ReactivateMemberRequest
-	(*RemoveMemberRequest)(nil),               // 30: roster.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),              // 31: roster.v1.RemoveMemberResponse
-	(*PreviewOffboardingRequest)(nil),         // 32: roster.v1.PreviewOffboardingRequest
-	(*OffboardIdentityRequest)(nil),           // 33: roster.v1.OffboardIdentityRequest
-	(*OrganizationOffboarding)(nil),           // 34: roster.v1.OrganizationOffboarding
-	(*OffboardIdentityResponse)(nil),          // 35: roster.v1.OffboardIdentityResponse
-	(*ItemStatus)(nil),                        // 36: roster.v1.ItemStatus
-	(*BatchSummary)(nil),                      // 37: roster.v1.BatchSummary
-	(*AddMemberItem)(nil),                     // 38: roster.v1.AddMemberItem
-	(*BatchAddMembersRequest)(nil),            // 39: roster.v1.BatchAddMembersRequest
-	(*AddMemberResult)(nil),                   // 40: roster.v1.AddMemberResult
-	(*BatchAddMembersResponse)(nil),           // 41: roster.v1.BatchAddMembersResponse
-	(*DeactivateMemberItem)(nil),              // 42: roster.v1.DeactivateMemberItem
-	(*BatchDeactivateMembersRequest)(nil),     // 43: roster.v1.BatchDeactivateMembersRequest
-	(*DeactivateMemberResult)(nil),            // 44: roster.v1.DeactivateMemberResult
-	(*BatchDeactivateMembersResponse)(nil),    // 45: roster.v1.BatchDeactivateMembersResponse
-	(*RemoveMemberItem)(nil),                  // 46: roster.v1.RemoveMemberItem
-	(*BatchRemoveMembersRequest)(nil),         // 47: roster.v1.BatchRemoveMembersRequest
-	(*RemoveMemberResult)(nil),                // 48: roster.v1.RemoveMemberResult
-	(*BatchRemoveMembersResponse)(nil),        // 49: roster.v1.BatchRemoveMembersResponse
-	(*PreviewOffboardingResponse)(nil),        // 50: roster.v1.PreviewOffboardingResponse
-	(*Assignment)(nil),                        // 51: roster.v1.Assignment
-	(*CreateAssignmentRequest)(nil),           // 52: roster.v1.CreateAssignmentRequest
-	(*ListAssignmentsRequest)(nil),            // 53: roster.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),           // 54: roster.v1.ListAssignmentsResponse
-	(*TransferAssignmentsRequest)(nil),        // 55: roster.v1.TransferAssignmentsRequest
-	(*TransferAssignmentsResponse)(nil),       // 56: roster.v1.TransferAssignmentsResponse
-	(*ResolveProfilesRequest)(nil),            // 57: roster.v1.ResolveProfilesRequest
-	(*ResolveProfilesResponse)(nil),           // 58: roster.v1.ResolveProfilesResponse
-	(*Profile)(nil),                           // 59: roster.v1.Profile
-	(*CheckAccessRequest)(nil),                // 60: roster.v1.CheckAccessRequest
-	(*CheckAccessResponse)(nil),               // 61: roster.v1.CheckAccessResponse
-	(*RecordActivityRequest)(nil),             // 62: roster.v1.RecordActivityRequest
-	(*RunInactivitySweepRequest)(nil),         // 63: roster.v1.RunInactivitySweepRequest
-	(*RunInactivitySweepResponse)(nil),        // 64: roster.v1.RunInactivitySweepResponse
-	(*durationpb.Duration)(nil),               // 65: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 66: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 67: google.protobuf.FieldMask
-	(*anypb.Any)(nil),                         // 68: google.protobuf.Any
-	(*emptypb.Empty)(nil),                     // 69: google.protobuf.Empty
+	(ScheduledChangeState)(0),                 // 9: roster.v1.ScheduledChangeState
+	(*Organization)(nil),                      // 10: roster.v1.Organization
+	(*CreateOrganizationRequest)(nil),         // 11: roster.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),            // 12: roster.v1.GetOrganizationRequest
+	(*UpdateOrganizationSettingsRequest)(nil), // 13: roster.v1.UpdateOrganizationSettingsRequest
+	(*Member)(nil),                            // 14: roster.v1.Member
+	(*Deactivation)(nil),                      // 15: roster.v1.Deactivation
+	(*AddMemberRequest)(nil),                  // 16: roster.v1.AddMemberRequest
+	(*UpdateMemberRoleRequest)(nil),           // 17: roster.v1.UpdateMemberRoleRequest
+	(*ListMembersRequest)(nil),                // 18: roster.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),               // 19: roster.v1.ListMembersResponse
+	(*Room)(nil),                              // 20: roster.v1.Room
+	(*CreateRoomRequest)(nil),                 // 21: roster.v1.CreateRoomRequest
+	(*RoomMember)(nil),                        // 22: roster.v1.RoomMember
+	(*AddRoomMemberRequest)(nil),              // 23: roster.v1.AddRoomMemberRequest
+	(*UpdateRoomMemberRequest)(nil),           // 24: roster.v1.UpdateRoomMemberRequest
+	(*RemoveRoomMemberRequest)(nil),           // 25: roster.v1.RemoveRoomMemberRequest
+	(*LeaveRoomRequest)(nil),                  // 26: roster.v1.LeaveRoomRequest
+	(*ListRoomMembersRequest)(nil),            // 27: roster.v1.ListRoomMembersRequest
+	(*ListRoomMembersResponse)(nil),           // 28: roster.v1.ListRoomMembersResponse
+	(*DeactivateMemberRequest)(nil),           // 29: roster.v1.DeactivateMemberRequest
+	(*ReactivateMemberRequest)(nil),           // 30: roster.v1.ReactivateMemberRequest
+	(*RemoveMemberRequest)(nil),               // 31: roster.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),              // 32: roster.v1.RemoveMemberResponse
+	(*PreviewOffboardingRequest)(nil),         // 33: roster.v1.PreviewOffboardingRequest
+	(*OffboardIdentityRequest)(nil),           // 34: roster.v1.OffboardIdentityRequest
+	(*OrganizationOffboarding)(nil),           // 35: roster.v1.OrganizationOffboarding
+	(*OffboardIdentityResponse)(nil),          // 36: roster.v1.OffboardIdentityResponse
+	(*ItemStatus)(nil),                        // 37: roster.v1.ItemStatus
+	(*BatchSummary)(nil),                      // 38: roster.v1.BatchSummary
+	(*AddMemberItem)(nil),                     // 39: roster.v1.AddMemberItem
+	(*BatchAddMembersRequest)(nil),            // 40: roster.v1.BatchAddMembersRequest
+	(*AddMemberResult)(nil),                   // 41: roster.v1.AddMemberResult
+	(*BatchAddMembersResponse)(nil),           // 42: roster.v1.BatchAddMembersResponse
+	(*DeactivateMemberItem)(nil),              // 43: roster.v1.DeactivateMemberItem
+	(*BatchDeactivateMembersRequest)(nil),     // 44: roster.v1.BatchDeactivateMembersRequest
+	(*DeactivateMemberResult)(nil),            // 45: roster.v1.DeactivateMemberResult
+	(*BatchDeactivateMembersResponse)(nil),    // 46: roster.v1.BatchDeactivateMembersResponse
+	(*RemoveMemberItem)(nil),                  // 47: roster.v1.RemoveMemberItem
+	(*BatchRemoveMembersRequest)(nil),         // 48: roster.v1.BatchRemoveMembersRequest
+	(*RemoveMemberResult)(nil),                // 49: roster.v1.RemoveMemberResult
+	(*BatchRemoveMembersResponse)(nil),        // 50: roster.v1.BatchRemoveMembersResponse
+	(*PreviewOffboardingResponse)(nil),        // 51: roster.v1.PreviewOffboardingResponse
+	(*Assignment)(nil),                        // 52: roster.v1.Assignment
+	(*CreateAssignmentRequest)(nil),           // 53: roster.v1.CreateAssignmentRequest
+	(*ListAssignmentsRequest)(nil),            // 54: roster.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),           // 55: roster.v1.ListAssignmentsResponse
+	(*TransferAssignmentsRequest)(nil),        // 56: roster.v1.TransferAssignmentsRequest
+	(*TransferAssignmentsResponse)(nil),       // 57: roster.v1.TransferAssignmentsResponse
+	(*ResolveProfilesRequest)(nil),            // 58: roster.v1.ResolveProfilesRequest
+	(*ResolveProfilesResponse)(nil),           // 59: roster.v1.ResolveProfilesResponse
+	(*Profile)(nil),                           // 60: roster.v1.Profile
+	(*CheckAccessRequest)(nil),                // 61: roster.v1.CheckAccessRequest
+	(*CheckAccessResponse)(nil),               // 62: roster.v1.CheckAccessResponse
+	(*RecordActivityRequest)(nil),             // 63: roster.v1.RecordActivityRequest
+	(*RunInactivitySweepRequest)(nil),         // 64: roster.v1.RunInactivitySweepRequest
+	(*RunInactivitySweepResponse)(nil),        // 65: roster.v1.RunInactivitySweepResponse
+	(*ScheduledChange)(nil),                   // 66: roster.v1.ScheduledChange
+	(*ScheduledDeactivation)(nil),             // 67: roster.v1.ScheduledDeactivation
+	(*ScheduledRemoval)(nil),                  // 68: roster.v1.ScheduledRemoval
+	(*ScheduledOffboarding)(nil),              // 69: roster.v1.ScheduledOffboarding
+	(*ScheduleMemberChangeRequest)(nil),       // 70: roster.v1.ScheduleMemberChangeRequest
+	(*ListScheduledChangesRequest)(nil),       // 71: roster.v1.ListScheduledChangesRequest
+	(*ListScheduledChangesResponse)(nil),      // 72: roster.v1.ListScheduledChangesResponse
+	(*CancelScheduledChangeRequest)(nil),      // 73: roster.v1.CancelScheduledChangeRequest
+	(*durationpb.Duration)(nil),               // 74: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 75: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 76: google.protobuf.FieldMask
+	(*anypb.Any)(nil),                         // 77: google.protobuf.Any
+	(*Actor)(nil),                             // 78: roster.v1.Actor
+	(*emptypb.Empty)(nil),                     // 79: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	65, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	66, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
-	9,  // 3: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	67, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 5: roster.v1.Member.role:type_name -> roster.v1.MemberRole
-	1,  // 6: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	66, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	66, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
-	14, // 9: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
-	2,  // 10: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	66, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	66, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
-	0,  // 13: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
-	0,  // 14: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
-	1,  // 15: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
-	0,  // 16: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
-	13, // 17: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	66, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
-	19, // 19: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
-	3,  // 20: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
-	4,  // 21: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
-	1,  // 22: roster.v1.RoomMember.member_state:type_name -> roster.v1.MemberState
-	3,  // 23: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
-	4,  // 24: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
-	21, // 25: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	67, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	21, // 27: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
-	2,  // 28: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	66, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
-	5,  // 30: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
-	5,  // 31: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
-	34, // 32: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
-	68, // 33: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
-	0,  // 34: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
-	38, // 35: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
-	36, // 36: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
-	13, // 37: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
-	40, // 38: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
-	37, // 39: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	2,  // 40: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
-	66, // 41: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
-	42, // 42: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
-	36, // 43: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
-	13, // 44: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
-	44, // 45: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
-	37, // 46: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	46, // 47: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
-	36, // 48: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
-	31, // 49: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
-	48, // 50: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
-	37, // 51: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	6,  // 52: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	66, // 53: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	51, // 54: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
-	51, // 55: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
-	59, // 56: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
-	7,  // 57: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
-	8,  // 58: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
-	0,  // 59: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
-	3,  // 60: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
-	4,  // 61: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
-	13, // 62: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
-	10, // 63: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
-	11, // 64: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
-	12, // 65: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
-	15, // 66: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
-	16, // 67: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
-	17, // 68: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
-	20, // 69: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
-	22, // 70: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
-	23, // 71: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
-	24, // 72: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	25, // 73: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	26, // 74: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	28, // 75: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	29, // 76: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	30, // 77: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	32, // 78: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	33, // 79: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
-	39, // 80: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
-	43, // 81: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
-	47, // 82: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
-	52, // 83: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	53, // 84: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	55, // 85: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	57, // 86: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	60, // 87: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	62, // 88: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	63, // 89: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	9,  // 90: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	9,  // 91: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	9,  // 92: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	13, // 93: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	13, // 94: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	18, // 95: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	19, // 96: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	21, // 97: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	21, // 98: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	69, // 99: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	69, // 100: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	27, // 101: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	13, // 102: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	13, // 103: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	31, // 104: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	50, // 105: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	35, // 106: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
-	41, // 107: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
-	45, // 108: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
-	49, // 109: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
-	51, // 110: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	54, // 111: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	56, // 112: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	58, // 113: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	61, // 114: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	69, // 115: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	64, // 116: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	90, // [90:117] is the sub-list for method output_type
-	63, // [63:90] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	74,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	75,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	10,  // 2: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
+	10,  // 3: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
+	76,  // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,   // 5: roster.v1.Member.role:type_name -> roster.v1.MemberRole
+	1,   // 6: roster.v1.Member.state:type_name -> roster.v1.MemberState
+	75,  // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	75,  // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	15,  // 9: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
+	2,   // 10: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
+	75,  // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	75,  // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	0,   // 13: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
+	0,   // 14: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
+	1,   // 15: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
+	0,   // 16: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
+	14,  // 17: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
+	75,  // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	20,  // 19: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
+	3,   // 20: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
+	4,   // 21: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
+	1,   // 22: roster.v1.RoomMember.member_state:type_name -> roster.v1.MemberState
+	3,   // 23: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
+	4,   // 24: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
+	22,  // 25: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
+	76,  // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22,  // 27: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
+	2,   // 28: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
+	75,  // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	5,   // 30: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
+	5,   // 31: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
+	35,  // 32: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
+	77,  // 33: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
+	0,   // 34: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
+	39,  // 35: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
+	37,  // 36: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
+	14,  // 37: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
+	41,  // 38: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
+	38,  // 39: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	2,   // 40: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
+	75,  // 41: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
+	43,  // 42: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
+	37,  // 43: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
+	14,  // 44: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
+	45,  // 45: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
+	38,  // 46: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	47,  // 47: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
+	37,  // 48: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
+	32,  // 49: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
+	49,  // 50: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
+	38,  // 51: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	6,   // 52: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
+	75,  // 53: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	52,  // 54: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
+	52,  // 55: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
+	60,  // 56: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
+	7,   // 57: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
+	8,   // 58: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
+	0,   // 59: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
+	3,   // 60: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
+	4,   // 61: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
+	14,  // 62: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
+	67,  // 63: roster.v1.ScheduledChange.deactivate:type_name -> roster.v1.ScheduledDeactivation
+	68,  // 64: roster.v1.ScheduledChange.remove:type_name -> roster.v1.ScheduledRemoval
+	69,  // 65: roster.v1.ScheduledChange.offboard_identity:type_name -> roster.v1.ScheduledOffboarding
+	75,  // 66: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
+	9,   // 67: roster.v1.ScheduledChange.state:type_name -> roster.v1.ScheduledChangeState
+	78,  // 68: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
+	75,  // 69: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
+	75,  // 70: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
+	78,  // 71: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
+	75,  // 72: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
+	2,   // 73: roster.v1.ScheduledDeactivation.reason:type_name -> roster.v1.DeactivationReason
+	75,  // 74: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	5,   // 75: roster.v1.ScheduledOffboarding.action:type_name -> roster.v1.OffboardingAction
+	66,  // 76: roster.v1.ScheduleMemberChangeRequest.scheduled_change:type_name -> roster.v1.ScheduledChange
+	9,   // 77: roster.v1.ListScheduledChangesRequest.state:type_name -> roster.v1.ScheduledChangeState
+	66,  // 78: roster.v1.ListScheduledChangesResponse.scheduled_changes:type_name -> roster.v1.ScheduledChange
+	11,  // 79: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
+	12,  // 80: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
+	13,  // 81: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
+	16,  // 82: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
+	17,  // 83: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
+	18,  // 84: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
+	21,  // 85: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
+	23,  // 86: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
+	24,  // 87: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
+	25,  // 88: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
+	26,  // 89: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	27,  // 90: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	29,  // 91: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	30,  // 92: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	31,  // 93: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	33,  // 94: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	34,  // 95: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	40,  // 96: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
+	44,  // 97: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
+	48,  // 98: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
+	53,  // 99: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	54,  // 100: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	56,  // 101: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	58,  // 102: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	61,  // 103: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	63,  // 104: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	64,  // 105: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	70,  // 106: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
+	71,  // 107: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
+	73,  // 108: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
+	10,  // 109: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	10,  // 110: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	10,  // 111: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	14,  // 112: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	14,  // 113: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	19,  // 114: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	20,  // 115: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	22,  // 116: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	22,  // 117: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	79,  // 118: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	79,  // 119: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	28,  // 120: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	14,  // 121: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	14,  // 122: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	32,  // 123: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	51,  // 124: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	36,  // 125: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	42,  // 126: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
+	46,  // 127: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
+	50,  // 128: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
+	52,  // 129: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	55,  // 130: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	57,  // 131: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	59,  // 132: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	62,  // 133: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	79,  // 134: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	65,  // 135: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	66,  // 136: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
+	72,  // 137: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
+	66,  // 138: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
+	109, // [109:139] is the sub-list for method output_type
+	79,  // [79:109] is the sub-list for method input_type
+	79,  // [79:79] is the sub-list for extension type_name
+	79,  // [79:79] is the sub-list for extension extendee
+	0,   // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_roster_v1_membership_proto_init() }
@@ -4947,13 +5768,19 @@ func file_roster_v1_membership_proto_init() {
 	if File_roster_v1_membership_proto != nil {
 		return
 	}
+	file_roster_v1_common_proto_init()
+	file_roster_v1_membership_proto_msgTypes[56].OneofWrappers = []any{
+		(*ScheduledChange_Deactivate)(nil),
+		(*ScheduledChange_Remove)(nil),
+		(*ScheduledChange_OffboardIdentity)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   56,
+			NumEnums:      10,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -179,6 +179,21 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.FromString,
                 _registered_method=True)
+        self.ScheduleMemberChange = channel.unary_unary(
+                '/roster.v1.MembershipService/ScheduleMemberChange',
+                request_serializer=roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+                _registered_method=True)
+        self.ListScheduledChanges = channel.unary_unary(
+                '/roster.v1.MembershipService/ListScheduledChanges',
+                request_serializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.FromString,
+                _registered_method=True)
+        self.CancelScheduledChange = channel.unary_unary(
+                '/roster.v1.MembershipService/CancelScheduledChange',
+                request_serializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+                _registered_method=True)
 
 
 class MembershipServiceServicer:
@@ -567,6 +582,61 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScheduleMemberChange(self, request, context):
+        """Schedules a deactivation, a removal or an OffboardIdentity of a member
+        for a future instant (`schedule_time`, at most 366 days ahead), for
+        example "the last working day, 17:00 in Europe/Berlin". When it is due
+        Roster runs it once, whichever replica gets there first, through the
+        very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+        the guards checked again at that time: at most a few seconds late
+        (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+        The change's events have the actor SYSTEM `scheduler` and record the
+        scheduling principal in their attribute `scheduled_by`; the change
+        becomes DONE in the same transaction. A change that can no longer
+        apply (a room would lose its last admin, the member is gone, …)
+        writes nothing of itself: it becomes FAILED with the refusal's reason
+        code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+        `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+        while the member is still deactivated; reactivating stays manual (M5).
+        (W3; M4, M6, M7, W2)
+
+        Callers: for `deactivate` and `remove`, organization admins (as for
+        DeactivateMember); for `offboard_identity`, admins of the package (as
+        for OffboardIdentity); service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+        MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+        PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScheduledChanges(self, request, context):
+        """Lists scheduled changes of one organization (its deactivations and
+        removals) or of one package (its OffboardIdentity changes), by
+        `schedule_time`, optionally only those in one state. (W3)
+
+        Callers: organization admins (organization_id), package admins
+        (package_id), service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelScheduledChange(self, request, context):
+        """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+        SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+        Callers: those who may schedule it (see ScheduleMemberChange).
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+        PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+        with metadata `state`: it already ran, failed or was cancelled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembershipServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -704,6 +774,21 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.RunInactivitySweep,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.SerializeToString,
+            ),
+            'ScheduleMemberChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleMemberChange,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.SerializeToString,
+            ),
+            'ListScheduledChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduledChanges,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.SerializeToString,
+            ),
+            'CancelScheduledChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelScheduledChange,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1444,6 +1529,87 @@ class MembershipService:
             '/roster.v1.MembershipService/RunInactivitySweep',
             roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.SerializeToString,
             roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleMemberChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/ScheduleMemberChange',
+            roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduledChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/ListScheduledChanges',
+            roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelScheduledChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/CancelScheduledChange',
+            roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
             options,
             channel_credentials,
             insecure,

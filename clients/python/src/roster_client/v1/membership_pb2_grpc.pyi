@@ -309,6 +309,49 @@ class MembershipServiceStub:
     Callers: organization admins (organization_id required), service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
+    ScheduleMemberChange: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ScheduleMemberChangeRequest, _membership_pb2.ScheduledChange]
+    """Schedules a deactivation, a removal or an OffboardIdentity of a member
+    for a future instant (`schedule_time`, at most 366 days ahead), for
+    example "the last working day, 17:00 in Europe/Berlin". When it is due
+    Roster runs it once, whichever replica gets there first, through the
+    very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+    the guards checked again at that time: at most a few seconds late
+    (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+    The change's events have the actor SYSTEM `scheduler` and record the
+    scheduling principal in their attribute `scheduled_by`; the change
+    becomes DONE in the same transaction. A change that can no longer
+    apply (a room would lose its last admin, the member is gone, …)
+    writes nothing of itself: it becomes FAILED with the refusal's reason
+    code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+    `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+    while the member is still deactivated; reactivating stays manual (M5).
+    (W3; M4, M6, M7, W2)
+
+    Callers: for `deactivate` and `remove`, organization admins (as for
+    DeactivateMember); for `offboard_identity`, admins of the package (as
+    for OffboardIdentity); service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+    MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+    PERMISSION_DENIED.
+    """
+    ListScheduledChanges: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ListScheduledChangesRequest, _membership_pb2.ListScheduledChangesResponse]
+    """Lists scheduled changes of one organization (its deactivations and
+    removals) or of one package (its OffboardIdentity changes), by
+    `schedule_time`, optionally only those in one state. (W3)
+
+    Callers: organization admins (organization_id), package admins
+    (package_id), service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    CancelScheduledChange: _grpc.UnaryUnaryMultiCallable[_membership_pb2.CancelScheduledChangeRequest, _membership_pb2.ScheduledChange]
+    """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+    SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+    Callers: those who may schedule it (see ScheduleMemberChange).
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+    PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+    with metadata `state`: it already ran, failed or was cancelled).
+    """
 
 @_typing.type_check_only
 class MembershipServiceAsyncStub(MembershipServiceStub):
@@ -589,6 +632,49 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
 
     Callers: organization admins (organization_id required), service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    ScheduleMemberChange: _aio.UnaryUnaryMultiCallable[_membership_pb2.ScheduleMemberChangeRequest, _membership_pb2.ScheduledChange]  # type: ignore[assignment]
+    """Schedules a deactivation, a removal or an OffboardIdentity of a member
+    for a future instant (`schedule_time`, at most 366 days ahead), for
+    example "the last working day, 17:00 in Europe/Berlin". When it is due
+    Roster runs it once, whichever replica gets there first, through the
+    very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+    the guards checked again at that time: at most a few seconds late
+    (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+    The change's events have the actor SYSTEM `scheduler` and record the
+    scheduling principal in their attribute `scheduled_by`; the change
+    becomes DONE in the same transaction. A change that can no longer
+    apply (a room would lose its last admin, the member is gone, …)
+    writes nothing of itself: it becomes FAILED with the refusal's reason
+    code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+    `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+    while the member is still deactivated; reactivating stays manual (M5).
+    (W3; M4, M6, M7, W2)
+
+    Callers: for `deactivate` and `remove`, organization admins (as for
+    DeactivateMember); for `offboard_identity`, admins of the package (as
+    for OffboardIdentity); service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+    MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+    PERMISSION_DENIED.
+    """
+    ListScheduledChanges: _aio.UnaryUnaryMultiCallable[_membership_pb2.ListScheduledChangesRequest, _membership_pb2.ListScheduledChangesResponse]  # type: ignore[assignment]
+    """Lists scheduled changes of one organization (its deactivations and
+    removals) or of one package (its OffboardIdentity changes), by
+    `schedule_time`, optionally only those in one state. (W3)
+
+    Callers: organization admins (organization_id), package admins
+    (package_id), service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    CancelScheduledChange: _aio.UnaryUnaryMultiCallable[_membership_pb2.CancelScheduledChangeRequest, _membership_pb2.ScheduledChange]  # type: ignore[assignment]
+    """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+    SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+    Callers: those who may schedule it (see ScheduleMemberChange).
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+    PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+    with metadata `state`: it already ran, failed or was cancelled).
     """
 
 class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -1029,6 +1115,67 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: organization admins (organization_id required), service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def ScheduleMemberChange(
+        self,
+        request: _membership_pb2.ScheduleMemberChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ScheduledChange, _abc.Awaitable[_membership_pb2.ScheduledChange]]:
+        """Schedules a deactivation, a removal or an OffboardIdentity of a member
+        for a future instant (`schedule_time`, at most 366 days ahead), for
+        example "the last working day, 17:00 in Europe/Berlin". When it is due
+        Roster runs it once, whichever replica gets there first, through the
+        very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+        the guards checked again at that time: at most a few seconds late
+        (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+        The change's events have the actor SYSTEM `scheduler` and record the
+        scheduling principal in their attribute `scheduled_by`; the change
+        becomes DONE in the same transaction. A change that can no longer
+        apply (a room would lose its last admin, the member is gone, …)
+        writes nothing of itself: it becomes FAILED with the refusal's reason
+        code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+        `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+        while the member is still deactivated; reactivating stays manual (M5).
+        (W3; M4, M6, M7, W2)
+
+        Callers: for `deactivate` and `remove`, organization admins (as for
+        DeactivateMember); for `offboard_identity`, admins of the package (as
+        for OffboardIdentity); service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+        MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+        PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def ListScheduledChanges(
+        self,
+        request: _membership_pb2.ListScheduledChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ListScheduledChangesResponse, _abc.Awaitable[_membership_pb2.ListScheduledChangesResponse]]:
+        """Lists scheduled changes of one organization (its deactivations and
+        removals) or of one package (its OffboardIdentity changes), by
+        `schedule_time`, optionally only those in one state. (W3)
+
+        Callers: organization admins (organization_id), package admins
+        (package_id), service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelScheduledChange(
+        self,
+        request: _membership_pb2.CancelScheduledChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ScheduledChange, _abc.Awaitable[_membership_pb2.ScheduledChange]]:
+        """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+        SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+        Callers: those who may schedule it (see ScheduleMemberChange).
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+        PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+        with metadata `state`: it already ran, failed or was cancelled).
         """
 
 def add_MembershipServiceServicer_to_server(servicer: MembershipServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
