@@ -4,8 +4,8 @@
 //! change without one. Nothing here knows about gRPC.
 //!
 //! Lock order inside a transaction (PostgreSQL; SQLite has one writer):
-//! identities → credentials → organizations → license packages, each group
-//! in ID order.
+//! (a scheduled change's row, W3) → identities → credentials →
+//! organizations → license packages, each group in ID order.
 //!
 //! Every write goes through [`Store::write`]: it begins the transaction,
 //! runs the operation, commits it with its events, and runs it again when
