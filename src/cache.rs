@@ -161,6 +161,11 @@ fn harmless_without_identity(t: EventType) -> bool {
             | EventType::AssignmentCreated
             | EventType::AssignmentsTransferred
             | EventType::ServiceKeyCreated
+            | EventType::ScheduledChangeCreated
+            | EventType::ScheduledChangeCancelled
+            | EventType::ScheduledChangeExecuted
+            | EventType::ScheduledChangeFailed
+            | EventType::DeactivationReturnDue
     )
 }
 

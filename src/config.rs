@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// How often the inactive-guest sweep runs.
     #[arg(long, env = "ROSTER_SWEEP_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub sweep_interval: Duration,
+    /// How often the scheduler looks for due scheduled changes and
+    /// expected returns (W3); `0s` disables it on this replica.
+    #[arg(long, env = "ROSTER_SCHEDULE_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub schedule_poll_interval: Duration,
     /// Longest delay of the scrub after a revocation (I4): it runs once
     /// revocations have paused for a second, or this long after the first
     /// one of a burst, so a burst shares one scrub (PostgreSQL rewrites the
@@ -157,6 +161,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Inactive-guest sweep interval (zero disables the background sweep).
     pub sweep_interval: Duration,
+    /// Scheduler poll interval (zero disables it, W3).
+    pub schedule_poll_interval: Duration,
     /// Longest delay of the scrub after an erasure (I4).
     pub erasure_scrub_interval: Duration,
     /// Event retention.
@@ -190,6 +196,7 @@ impl Config {
             service_keys: Vec::new(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             sweep_interval: Duration::from_secs(3600),
+            schedule_poll_interval: Duration::from_secs(1),
             erasure_scrub_interval: Duration::from_secs(5),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
@@ -216,6 +223,7 @@ impl TryFrom<ServeArgs> for Config {
             service_keys: parse_service_keys(&args.service_keys)?,
             session_ttl: args.session_ttl,
             sweep_interval: args.sweep_interval,
+            schedule_poll_interval: args.schedule_poll_interval,
             erasure_scrub_interval: args.erasure_scrub_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
@@ -320,6 +328,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("service_keys", &keys)
             .field("session_ttl", &self.session_ttl)
             .field("sweep_interval", &self.sweep_interval)
+            .field("schedule_poll_interval", &self.schedule_poll_interval)
             .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)
@@ -348,6 +357,7 @@ impl std::fmt::Debug for Config {
             .field("service_keys", &key_names)
             .field("session_ttl", &self.session_ttl)
             .field("sweep_interval", &self.sweep_interval)
+            .field("schedule_poll_interval", &self.schedule_poll_interval)
             .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)

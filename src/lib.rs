@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod lease;
 pub mod metrics;
 pub mod ratelimit;
+pub mod scheduler;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;
@@ -126,6 +127,11 @@ pub async fn run(
     tasks.push(sweep::spawn(
         store.clone(),
         config.sweep_interval,
+        stop_rx.clone(),
+    ));
+    tasks.push(scheduler::spawn(
+        store.clone(),
+        config.schedule_poll_interval,
         stop_rx.clone(),
     ));
     tasks.push(store::spawn_scrubs(

@@ -115,6 +115,10 @@ reasons! {
     Conflict => "CONFLICT",
     /// Storage or another dependency failed.
     Internal => "INTERNAL",
+    /// W3: no scheduled change with this ID.
+    ScheduledChangeNotFound => "SCHEDULED_CHANGE_NOT_FOUND",
+    /// W3: the scheduled change already ran, failed or was cancelled.
+    ScheduledChangeNotPending => "SCHEDULED_CHANGE_NOT_PENDING",
 }
 
 /// One offending request field (`google.rpc.BadRequest.FieldViolation`).

@@ -162,6 +162,11 @@ resource_id!(
     SessionId,
     "ses_"
 );
+resource_id!(
+    /// A scheduled change (`sch_…`, W3).
+    ScheduledChangeId,
+    "sch_"
+);
 
 #[cfg(test)]
 mod tests {

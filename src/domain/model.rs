@@ -35,6 +35,7 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum!(
     /// Lifecycle state of an identity.
@@ -191,6 +192,16 @@ text_enum!(
         AssignmentsTransferred = "ASSIGNMENTS_TRANSFERRED",
         /// A service key was created.
         ServiceKeyCreated = "SERVICE_KEY_CREATED",
+        /// ScheduleMemberChange (W3).
+        ScheduledChangeCreated = "SCHEDULED_CHANGE_CREATED",
+        /// CancelScheduledChange (W3).
+        ScheduledChangeCancelled = "SCHEDULED_CHANGE_CANCELLED",
+        /// A scheduled change ran; its own events follow in the same commit (W3).
+        ScheduledChangeExecuted = "SCHEDULED_CHANGE_EXECUTED",
+        /// A scheduled change could no longer apply; nothing of it was applied (W3).
+        ScheduledChangeFailed = "SCHEDULED_CHANGE_FAILED",
+        /// A deactivated member's expected return has passed (reminder; W3, M5).
+        DeactivationReturnDue = "DEACTIVATION_RETURN_DUE",
         /// UndoRemoveMember (W6).
         MemberRestored = "MEMBER_RESTORED",
     }
@@ -260,6 +271,25 @@ impl Actor {
             kind: ActorKind::System,
             id: String::new(),
         }
+    }
+
+    /// The ID of [`Actor::scheduler`].
+    pub const SCHEDULER: &'static str = "scheduler";
+
+    /// Roster's scheduler running a scheduled change (W3): a system actor
+    /// with ID `scheduler`; the admin who scheduled the change is recorded
+    /// in the events' attributes.
+    pub fn scheduler() -> Self {
+        Actor {
+            kind: ActorKind::System,
+            id: Self::SCHEDULER.to_owned(),
+        }
+    }
+
+    /// `KIND:id`, as the attributes of scheduled changes' events record
+    /// who scheduled them (`IDENTITY:AB12CD34`, `SERVICE:hr-sync`).
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.id)
     }
 }
 

@@ -472,6 +472,11 @@ mod tests {
             EventType::AssignmentCreated,
             EventType::AssignmentsTransferred,
             EventType::ServiceKeyCreated,
+            EventType::ScheduledChangeCreated,
+            EventType::ScheduledChangeCancelled,
+            EventType::ScheduledChangeExecuted,
+            EventType::ScheduledChangeFailed,
+            EventType::DeactivationReturnDue,
             EventType::MemberRestored,
         ];
         for t in all {

@@ -120,14 +120,6 @@ impl BatchOutcome {
     }
 }
 
-impl Txn {
-    /// Drops the events emitted after the first `n` (a refused batch item
-    /// rolled back to its savepoint).
-    fn rewind_events(&mut self, n: usize) {
-        self.events.truncate(n);
-    }
-}
-
 /// A database fault, never a refusal of one item.
 fn is_fault(e: &Error) -> bool {
     matches!(

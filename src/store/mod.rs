@@ -4,8 +4,8 @@
 //! change without one. Nothing here knows about gRPC.
 //!
 //! Lock order inside a transaction (PostgreSQL; SQLite has one writer):
-//! identities → credentials → organizations → license packages, each group
-//! in ID order.
+//! (a scheduled change's row, W3) → identities → credentials →
+//! organizations → license packages, each group in ID order.
 //!
 //! Every write goes through [`Store::write`]: it begins the transaction,
 //! runs the operation, commits it with its events, and runs it again when
@@ -30,7 +30,7 @@ mod txn;
 // `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
 // records -> room_guard -> organizations, members, rooms, assignments,
 // offboarding, access, inactivity -> offboard_identity (W2) -> identity (revocation removes from
-// every organization) and license.
+// every organization) and license; scheduled (W3) runs offboarding's and offboard_identity's steps.
 mod access;
 mod assignments;
 mod batches;
@@ -44,6 +44,7 @@ mod room_guard;
 mod rooms;
 mod rows;
 mod rules;
+mod scheduled;
 mod undo;
 
 use std::future::Future;
@@ -71,6 +72,7 @@ pub use organizations::{DEFAULT_REMOVAL_UNDO_WINDOW_SECS, NewOrganization, Organ
 use pool::Waiting;
 pub use pool::{DEFAULT_ACQUIRE_TIMEOUT, PoolWaits, connect, connect_with};
 pub use rooms::RoomStanding;
+pub use scheduled::{NewScheduledChange, ScheduleScope, SchedulerRun};
 pub use scrub::spawn_scrubs;
 pub use txn::Txn;
 pub use undo::Restoration;

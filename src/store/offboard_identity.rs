@@ -221,73 +221,83 @@ impl Store {
     ) -> Result<IdentityOffboarding> {
         let req = &req;
         self.write(&actor, |mut txn| async move {
-            let identity = &req.identity;
-            lock_active_identity(&txn, identity).await?;
-            let orgs: Vec<OrgId> = txn
-                .query_all(
-                    "SELECT organization_id FROM members WHERE identity_id = ? AND package_id = ? \
-                     ORDER BY organization_id",
-                    vec![identity.as_str().into(), req.package.as_str().into()],
-                )
-                .await?
-                .iter()
-                .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
-                .collect::<Result<_>>()?;
-            lock_orgs(&txn, &orgs).await?;
-            if !txn
-                .lock_row("license_packages", "id", req.package.as_str())
-                .await?
-            {
-                return Err(Error::not_found(
-                    Reason::PackageNotFound,
-                    format!("license package {} does not exist", req.package),
-                ));
-            }
-            let mut planned = Vec::with_capacity(orgs.len());
-            for org in &orgs {
-                planned.push(plan_org(&txn, org, req).await?);
-            }
-            let attached = count(
-                txn.conn(),
-                "SELECT COUNT(*) AS n FROM attachments WHERE package_id = ? AND identity_id = ?",
-                vec![req.package.as_str().into(), identity.as_str().into()],
-            )
-            .await?;
-            let sessions_ended = count(
-                txn.conn(),
-                "SELECT COUNT(*) AS n FROM sessions WHERE package_id = ? AND identity_id = ?",
-                vec![req.package.as_str().into(), identity.as_str().into()],
-            )
-            .await?;
-            let mut outcome = IdentityOffboarding {
-                orgs: planned,
-                seat_freed: attached > 0,
-                sessions_ended,
-                applied: !req.validate_only,
-            };
-            if req.validate_only {
-                txn.nothing_changed();
-                return Ok((txn, outcome));
-            }
-            if let Some(refusal) = outcome.refusal(identity, req) {
-                return Err(refusal);
-            }
-            for o in &outcome.orgs {
-                apply_org(&mut txn, o, req).await?;
-            }
-            if req.action == OffboardingAction::Remove && !orgs.is_empty() {
-                // W6: each organization's removal can be undone on its own.
-                keep_for_undo(&txn, identity, &orgs).await?;
-                remove_from_orgs(&txn, identity, &orgs).await?;
-            }
-            outcome.seat_freed =
-                seats::detach(&mut txn, &req.package, identity, "OFFBOARDED").await?;
-            if txn.events_pending() == 0 {
-                // Nothing to do: no membership, no seat, no session.
-                txn.nothing_changed();
-            }
+            let outcome = offboard_in(&mut txn, req).await?;
             Ok((txn, outcome))
         })
         .await
     }
+}
+
+/// W2 inside a write (OffboardIdentity and its scheduled run, W3): see
+/// [`Store::offboard_identity`]. With `validate_only`, or when there is
+/// nothing to do, it marks the transaction [`Txn::nothing_changed`].
+pub(super) async fn offboard_in(
+    txn: &mut Txn,
+    req: &OffboardRequest,
+) -> Result<IdentityOffboarding> {
+    let identity = &req.identity;
+    lock_active_identity(txn, identity).await?;
+    let orgs: Vec<OrgId> = txn
+        .query_all(
+            "SELECT organization_id FROM members WHERE identity_id = ? AND package_id = ? \
+             ORDER BY organization_id",
+            vec![identity.as_str().into(), req.package.as_str().into()],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
+        .collect::<Result<_>>()?;
+    lock_orgs(txn, &orgs).await?;
+    if !txn
+        .lock_row("license_packages", "id", req.package.as_str())
+        .await?
+    {
+        return Err(Error::not_found(
+            Reason::PackageNotFound,
+            format!("license package {} does not exist", req.package),
+        ));
+    }
+    let mut planned = Vec::with_capacity(orgs.len());
+    for org in &orgs {
+        planned.push(plan_org(txn, org, req).await?);
+    }
+    let attached = count(
+        txn.conn(),
+        "SELECT COUNT(*) AS n FROM attachments WHERE package_id = ? AND identity_id = ?",
+        vec![req.package.as_str().into(), identity.as_str().into()],
+    )
+    .await?;
+    let sessions_ended = count(
+        txn.conn(),
+        "SELECT COUNT(*) AS n FROM sessions WHERE package_id = ? AND identity_id = ?",
+        vec![req.package.as_str().into(), identity.as_str().into()],
+    )
+    .await?;
+    let mut outcome = IdentityOffboarding {
+        orgs: planned,
+        seat_freed: attached > 0,
+        sessions_ended,
+        applied: !req.validate_only,
+    };
+    if req.validate_only {
+        txn.nothing_changed();
+        return Ok(outcome);
+    }
+    if let Some(refusal) = outcome.refusal(identity, req) {
+        return Err(refusal);
+    }
+    for o in &outcome.orgs {
+        apply_org(txn, o, req).await?;
+    }
+    if req.action == OffboardingAction::Remove && !orgs.is_empty() {
+        // W6: each organization's removal can be undone on its own.
+        keep_for_undo(txn, identity, &orgs).await?;
+        remove_from_orgs(txn, identity, &orgs).await?;
+    }
+    outcome.seat_freed = seats::detach(txn, &req.package, identity, "OFFBOARDED").await?;
+    if txn.events_pending() == 0 {
+        // Nothing to do: no membership, no seat, no session.
+        txn.nothing_changed();
+    }
+    Ok(outcome)
 }

@@ -247,7 +247,8 @@ pub(super) async fn offboarding_facts<C: ConnectionTrait>(
 /// no longer matches the facts (W1), then with the plan's first blocking
 /// reason. Otherwise hands the rooms that would lose their last admin to
 /// `successor` (M7). Returns the member row, its package and the plan.
-async fn plan_and_guard(
+/// Shared by Deactivate/RemoveMember and their scheduled runs (W3).
+pub(super) async fn plan_and_guard(
     txn: &mut Txn,
     action: OffboardingAction,
     org: &OrgId,

@@ -122,4 +122,24 @@ impl Txn {
     pub fn events_pending(&self) -> usize {
         self.events.len()
     }
+
+    /// Drops the events emitted after the first `n` (work rolled back to
+    /// a savepoint: a refused batch item, a refused scheduled change).
+    pub(super) fn rewind_events(&mut self, n: usize) {
+        self.events.truncate(n);
+    }
+
+    /// Adds the detail `key` = `value` to every event emitted after the
+    /// first `n` (a scheduled change records who scheduled it, W3).
+    pub(super) fn tag_events_since(&mut self, n: usize, key: &str, value: &str) {
+        for event in self.events.iter_mut().skip(n) {
+            event.attributes.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Takes back [`Txn::nothing_changed`]: what follows does change
+    /// something.
+    pub(super) fn something_changed(&mut self) {
+        self.unchanged = false;
+    }
 }

@@ -35,5 +35,7 @@ mod tls;
 mod v1_hostile_input;
 mod w1_plan_then_apply;
 mod w2_offboard_identity;
+mod w3_schedule_requests;
+mod w3_scheduled_changes;
 mod w4_batches;
 mod w6_undo_removal;

@@ -126,6 +126,18 @@ const (
 	// The state a previewed plan was made on has changed since (its `etag`
 	// no longer matches): preview again, then confirm. (W1; code ABORTED)
 	ErrorReason_ERROR_REASON_ETAG_MISMATCH ErrorReason = 41
+	// No scheduled change with this ID (W3; code NOT_FOUND).
+	ErrorReason_ERROR_REASON_SCHEDULED_CHANGE_NOT_FOUND ErrorReason = 42
+	// The scheduled change is no longer PENDING: it already ran, failed or
+	// was cancelled (W3; code FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING ErrorReason = 43
+	// No removal of this member from this organization can be undone: none
+	// happened, the identity was revoked since, or the copy kept for undo was
+	// deleted after the window. (W6; code NOT_FOUND)
+	ErrorReason_ERROR_REASON_NO_REMOVAL_TO_UNDO ErrorReason = 44
+	// The organization's removal_undo_window for this removal has passed; add
+	// the identity again instead. (W6; code FAILED_PRECONDITION)
+	ErrorReason_ERROR_REASON_UNDO_WINDOW_PASSED ErrorReason = 45
 )
 
 // Enum value maps for ErrorReason.
@@ -173,6 +185,10 @@ var (
 		39: "ERROR_REASON_INTERNAL",
 		40: "ERROR_REASON_REVOCATION_PASSWORD_REQUIRED",
 		41: "ERROR_REASON_ETAG_MISMATCH",
+		42: "ERROR_REASON_SCHEDULED_CHANGE_NOT_FOUND",
+		43: "ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING",
+		44: "ERROR_REASON_NO_REMOVAL_TO_UNDO",
+		45: "ERROR_REASON_UNDO_WINDOW_PASSED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -217,6 +233,10 @@ var (
 		"ERROR_REASON_INTERNAL":                     39,
 		"ERROR_REASON_REVOCATION_PASSWORD_REQUIRED": 40,
 		"ERROR_REASON_ETAG_MISMATCH":                41,
+		"ERROR_REASON_SCHEDULED_CHANGE_NOT_FOUND":   42,
+		"ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING": 43,
+		"ERROR_REASON_NO_REMOVAL_TO_UNDO":           44,
+		"ERROR_REASON_UNDO_WINDOW_PASSED":           45,
 	}
 )
 
@@ -251,7 +271,7 @@ var File_roster_v1_errors_proto protoreflect.FileDescriptor
 
 const file_roster_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16roster/v1/errors.proto\x12\troster.v1*\xff\v\n" +
+	"\x16roster/v1/errors.proto\x12\troster.v1*\xa5\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12 \n" +
@@ -295,7 +315,11 @@ const file_roster_v1_errors_proto_rawDesc = "" +
 	"\x15ERROR_REASON_CONFLICT\x10&\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10'\x12-\n" +
 	")ERROR_REASON_REVOCATION_PASSWORD_REQUIRED\x10(\x12\x1e\n" +
-	"\x1aERROR_REASON_ETAG_MISMATCH\x10)BY\n" +
+	"\x1aERROR_REASON_ETAG_MISMATCH\x10)\x12+\n" +
+	"'ERROR_REASON_SCHEDULED_CHANGE_NOT_FOUND\x10*\x12-\n" +
+	")ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING\x10+\x12#\n" +
+	"\x1fERROR_REASON_NO_REMOVAL_TO_UNDO\x10,\x12#\n" +
+	"\x1fERROR_REASON_UNDO_WINDOW_PASSED\x10-BY\n" +
 	"\rdev.roster.v1B\vErrorsProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (

@@ -79,6 +79,30 @@ const (
 	// A service key was created (`roster create-service-key` or the first
 	// start's bootstrap key).
 	EventType_EVENT_TYPE_SERVICE_KEY_CREATED EventType = 25
+	// ScheduleMemberChange: a change was scheduled (W3). Attributes `kind`,
+	// `schedule_time` (RFC 3339, UTC) and `time_zone` when given; subject is
+	// the scheduled change's ID.
+	EventType_EVENT_TYPE_SCHEDULED_CHANGE_CREATED EventType = 26
+	// CancelScheduledChange (W3).
+	EventType_EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED EventType = 27
+	// A scheduled change ran (W3). Committed together with the change's own
+	// events (MEMBER_DEACTIVATED, MEMBER_REMOVED, …), which have the actor
+	// SYSTEM `scheduler` and the attributes `scheduled_change_id` and
+	// `scheduled_by` (`IDENTITY:<id>` or `SERVICE:<key name>`).
+	EventType_EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED EventType = 28
+	// A scheduled change could no longer apply when it was due and nothing of
+	// it was applied (W3): `reason` is the refusal's reason code (for example
+	// LAST_ROOM_ADMIN, MEMBER_NOT_FOUND), attribute `message` its message.
+	// Scoped to the organization (or, for an OffboardIdentity, the package),
+	// so its admins watching the events see it.
+	EventType_EVENT_TYPE_SCHEDULED_CHANGE_FAILED EventType = 29
+	// A deactivated member's expected return time has passed and it is still
+	// deactivated: a reminder for the organization's admins, sent once per
+	// deactivation. Reactivation stays manual (ReactivateMember). (W3, M5)
+	EventType_EVENT_TYPE_DEACTIVATION_RETURN_DUE EventType = 30
+	// UndoRemoveMember: a removed member is back as it was. Attributes:
+	// role, state, rooms_restored, rooms_gone, assignments_restored. (W6)
+	EventType_EVENT_TYPE_MEMBER_RESTORED EventType = 31
 )
 
 // Enum value maps for EventType.
@@ -110,34 +134,46 @@ var (
 		23: "EVENT_TYPE_ASSIGNMENT_CREATED",
 		24: "EVENT_TYPE_ASSIGNMENTS_TRANSFERRED",
 		25: "EVENT_TYPE_SERVICE_KEY_CREATED",
+		26: "EVENT_TYPE_SCHEDULED_CHANGE_CREATED",
+		27: "EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED",
+		28: "EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED",
+		29: "EVENT_TYPE_SCHEDULED_CHANGE_FAILED",
+		30: "EVENT_TYPE_DEACTIVATION_RETURN_DUE",
+		31: "EVENT_TYPE_MEMBER_RESTORED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":             0,
-		"EVENT_TYPE_IDENTITY_CREATED":        1,
-		"EVENT_TYPE_REVOCATION_PASSWORD_SET": 2,
-		"EVENT_TYPE_IDENTITY_REVOKED":        3,
-		"EVENT_TYPE_SESSION_STARTED":         4,
-		"EVENT_TYPE_SESSION_ENDED":           5,
-		"EVENT_TYPE_PACKAGE_CREATED":         6,
-		"EVENT_TYPE_PACKAGE_UPDATED":         7,
-		"EVENT_TYPE_CREDENTIAL_ISSUED":       8,
-		"EVENT_TYPE_CREDENTIAL_DELETED":      9,
-		"EVENT_TYPE_IDENTITY_ATTACHED":       10,
-		"EVENT_TYPE_IDENTITY_DETACHED":       11,
-		"EVENT_TYPE_ORGANIZATION_CREATED":    12,
-		"EVENT_TYPE_ORGANIZATION_UPDATED":    13,
-		"EVENT_TYPE_MEMBER_ADDED":            14,
-		"EVENT_TYPE_MEMBER_ROLE_UPDATED":     15,
-		"EVENT_TYPE_MEMBER_DEACTIVATED":      16,
-		"EVENT_TYPE_MEMBER_REACTIVATED":      17,
-		"EVENT_TYPE_MEMBER_REMOVED":          18,
-		"EVENT_TYPE_ROOM_CREATED":            19,
-		"EVENT_TYPE_ROOM_MEMBER_ADDED":       20,
-		"EVENT_TYPE_ROOM_MEMBER_UPDATED":     21,
-		"EVENT_TYPE_ROOM_MEMBER_REMOVED":     22,
-		"EVENT_TYPE_ASSIGNMENT_CREATED":      23,
-		"EVENT_TYPE_ASSIGNMENTS_TRANSFERRED": 24,
-		"EVENT_TYPE_SERVICE_KEY_CREATED":     25,
+		"EVENT_TYPE_UNSPECIFIED":                0,
+		"EVENT_TYPE_IDENTITY_CREATED":           1,
+		"EVENT_TYPE_REVOCATION_PASSWORD_SET":    2,
+		"EVENT_TYPE_IDENTITY_REVOKED":           3,
+		"EVENT_TYPE_SESSION_STARTED":            4,
+		"EVENT_TYPE_SESSION_ENDED":              5,
+		"EVENT_TYPE_PACKAGE_CREATED":            6,
+		"EVENT_TYPE_PACKAGE_UPDATED":            7,
+		"EVENT_TYPE_CREDENTIAL_ISSUED":          8,
+		"EVENT_TYPE_CREDENTIAL_DELETED":         9,
+		"EVENT_TYPE_IDENTITY_ATTACHED":          10,
+		"EVENT_TYPE_IDENTITY_DETACHED":          11,
+		"EVENT_TYPE_ORGANIZATION_CREATED":       12,
+		"EVENT_TYPE_ORGANIZATION_UPDATED":       13,
+		"EVENT_TYPE_MEMBER_ADDED":               14,
+		"EVENT_TYPE_MEMBER_ROLE_UPDATED":        15,
+		"EVENT_TYPE_MEMBER_DEACTIVATED":         16,
+		"EVENT_TYPE_MEMBER_REACTIVATED":         17,
+		"EVENT_TYPE_MEMBER_REMOVED":             18,
+		"EVENT_TYPE_ROOM_CREATED":               19,
+		"EVENT_TYPE_ROOM_MEMBER_ADDED":          20,
+		"EVENT_TYPE_ROOM_MEMBER_UPDATED":        21,
+		"EVENT_TYPE_ROOM_MEMBER_REMOVED":        22,
+		"EVENT_TYPE_ASSIGNMENT_CREATED":         23,
+		"EVENT_TYPE_ASSIGNMENTS_TRANSFERRED":    24,
+		"EVENT_TYPE_SERVICE_KEY_CREATED":        25,
+		"EVENT_TYPE_SCHEDULED_CHANGE_CREATED":   26,
+		"EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED": 27,
+		"EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED":  28,
+		"EVENT_TYPE_SCHEDULED_CHANGE_FAILED":    29,
+		"EVENT_TYPE_DEACTIVATION_RETURN_DUE":    30,
+		"EVENT_TYPE_MEMBER_RESTORED":            31,
 	}
 )
 
@@ -655,7 +691,7 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"k\n" +
 	"\x17ListAuditEventsResponse\x12(\n" +
 	"\x06events\x18\x01 \x03(\v2\x10.roster.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfe\x06\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xec\b\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_TYPE_IDENTITY_CREATED\x10\x01\x12&\n" +
@@ -683,7 +719,13 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"\x1eEVENT_TYPE_ROOM_MEMBER_REMOVED\x10\x16\x12!\n" +
 	"\x1dEVENT_TYPE_ASSIGNMENT_CREATED\x10\x17\x12&\n" +
 	"\"EVENT_TYPE_ASSIGNMENTS_TRANSFERRED\x10\x18\x12\"\n" +
-	"\x1eEVENT_TYPE_SERVICE_KEY_CREATED\x10\x192\xb8\x01\n" +
+	"\x1eEVENT_TYPE_SERVICE_KEY_CREATED\x10\x19\x12'\n" +
+	"#EVENT_TYPE_SCHEDULED_CHANGE_CREATED\x10\x1a\x12)\n" +
+	"%EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED\x10\x1b\x12(\n" +
+	"$EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED\x10\x1c\x12&\n" +
+	"\"EVENT_TYPE_SCHEDULED_CHANGE_FAILED\x10\x1d\x12&\n" +
+	"\"EVENT_TYPE_DEACTIVATION_RETURN_DUE\x10\x1e\x12\x1e\n" +
+	"\x1aEVENT_TYPE_MEMBER_RESTORED\x10\x1f2\xb8\x01\n" +
 	"\fEventService\x12N\n" +
 	"\vWatchEvents\x12\x1d.roster.v1.WatchEventsRequest\x1a\x1e.roster.v1.WatchEventsResponse0\x01\x12X\n" +
 	"\x0fListAuditEvents\x12!.roster.v1.ListAuditEventsRequest\x1a\".roster.v1.ListAuditEventsResponseBY\n" +

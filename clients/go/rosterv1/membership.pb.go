@@ -531,6 +531,67 @@ func (AccessDenialReason) EnumDescriptor() ([]byte, []int) {
 	return file_roster_v1_membership_proto_rawDescGZIP(), []int{8}
 }
 
+// Where a scheduled change stands.
+type ScheduledChangeState int32
+
+const (
+	// Not set (in filters: any state).
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED ScheduledChangeState = 0
+	// Waiting for its schedule_time.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_PENDING ScheduledChangeState = 1
+	// Ran and applied.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_DONE ScheduledChangeState = 2
+	// Could no longer apply when due; nothing of it was applied.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_FAILED ScheduledChangeState = 3
+	// Cancelled before it ran.
+	ScheduledChangeState_SCHEDULED_CHANGE_STATE_CANCELLED ScheduledChangeState = 4
+)
+
+// Enum value maps for ScheduledChangeState.
+var (
+	ScheduledChangeState_name = map[int32]string{
+		0: "SCHEDULED_CHANGE_STATE_UNSPECIFIED",
+		1: "SCHEDULED_CHANGE_STATE_PENDING",
+		2: "SCHEDULED_CHANGE_STATE_DONE",
+		3: "SCHEDULED_CHANGE_STATE_FAILED",
+		4: "SCHEDULED_CHANGE_STATE_CANCELLED",
+	}
+	ScheduledChangeState_value = map[string]int32{
+		"SCHEDULED_CHANGE_STATE_UNSPECIFIED": 0,
+		"SCHEDULED_CHANGE_STATE_PENDING":     1,
+		"SCHEDULED_CHANGE_STATE_DONE":        2,
+		"SCHEDULED_CHANGE_STATE_FAILED":      3,
+		"SCHEDULED_CHANGE_STATE_CANCELLED":   4,
+	}
+)
+
+func (x ScheduledChangeState) Enum() *ScheduledChangeState {
+	p := new(ScheduledChangeState)
+	*p = x
+	return p
+}
+
+func (x ScheduledChangeState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduledChangeState) Descriptor() protoreflect.EnumDescriptor {
+	return file_roster_v1_membership_proto_enumTypes[9].Descriptor()
+}
+
+func (ScheduledChangeState) Type() protoreflect.EnumType {
+	return &file_roster_v1_membership_proto_enumTypes[9]
+}
+
+func (x ScheduledChangeState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduledChangeState.Descriptor instead.
+func (ScheduledChangeState) EnumDescriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{9}
+}
+
 // A tenant bound to one license package.
 type Organization struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -546,9 +607,13 @@ type Organization struct {
 	// (the default). At least one hour.
 	GuestInactivityDeactivation *durationpb.Duration `protobuf:"bytes,5,opt,name=guest_inactivity_deactivation,json=guestInactivityDeactivation,proto3" json:"guest_inactivity_deactivation,omitempty"`
 	// Output only.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// How long a removal can be undone with UndoRemoveMember; unset means the
+	// default, seven days; zero turns undo off (removals then keep no copy).
+	// Whole seconds, at most 90 days. (W6)
+	RemovalUndoWindow *durationpb.Duration `protobuf:"bytes,7,opt,name=removal_undo_window,json=removalUndoWindow,proto3" json:"removal_undo_window,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Organization) Reset() {
@@ -619,6 +684,13 @@ func (x *Organization) GetGuestInactivityDeactivation() *durationpb.Duration {
 func (x *Organization) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Organization) GetRemovalUndoWindow() *durationpb.Duration {
+	if x != nil {
+		return x.RemovalUndoWindow
 	}
 	return nil
 }
@@ -730,9 +802,10 @@ type UpdateOrganizationSettingsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organization with its organization_id and the new values.
 	Organization *Organization `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
-	// Fields to change: display_name, guest_inactivity_deactivation. When
-	// omitted, the populated fields; `*` for both (an unset
-	// guest_inactivity_deactivation then means never).
+	// Fields to change: display_name, guest_inactivity_deactivation,
+	// removal_undo_window. When omitted, the populated fields; `*` for all
+	// (an unset guest_inactivity_deactivation then means never, an unset
+	// removal_undo_window the default).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2056,9 +2129,12 @@ type RemoveMemberResponse struct {
 	// Rooms whose admin role went to the successor.
 	SuccessorRoomIds []string `protobuf:"bytes,3,rep,name=successor_room_ids,json=successorRoomIds,proto3" json:"successor_room_ids,omitempty"`
 	// Whether the seat in the organization's package was freed.
-	SeatFreed     bool `protobuf:"varint,4,opt,name=seat_freed,json=seatFreed,proto3" json:"seat_freed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SeatFreed bool `protobuf:"varint,4,opt,name=seat_freed,json=seatFreed,proto3" json:"seat_freed,omitempty"`
+	// Until when UndoRemoveMember can bring the member back; unset when the
+	// organization's removal_undo_window is zero. (W6)
+	UndoExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=undo_expire_time,json=undoExpireTime,proto3" json:"undo_expire_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RemoveMemberResponse) Reset() {
@@ -2119,6 +2195,150 @@ func (x *RemoveMemberResponse) GetSeatFreed() bool {
 	return false
 }
 
+func (x *RemoveMemberResponse) GetUndoExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UndoExpireTime
+	}
+	return nil
+}
+
+// Request for UndoRemoveMember.
+type UndoRemoveMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The removed member.
+	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndoRemoveMemberRequest) Reset() {
+	*x = UndoRemoveMemberRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndoRemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndoRemoveMemberRequest) ProtoMessage() {}
+
+func (x *UndoRemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndoRemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*UndoRemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UndoRemoveMemberRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *UndoRemoveMemberRequest) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+// Response for UndoRemoveMember.
+type UndoRemoveMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member as it was when removed.
+	Member *Member `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	// Room memberships restored, with their roles and permissions.
+	RoomsRestored int32 `protobuf:"varint,2,opt,name=rooms_restored,json=roomsRestored,proto3" json:"rooms_restored,omitempty"`
+	// Rooms the member was in that were deleted since (not restored).
+	RoomsGone int32 `protobuf:"varint,3,opt,name=rooms_gone,json=roomsGone,proto3" json:"rooms_gone,omitempty"`
+	// Assignments the member holds again.
+	AssignmentsRestored int32 `protobuf:"varint,4,opt,name=assignments_restored,json=assignmentsRestored,proto3" json:"assignments_restored,omitempty"`
+	// Whether a seat in the organization's package was taken.
+	SeatTaken     bool `protobuf:"varint,5,opt,name=seat_taken,json=seatTaken,proto3" json:"seat_taken,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndoRemoveMemberResponse) Reset() {
+	*x = UndoRemoveMemberResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndoRemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndoRemoveMemberResponse) ProtoMessage() {}
+
+func (x *UndoRemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndoRemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*UndoRemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UndoRemoveMemberResponse) GetMember() *Member {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *UndoRemoveMemberResponse) GetRoomsRestored() int32 {
+	if x != nil {
+		return x.RoomsRestored
+	}
+	return 0
+}
+
+func (x *UndoRemoveMemberResponse) GetRoomsGone() int32 {
+	if x != nil {
+		return x.RoomsGone
+	}
+	return 0
+}
+
+func (x *UndoRemoveMemberResponse) GetAssignmentsRestored() int32 {
+	if x != nil {
+		return x.AssignmentsRestored
+	}
+	return 0
+}
+
+func (x *UndoRemoveMemberResponse) GetSeatTaken() bool {
+	if x != nil {
+		return x.SeatTaken
+	}
+	return false
+}
+
 // Request for PreviewOffboarding.
 type PreviewOffboardingRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2136,7 +2356,7 @@ type PreviewOffboardingRequest struct {
 
 func (x *PreviewOffboardingRequest) Reset() {
 	*x = PreviewOffboardingRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2368,7 @@ func (x *PreviewOffboardingRequest) String() string {
 func (*PreviewOffboardingRequest) ProtoMessage() {}
 
 func (x *PreviewOffboardingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2381,7 @@ func (x *PreviewOffboardingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingRequest.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{23}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PreviewOffboardingRequest) GetOrganizationId() string {
@@ -2215,7 +2435,7 @@ type OffboardIdentityRequest struct {
 
 func (x *OffboardIdentityRequest) Reset() {
 	*x = OffboardIdentityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2447,7 @@ func (x *OffboardIdentityRequest) String() string {
 func (*OffboardIdentityRequest) ProtoMessage() {}
 
 func (x *OffboardIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2460,7 @@ func (x *OffboardIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffboardIdentityRequest.ProtoReflect.Descriptor instead.
 func (*OffboardIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *OffboardIdentityRequest) GetIdentityId() string {
@@ -2310,7 +2530,7 @@ type OrganizationOffboarding struct {
 
 func (x *OrganizationOffboarding) Reset() {
 	*x = OrganizationOffboarding{}
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2542,7 @@ func (x *OrganizationOffboarding) String() string {
 func (*OrganizationOffboarding) ProtoMessage() {}
 
 func (x *OrganizationOffboarding) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2555,7 @@ func (x *OrganizationOffboarding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationOffboarding.ProtoReflect.Descriptor instead.
 func (*OrganizationOffboarding) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OrganizationOffboarding) GetOrganizationId() string {
@@ -2405,7 +2625,7 @@ type OffboardIdentityResponse struct {
 
 func (x *OffboardIdentityResponse) Reset() {
 	*x = OffboardIdentityResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2637,7 @@ func (x *OffboardIdentityResponse) String() string {
 func (*OffboardIdentityResponse) ProtoMessage() {}
 
 func (x *OffboardIdentityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2650,7 @@ func (x *OffboardIdentityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffboardIdentityResponse.ProtoReflect.Descriptor instead.
 func (*OffboardIdentityResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OffboardIdentityResponse) GetOrganizations() []*OrganizationOffboarding {
@@ -2479,7 +2699,7 @@ type ItemStatus struct {
 
 func (x *ItemStatus) Reset() {
 	*x = ItemStatus{}
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2711,7 @@ func (x *ItemStatus) String() string {
 func (*ItemStatus) ProtoMessage() {}
 
 func (x *ItemStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2724,7 @@ func (x *ItemStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemStatus.ProtoReflect.Descriptor instead.
 func (*ItemStatus) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ItemStatus) GetCode() int32 {
@@ -2541,7 +2761,7 @@ type BatchSummary struct {
 
 func (x *BatchSummary) Reset() {
 	*x = BatchSummary{}
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2553,7 +2773,7 @@ func (x *BatchSummary) String() string {
 func (*BatchSummary) ProtoMessage() {}
 
 func (x *BatchSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2566,7 +2786,7 @@ func (x *BatchSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
 func (*BatchSummary) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchSummary) GetSucceeded() int32 {
@@ -2596,7 +2816,7 @@ type AddMemberItem struct {
 
 func (x *AddMemberItem) Reset() {
 	*x = AddMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2828,7 @@ func (x *AddMemberItem) String() string {
 func (*AddMemberItem) ProtoMessage() {}
 
 func (x *AddMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2841,7 @@ func (x *AddMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberItem.ProtoReflect.Descriptor instead.
 func (*AddMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AddMemberItem) GetIdentityId() string {
@@ -2655,7 +2875,7 @@ type BatchAddMembersRequest struct {
 
 func (x *BatchAddMembersRequest) Reset() {
 	*x = BatchAddMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2667,7 +2887,7 @@ func (x *BatchAddMembersRequest) String() string {
 func (*BatchAddMembersRequest) ProtoMessage() {}
 
 func (x *BatchAddMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2680,7 +2900,7 @@ func (x *BatchAddMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAddMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchAddMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BatchAddMembersRequest) GetOrganizationId() string {
@@ -2724,7 +2944,7 @@ type AddMemberResult struct {
 
 func (x *AddMemberResult) Reset() {
 	*x = AddMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +2956,7 @@ func (x *AddMemberResult) String() string {
 func (*AddMemberResult) ProtoMessage() {}
 
 func (x *AddMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +2969,7 @@ func (x *AddMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberResult.ProtoReflect.Descriptor instead.
 func (*AddMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddMemberResult) GetStatus() *ItemStatus {
@@ -2781,7 +3001,7 @@ type BatchAddMembersResponse struct {
 
 func (x *BatchAddMembersResponse) Reset() {
 	*x = BatchAddMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +3013,7 @@ func (x *BatchAddMembersResponse) String() string {
 func (*BatchAddMembersResponse) ProtoMessage() {}
 
 func (x *BatchAddMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +3026,7 @@ func (x *BatchAddMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAddMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchAddMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BatchAddMembersResponse) GetResults() []*AddMemberResult {
@@ -2850,7 +3070,7 @@ type DeactivateMemberItem struct {
 
 func (x *DeactivateMemberItem) Reset() {
 	*x = DeactivateMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +3082,7 @@ func (x *DeactivateMemberItem) String() string {
 func (*DeactivateMemberItem) ProtoMessage() {}
 
 func (x *DeactivateMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +3095,7 @@ func (x *DeactivateMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateMemberItem.ProtoReflect.Descriptor instead.
 func (*DeactivateMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeactivateMemberItem) GetIdentityId() string {
@@ -2930,7 +3150,7 @@ type BatchDeactivateMembersRequest struct {
 
 func (x *BatchDeactivateMembersRequest) Reset() {
 	*x = BatchDeactivateMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3162,7 @@ func (x *BatchDeactivateMembersRequest) String() string {
 func (*BatchDeactivateMembersRequest) ProtoMessage() {}
 
 func (x *BatchDeactivateMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3175,7 @@ func (x *BatchDeactivateMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchDeactivateMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchDeactivateMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BatchDeactivateMembersRequest) GetOrganizationId() string {
@@ -2999,7 +3219,7 @@ type DeactivateMemberResult struct {
 
 func (x *DeactivateMemberResult) Reset() {
 	*x = DeactivateMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3011,7 +3231,7 @@ func (x *DeactivateMemberResult) String() string {
 func (*DeactivateMemberResult) ProtoMessage() {}
 
 func (x *DeactivateMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3024,7 +3244,7 @@ func (x *DeactivateMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateMemberResult.ProtoReflect.Descriptor instead.
 func (*DeactivateMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeactivateMemberResult) GetStatus() *ItemStatus {
@@ -3056,7 +3276,7 @@ type BatchDeactivateMembersResponse struct {
 
 func (x *BatchDeactivateMembersResponse) Reset() {
 	*x = BatchDeactivateMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3068,7 +3288,7 @@ func (x *BatchDeactivateMembersResponse) String() string {
 func (*BatchDeactivateMembersResponse) ProtoMessage() {}
 
 func (x *BatchDeactivateMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3081,7 +3301,7 @@ func (x *BatchDeactivateMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchDeactivateMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchDeactivateMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BatchDeactivateMembersResponse) GetResults() []*DeactivateMemberResult {
@@ -3119,7 +3339,7 @@ type RemoveMemberItem struct {
 
 func (x *RemoveMemberItem) Reset() {
 	*x = RemoveMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3131,7 +3351,7 @@ func (x *RemoveMemberItem) String() string {
 func (*RemoveMemberItem) ProtoMessage() {}
 
 func (x *RemoveMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3144,7 +3364,7 @@ func (x *RemoveMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberItem.ProtoReflect.Descriptor instead.
 func (*RemoveMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RemoveMemberItem) GetIdentityId() string {
@@ -3178,7 +3398,7 @@ type BatchRemoveMembersRequest struct {
 
 func (x *BatchRemoveMembersRequest) Reset() {
 	*x = BatchRemoveMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3410,7 @@ func (x *BatchRemoveMembersRequest) String() string {
 func (*BatchRemoveMembersRequest) ProtoMessage() {}
 
 func (x *BatchRemoveMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3423,7 @@ func (x *BatchRemoveMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRemoveMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchRemoveMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BatchRemoveMembersRequest) GetOrganizationId() string {
@@ -3247,7 +3467,7 @@ type RemoveMemberResult struct {
 
 func (x *RemoveMemberResult) Reset() {
 	*x = RemoveMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3259,7 +3479,7 @@ func (x *RemoveMemberResult) String() string {
 func (*RemoveMemberResult) ProtoMessage() {}
 
 func (x *RemoveMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3272,7 +3492,7 @@ func (x *RemoveMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResult.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RemoveMemberResult) GetStatus() *ItemStatus {
@@ -3304,7 +3524,7 @@ type BatchRemoveMembersResponse struct {
 
 func (x *BatchRemoveMembersResponse) Reset() {
 	*x = BatchRemoveMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3536,7 @@ func (x *BatchRemoveMembersResponse) String() string {
 func (*BatchRemoveMembersResponse) ProtoMessage() {}
 
 func (x *BatchRemoveMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3549,7 @@ func (x *BatchRemoveMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRemoveMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchRemoveMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BatchRemoveMembersResponse) GetResults() []*RemoveMemberResult {
@@ -3381,7 +3601,7 @@ type PreviewOffboardingResponse struct {
 
 func (x *PreviewOffboardingResponse) Reset() {
 	*x = PreviewOffboardingResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3393,7 +3613,7 @@ func (x *PreviewOffboardingResponse) String() string {
 func (*PreviewOffboardingResponse) ProtoMessage() {}
 
 func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3406,7 +3626,7 @@ func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingResponse.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PreviewOffboardingResponse) GetOrphanedRoomIds() []string {
@@ -3481,7 +3701,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_roster_v1_membership_proto_msgTypes[42]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +3713,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[42]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +3726,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{42}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Assignment) GetAssignmentId() string {
@@ -3569,7 +3789,7 @@ type CreateAssignmentRequest struct {
 
 func (x *CreateAssignmentRequest) Reset() {
 	*x = CreateAssignmentRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[43]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3801,7 @@ func (x *CreateAssignmentRequest) String() string {
 func (*CreateAssignmentRequest) ProtoMessage() {}
 
 func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[43]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3814,7 @@ func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{43}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateAssignmentRequest) GetAssignment() *Assignment {
@@ -3623,7 +3843,7 @@ type ListAssignmentsRequest struct {
 
 func (x *ListAssignmentsRequest) Reset() {
 	*x = ListAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[44]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3635,7 +3855,7 @@ func (x *ListAssignmentsRequest) String() string {
 func (*ListAssignmentsRequest) ProtoMessage() {}
 
 func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[44]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3648,7 +3868,7 @@ func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{44}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListAssignmentsRequest) GetOrganizationId() string {
@@ -3699,7 +3919,7 @@ type ListAssignmentsResponse struct {
 
 func (x *ListAssignmentsResponse) Reset() {
 	*x = ListAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[45]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3711,7 +3931,7 @@ func (x *ListAssignmentsResponse) String() string {
 func (*ListAssignmentsResponse) ProtoMessage() {}
 
 func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[45]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3724,7 +3944,7 @@ func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{45}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListAssignmentsResponse) GetAssignments() []*Assignment {
@@ -3758,7 +3978,7 @@ type TransferAssignmentsRequest struct {
 
 func (x *TransferAssignmentsRequest) Reset() {
 	*x = TransferAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[46]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3770,7 +3990,7 @@ func (x *TransferAssignmentsRequest) String() string {
 func (*TransferAssignmentsRequest) ProtoMessage() {}
 
 func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[46]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3783,7 +4003,7 @@ func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{46}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *TransferAssignmentsRequest) GetOrganizationId() string {
@@ -3825,7 +4045,7 @@ type TransferAssignmentsResponse struct {
 
 func (x *TransferAssignmentsResponse) Reset() {
 	*x = TransferAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[47]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3837,7 +4057,7 @@ func (x *TransferAssignmentsResponse) String() string {
 func (*TransferAssignmentsResponse) ProtoMessage() {}
 
 func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[47]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3850,7 +4070,7 @@ func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{47}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TransferAssignmentsResponse) GetTransferredCount() int32 {
@@ -3873,7 +4093,7 @@ type ResolveProfilesRequest struct {
 
 func (x *ResolveProfilesRequest) Reset() {
 	*x = ResolveProfilesRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[48]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3885,7 +4105,7 @@ func (x *ResolveProfilesRequest) String() string {
 func (*ResolveProfilesRequest) ProtoMessage() {}
 
 func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[48]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3898,7 +4118,7 @@ func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{48}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ResolveProfilesRequest) GetOrganizationId() string {
@@ -3926,7 +4146,7 @@ type ResolveProfilesResponse struct {
 
 func (x *ResolveProfilesResponse) Reset() {
 	*x = ResolveProfilesResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[49]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3938,7 +4158,7 @@ func (x *ResolveProfilesResponse) String() string {
 func (*ResolveProfilesResponse) ProtoMessage() {}
 
 func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[49]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3951,7 +4171,7 @@ func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{49}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ResolveProfilesResponse) GetProfiles() []*Profile {
@@ -3982,7 +4202,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_roster_v1_membership_proto_msgTypes[50]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3994,7 +4214,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[50]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4007,7 +4227,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{50}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Profile) GetIdentityId() string {
@@ -4067,7 +4287,7 @@ type CheckAccessRequest struct {
 
 func (x *CheckAccessRequest) Reset() {
 	*x = CheckAccessRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[51]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4079,7 +4299,7 @@ func (x *CheckAccessRequest) String() string {
 func (*CheckAccessRequest) ProtoMessage() {}
 
 func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[51]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4092,7 +4312,7 @@ func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckAccessRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{51}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CheckAccessRequest) GetIdentityId() string {
@@ -4135,7 +4355,7 @@ type CheckAccessResponse struct {
 
 func (x *CheckAccessResponse) Reset() {
 	*x = CheckAccessResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[52]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4147,7 +4367,7 @@ func (x *CheckAccessResponse) String() string {
 func (*CheckAccessResponse) ProtoMessage() {}
 
 func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[52]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4160,7 +4380,7 @@ func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckAccessResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{52}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CheckAccessResponse) GetAllowed() bool {
@@ -4211,7 +4431,7 @@ type RecordActivityRequest struct {
 
 func (x *RecordActivityRequest) Reset() {
 	*x = RecordActivityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[53]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4223,7 +4443,7 @@ func (x *RecordActivityRequest) String() string {
 func (*RecordActivityRequest) ProtoMessage() {}
 
 func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[53]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4236,7 +4456,7 @@ func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordActivityRequest.ProtoReflect.Descriptor instead.
 func (*RecordActivityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{53}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RecordActivityRequest) GetOrganizationId() string {
@@ -4266,7 +4486,7 @@ type RunInactivitySweepRequest struct {
 
 func (x *RunInactivitySweepRequest) Reset() {
 	*x = RunInactivitySweepRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[54]
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4278,7 +4498,7 @@ func (x *RunInactivitySweepRequest) String() string {
 func (*RunInactivitySweepRequest) ProtoMessage() {}
 
 func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[54]
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4291,7 +4511,7 @@ func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepRequest.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{54}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RunInactivitySweepRequest) GetOrganizationId() string {
@@ -4321,7 +4541,7 @@ type RunInactivitySweepResponse struct {
 
 func (x *RunInactivitySweepResponse) Reset() {
 	*x = RunInactivitySweepResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[55]
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4553,7 @@ func (x *RunInactivitySweepResponse) String() string {
 func (*RunInactivitySweepResponse) ProtoMessage() {}
 
 func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[55]
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4566,7 @@ func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepResponse.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{55}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RunInactivitySweepResponse) GetDeactivatedMembers() []*Member {
@@ -4363,11 +4583,675 @@ func (x *RunInactivitySweepResponse) GetDeactivatedCount() int32 {
 	return 0
 }
 
+// A deactivation, removal or OffboardIdentity of a member that runs at a
+// future instant. (W3)
+type ScheduledChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. `sch_…`.
+	ScheduledChangeId string `protobuf:"bytes,1,opt,name=scheduled_change_id,json=scheduledChangeId,proto3" json:"scheduled_change_id,omitempty"`
+	// The organization, for `deactivate` and `remove`; empty for
+	// `offboard_identity` (its package names the organizations).
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The member (the leaver, for `offboard_identity`).
+	IdentityId string `protobuf:"bytes,3,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// What to do; exactly one is set.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*ScheduledChange_Deactivate
+	//	*ScheduledChange_Remove
+	//	*ScheduledChange_OffboardIdentity
+	Change isScheduledChange_Change `protobuf_oneof:"change"`
+	// When to run: in the future, at most 366 days ahead. This instant alone
+	// decides; `time_zone` does not move it.
+	ScheduleTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=schedule_time,json=scheduleTime,proto3" json:"schedule_time,omitempty"`
+	// Optional IANA time zone name (`Europe/Berlin`) the schedule was made
+	// in, kept for display only.
+	TimeZone string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Output only.
+	State ScheduledChangeState `protobuf:"varint,9,opt,name=state,proto3,enum=roster.v1.ScheduledChangeState" json:"state,omitempty"`
+	// Output only. FAILED: the refusal's reason code (for example
+	// LAST_ROOM_ADMIN, MEMBER_NOT_FOUND, ALREADY_DEACTIVATED).
+	FailureReason string `protobuf:"bytes,10,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	// Output only. FAILED: the refusal's message.
+	FailureMessage string `protobuf:"bytes,11,opt,name=failure_message,json=failureMessage,proto3" json:"failure_message,omitempty"`
+	// Output only. Who scheduled it.
+	CreatedBy *Actor `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only. When it ran (DONE) or failed (FAILED).
+	RunTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=run_time,json=runTime,proto3" json:"run_time,omitempty"`
+	// Output only. Who cancelled it (CANCELLED).
+	CancelledBy *Actor `protobuf:"bytes,15,opt,name=cancelled_by,json=cancelledBy,proto3" json:"cancelled_by,omitempty"`
+	// Output only. When it was cancelled (CANCELLED).
+	CancelTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=cancel_time,json=cancelTime,proto3" json:"cancel_time,omitempty"`
+	// Output only. The organization's license package, or the package of
+	// `offboard_identity`.
+	PackageId     string `protobuf:"bytes,17,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduledChange) Reset() {
+	*x = ScheduledChange{}
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledChange) ProtoMessage() {}
+
+func (x *ScheduledChange) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledChange.ProtoReflect.Descriptor instead.
+func (*ScheduledChange) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ScheduledChange) GetScheduledChangeId() string {
+	if x != nil {
+		return x.ScheduledChangeId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetChange() isScheduledChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetDeactivate() *ScheduledDeactivation {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_Deactivate); ok {
+			return x.Deactivate
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetRemove() *ScheduledRemoval {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetOffboardIdentity() *ScheduledOffboarding {
+	if x != nil {
+		if x, ok := x.Change.(*ScheduledChange_OffboardIdentity); ok {
+			return x.OffboardIdentity
+		}
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetScheduleTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScheduleTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetState() ScheduledChangeState {
+	if x != nil {
+		return x.State
+	}
+	return ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED
+}
+
+func (x *ScheduledChange) GetFailureReason() string {
+	if x != nil {
+		return x.FailureReason
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetFailureMessage() string {
+	if x != nil {
+		return x.FailureMessage
+	}
+	return ""
+}
+
+func (x *ScheduledChange) GetCreatedBy() *Actor {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetRunTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCancelledBy() *Actor {
+	if x != nil {
+		return x.CancelledBy
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetCancelTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CancelTime
+	}
+	return nil
+}
+
+func (x *ScheduledChange) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+type isScheduledChange_Change interface {
+	isScheduledChange_Change()
+}
+
+type ScheduledChange_Deactivate struct {
+	// DeactivateMember.
+	Deactivate *ScheduledDeactivation `protobuf:"bytes,4,opt,name=deactivate,proto3,oneof"`
+}
+
+type ScheduledChange_Remove struct {
+	// RemoveMember.
+	Remove *ScheduledRemoval `protobuf:"bytes,5,opt,name=remove,proto3,oneof"`
+}
+
+type ScheduledChange_OffboardIdentity struct {
+	// OffboardIdentity.
+	OffboardIdentity *ScheduledOffboarding `protobuf:"bytes,6,opt,name=offboard_identity,json=offboardIdentity,proto3,oneof"`
+}
+
+func (*ScheduledChange_Deactivate) isScheduledChange_Change() {}
+
+func (*ScheduledChange_Remove) isScheduledChange_Change() {}
+
+func (*ScheduledChange_OffboardIdentity) isScheduledChange_Change() {}
+
+// A scheduled DeactivateMember.
+type ScheduledDeactivation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional reason; INACTIVITY is reserved for the sweep.
+	Reason DeactivationReason `protobuf:"varint,1,opt,name=reason,proto3,enum=roster.v1.DeactivationReason" json:"reason,omitempty"`
+	// Optional note, at most 500 characters.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Optional planned return, after `schedule_time`: when it passes and the
+	// member is still deactivated, Roster emits DEACTIVATION_RETURN_DUE (once)
+	// for the organization's admins. Reactivation stays manual.
+	ExpectedReturnTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expected_return_time,json=expectedReturnTime,proto3" json:"expected_return_time,omitempty"`
+	// Optional active member (at run time) who becomes admin of every room
+	// that would otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,4,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ScheduledDeactivation) Reset() {
+	*x = ScheduledDeactivation{}
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledDeactivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledDeactivation) ProtoMessage() {}
+
+func (x *ScheduledDeactivation) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledDeactivation.ProtoReflect.Descriptor instead.
+func (*ScheduledDeactivation) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ScheduledDeactivation) GetReason() DeactivationReason {
+	if x != nil {
+		return x.Reason
+	}
+	return DeactivationReason_DEACTIVATION_REASON_UNSPECIFIED
+}
+
+func (x *ScheduledDeactivation) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ScheduledDeactivation) GetExpectedReturnTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpectedReturnTime
+	}
+	return nil
+}
+
+func (x *ScheduledDeactivation) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// A scheduled RemoveMember.
+type ScheduledRemoval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional active member (at run time) who becomes admin of every room
+	// that would otherwise lose its last active admin.
+	SuccessorIdentityId string `protobuf:"bytes,1,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ScheduledRemoval) Reset() {
+	*x = ScheduledRemoval{}
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledRemoval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledRemoval) ProtoMessage() {}
+
+func (x *ScheduledRemoval) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledRemoval.ProtoReflect.Descriptor instead.
+func (*ScheduledRemoval) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ScheduledRemoval) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+// A scheduled OffboardIdentity (the fields of OffboardIdentityRequest).
+type ScheduledOffboarding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The license package whose organizations the identity leaves.
+	PackageId string `protobuf:"bytes,1,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Deactivate or remove, in every organization of the package.
+	Action OffboardingAction `protobuf:"varint,2,opt,name=action,proto3,enum=roster.v1.OffboardingAction" json:"action,omitempty"`
+	// Optional identity that becomes admin of every room that would lose its
+	// last active admin; must be an active member wherever that happens.
+	SuccessorIdentityId string `protobuf:"bytes,3,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
+	// Optional identity that receives the leaver's assignments; must be an
+	// active member wherever the leaver holds some.
+	TransferAssignmentsTo string `protobuf:"bytes,4,opt,name=transfer_assignments_to,json=transferAssignmentsTo,proto3" json:"transfer_assignments_to,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ScheduledOffboarding) Reset() {
+	*x = ScheduledOffboarding{}
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledOffboarding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledOffboarding) ProtoMessage() {}
+
+func (x *ScheduledOffboarding) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledOffboarding.ProtoReflect.Descriptor instead.
+func (*ScheduledOffboarding) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ScheduledOffboarding) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *ScheduledOffboarding) GetAction() OffboardingAction {
+	if x != nil {
+		return x.Action
+	}
+	return OffboardingAction_OFFBOARDING_ACTION_UNSPECIFIED
+}
+
+func (x *ScheduledOffboarding) GetSuccessorIdentityId() string {
+	if x != nil {
+		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+func (x *ScheduledOffboarding) GetTransferAssignmentsTo() string {
+	if x != nil {
+		return x.TransferAssignmentsTo
+	}
+	return ""
+}
+
+// Request for ScheduleMemberChange.
+type ScheduleMemberChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change; scheduled_change_id and output-only fields are ignored.
+	ScheduledChange *ScheduledChange `protobuf:"bytes,1,opt,name=scheduled_change,json=scheduledChange,proto3" json:"scheduled_change,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ScheduleMemberChangeRequest) Reset() {
+	*x = ScheduleMemberChangeRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleMemberChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleMemberChangeRequest) ProtoMessage() {}
+
+func (x *ScheduleMemberChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleMemberChangeRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleMemberChangeRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ScheduleMemberChangeRequest) GetScheduledChange() *ScheduledChange {
+	if x != nil {
+		return x.ScheduledChange
+	}
+	return nil
+}
+
+// Request for ListScheduledChanges.
+type ListScheduledChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization (its deactivations and removals). Exactly one of
+	// organization_id and package_id is set.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The package (its OffboardIdentity changes).
+	PackageId string `protobuf:"bytes,2,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Only changes in this state; unspecified for all.
+	State ScheduledChangeState `protobuf:"varint,3,opt,name=state,proto3,enum=roster.v1.ScheduledChangeState" json:"state,omitempty"`
+	// Default 50, at most 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScheduledChangesRequest) Reset() {
+	*x = ListScheduledChangesRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScheduledChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScheduledChangesRequest) ProtoMessage() {}
+
+func (x *ListScheduledChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScheduledChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListScheduledChangesRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ListScheduledChangesRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ListScheduledChangesRequest) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *ListScheduledChangesRequest) GetState() ScheduledChangeState {
+	if x != nil {
+		return x.State
+	}
+	return ScheduledChangeState_SCHEDULED_CHANGE_STATE_UNSPECIFIED
+}
+
+func (x *ListScheduledChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListScheduledChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListScheduledChanges.
+type ListScheduledChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes ordered by schedule_time, then ID.
+	ScheduledChanges []*ScheduledChange `protobuf:"bytes,1,rep,name=scheduled_changes,json=scheduledChanges,proto3" json:"scheduled_changes,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScheduledChangesResponse) Reset() {
+	*x = ListScheduledChangesResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScheduledChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScheduledChangesResponse) ProtoMessage() {}
+
+func (x *ListScheduledChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScheduledChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListScheduledChangesResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ListScheduledChangesResponse) GetScheduledChanges() []*ScheduledChange {
+	if x != nil {
+		return x.ScheduledChanges
+	}
+	return nil
+}
+
+func (x *ListScheduledChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CancelScheduledChange.
+type CancelScheduledChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The scheduled change (`sch_…`).
+	ScheduledChangeId string `protobuf:"bytes,1,opt,name=scheduled_change_id,json=scheduledChangeId,proto3" json:"scheduled_change_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CancelScheduledChangeRequest) Reset() {
+	*x = CancelScheduledChangeRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelScheduledChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelScheduledChangeRequest) ProtoMessage() {}
+
+func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelScheduledChangeRequest.ProtoReflect.Descriptor instead.
+func (*CancelScheduledChangeRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *CancelScheduledChangeRequest) GetScheduledChangeId() string {
+	if x != nil {
+		return x.ScheduledChangeId
+	}
+	return ""
+}
+
 var File_roster_v1_membership_proto protoreflect.FileDescriptor
 
 const file_roster_v1_membership_proto_rawDesc = "" +
 	"\n" +
-	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n" +
+	"\x1aroster/v1/membership.proto\x12\troster.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16roster/v1/common.proto\"\x96\x03\n" +
 	"\fOrganization\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1d\n" +
@@ -4376,7 +5260,8 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x16parent_organization_id\x18\x04 \x01(\tR\x14parentOrganizationId\x12]\n" +
 	"\x1dguest_inactivity_deactivation\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x1bguestInactivityDeactivation\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x84\x01\n" +
+	"createTime\x12I\n" +
+	"\x13removal_undo_window\x18\a \x01(\v2\x19.google.protobuf.DurationR\x11removalUndoWindow\"\x84\x01\n" +
 	"\x19CreateOrganizationRequest\x12;\n" +
 	"\forganization\x18\x01 \x01(\v2\x17.roster.v1.OrganizationR\forganization\x12*\n" +
 	"\x11admin_identity_id\x18\x02 \x01(\tR\x0fadminIdentityId\"A\n" +
@@ -4483,14 +5368,27 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x122\n" +
 	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x12\x12\n" +
-	"\x04etag\x18\x04 \x01(\tR\x04etag\"\xb3\x01\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"\xf9\x01\n" +
 	"\x14RemoveMemberResponse\x12\x1d\n" +
 	"\n" +
 	"rooms_left\x18\x01 \x01(\x05R\troomsLeft\x12/\n" +
 	"\x13assignments_dropped\x18\x02 \x01(\x05R\x12assignmentsDropped\x12,\n" +
 	"\x12successor_room_ids\x18\x03 \x03(\tR\x10successorRoomIds\x12\x1d\n" +
 	"\n" +
-	"seat_freed\x18\x04 \x01(\bR\tseatFreed\"\xcf\x01\n" +
+	"seat_freed\x18\x04 \x01(\bR\tseatFreed\x12D\n" +
+	"\x10undo_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eundoExpireTime\"c\n" +
+	"\x17UndoRemoveMemberRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\videntity_id\x18\x02 \x01(\tR\n" +
+	"identityId\"\xdd\x01\n" +
+	"\x18UndoRemoveMemberResponse\x12)\n" +
+	"\x06member\x18\x01 \x01(\v2\x11.roster.v1.MemberR\x06member\x12%\n" +
+	"\x0erooms_restored\x18\x02 \x01(\x05R\rroomsRestored\x12\x1d\n" +
+	"\n" +
+	"rooms_gone\x18\x03 \x01(\x05R\troomsGone\x121\n" +
+	"\x14assignments_restored\x18\x04 \x01(\x05R\x13assignmentsRestored\x12\x1d\n" +
+	"\n" +
+	"seat_taken\x18\x05 \x01(\bR\tseatTaken\"\xcf\x01\n" +
 	"\x19PreviewOffboardingRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
@@ -4655,7 +5553,62 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\adry_run\x18\x02 \x01(\bR\x06dryRun\"\x8d\x01\n" +
 	"\x1aRunInactivitySweepResponse\x12B\n" +
 	"\x13deactivated_members\x18\x01 \x03(\v2\x11.roster.v1.MemberR\x12deactivatedMembers\x12+\n" +
-	"\x11deactivated_count\x18\x02 \x01(\x05R\x10deactivatedCount*o\n" +
+	"\x11deactivated_count\x18\x02 \x01(\x05R\x10deactivatedCount\"\xfb\x06\n" +
+	"\x0fScheduledChange\x12.\n" +
+	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1f\n" +
+	"\videntity_id\x18\x03 \x01(\tR\n" +
+	"identityId\x12B\n" +
+	"\n" +
+	"deactivate\x18\x04 \x01(\v2 .roster.v1.ScheduledDeactivationH\x00R\n" +
+	"deactivate\x125\n" +
+	"\x06remove\x18\x05 \x01(\v2\x1b.roster.v1.ScheduledRemovalH\x00R\x06remove\x12N\n" +
+	"\x11offboard_identity\x18\x06 \x01(\v2\x1f.roster.v1.ScheduledOffboardingH\x00R\x10offboardIdentity\x12?\n" +
+	"\rschedule_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fscheduleTime\x12\x1b\n" +
+	"\ttime_zone\x18\b \x01(\tR\btimeZone\x125\n" +
+	"\x05state\x18\t \x01(\x0e2\x1f.roster.v1.ScheduledChangeStateR\x05state\x12%\n" +
+	"\x0efailure_reason\x18\n" +
+	" \x01(\tR\rfailureReason\x12'\n" +
+	"\x0ffailure_message\x18\v \x01(\tR\x0efailureMessage\x12/\n" +
+	"\n" +
+	"created_by\x18\f \x01(\v2\x10.roster.v1.ActorR\tcreatedBy\x12;\n" +
+	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x125\n" +
+	"\brun_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\arunTime\x123\n" +
+	"\fcancelled_by\x18\x0f \x01(\v2\x10.roster.v1.ActorR\vcancelledBy\x12;\n" +
+	"\vcancel_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cancelTime\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x11 \x01(\tR\tpackageIdB\b\n" +
+	"\x06change\"\xe4\x01\n" +
+	"\x15ScheduledDeactivation\x125\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1d.roster.v1.DeactivationReasonR\x06reason\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12L\n" +
+	"\x14expected_return_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"F\n" +
+	"\x10ScheduledRemoval\x122\n" +
+	"\x15successor_identity_id\x18\x01 \x01(\tR\x13successorIdentityId\"\xd7\x01\n" +
+	"\x14ScheduledOffboarding\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x01 \x01(\tR\tpackageId\x124\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
+	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x126\n" +
+	"\x17transfer_assignments_to\x18\x04 \x01(\tR\x15transferAssignmentsTo\"d\n" +
+	"\x1bScheduleMemberChangeRequest\x12E\n" +
+	"\x10scheduled_change\x18\x01 \x01(\v2\x1a.roster.v1.ScheduledChangeR\x0fscheduledChange\"\xd8\x01\n" +
+	"\x1bListScheduledChangesRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1d\n" +
+	"\n" +
+	"package_id\x18\x02 \x01(\tR\tpackageId\x125\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1f.roster.v1.ScheduledChangeStateR\x05state\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x8f\x01\n" +
+	"\x1cListScheduledChangesResponse\x12G\n" +
+	"\x11scheduled_changes\x18\x01 \x03(\v2\x1a.roster.v1.ScheduledChangeR\x10scheduledChanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x1cCancelScheduledChangeRequest\x12.\n" +
+	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId*o\n" +
 	"\n" +
 	"MemberRole\x12\x1b\n" +
 	"\x17MEMBER_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -4699,7 +5652,13 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	" ACCESS_DENIAL_REASON_DEACTIVATED\x10\x02\x12 \n" +
 	"\x1cACCESS_DENIAL_REASON_REVOKED\x10\x03\x12$\n" +
 	" ACCESS_DENIAL_REASON_NOT_IN_ROOM\x10\x04\x12)\n" +
-	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x052\xec\x11\n" +
+	"%ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY\x10\x05*\xcc\x01\n" +
+	"\x14ScheduledChangeState\x12&\n" +
+	"\"SCHEDULED_CHANGE_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eSCHEDULED_CHANGE_STATE_PENDING\x10\x01\x12\x1f\n" +
+	"\x1bSCHEDULED_CHANGE_STATE_DONE\x10\x02\x12!\n" +
+	"\x1dSCHEDULED_CHANGE_STATE_FAILED\x10\x03\x12$\n" +
+	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\xec\x14\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -4716,7 +5675,8 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x0fListRoomMembers\x12!.roster.v1.ListRoomMembersRequest\x1a\".roster.v1.ListRoomMembersResponse\x12I\n" +
 	"\x10DeactivateMember\x12\".roster.v1.DeactivateMemberRequest\x1a\x11.roster.v1.Member\x12I\n" +
 	"\x10ReactivateMember\x12\".roster.v1.ReactivateMemberRequest\x1a\x11.roster.v1.Member\x12O\n" +
-	"\fRemoveMember\x12\x1e.roster.v1.RemoveMemberRequest\x1a\x1f.roster.v1.RemoveMemberResponse\x12a\n" +
+	"\fRemoveMember\x12\x1e.roster.v1.RemoveMemberRequest\x1a\x1f.roster.v1.RemoveMemberResponse\x12[\n" +
+	"\x10UndoRemoveMember\x12\".roster.v1.UndoRemoveMemberRequest\x1a#.roster.v1.UndoRemoveMemberResponse\x12a\n" +
 	"\x12PreviewOffboarding\x12$.roster.v1.PreviewOffboardingRequest\x1a%.roster.v1.PreviewOffboardingResponse\x12[\n" +
 	"\x10OffboardIdentity\x12\".roster.v1.OffboardIdentityRequest\x1a#.roster.v1.OffboardIdentityResponse\x12X\n" +
 	"\x0fBatchAddMembers\x12!.roster.v1.BatchAddMembersRequest\x1a\".roster.v1.BatchAddMembersResponse\x12m\n" +
@@ -4728,7 +5688,10 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x0fResolveProfiles\x12!.roster.v1.ResolveProfilesRequest\x1a\".roster.v1.ResolveProfilesResponse\x12L\n" +
 	"\vCheckAccess\x12\x1d.roster.v1.CheckAccessRequest\x1a\x1e.roster.v1.CheckAccessResponse\x12J\n" +
 	"\x0eRecordActivity\x12 .roster.v1.RecordActivityRequest\x1a\x16.google.protobuf.Empty\x12a\n" +
-	"\x12RunInactivitySweep\x12$.roster.v1.RunInactivitySweepRequest\x1a%.roster.v1.RunInactivitySweepResponseB]\n" +
+	"\x12RunInactivitySweep\x12$.roster.v1.RunInactivitySweepRequest\x1a%.roster.v1.RunInactivitySweepResponse\x12Z\n" +
+	"\x14ScheduleMemberChange\x12&.roster.v1.ScheduleMemberChangeRequest\x1a\x1a.roster.v1.ScheduledChange\x12g\n" +
+	"\x14ListScheduledChanges\x12&.roster.v1.ListScheduledChangesRequest\x1a'.roster.v1.ListScheduledChangesResponse\x12\\\n" +
+	"\x15CancelScheduledChange\x12'.roster.v1.CancelScheduledChangeRequest\x1a\x1a.roster.v1.ScheduledChangeB]\n" +
 	"\rdev.roster.v1B\x0fMembershipProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (
@@ -4743,8 +5706,8 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 	return file_roster_v1_membership_proto_rawDescData
 }
 
-var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -4755,191 +5718,230 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(AssignmentKind)(0),                       // 6: roster.v1.AssignmentKind
 	(ProfileStatus)(0),                        // 7: roster.v1.ProfileStatus
 	(AccessDenialReason)(0),                   // 8: roster.v1.AccessDenialReason
-	(*Organization)(nil),                      // 9: roster.v1.Organization
-	(*CreateOrganizationRequest)(nil),         // 10: roster.v1.CreateOrganizationRequest
-	(*GetOrganizationRequest)(nil),            // 11: roster.v1.GetOrganizationRequest
-	(*UpdateOrganizationSettingsRequest)(nil), // 12: roster.v1.UpdateOrganizationSettingsRequest
-	(*Member)(nil),                            // 13: roster.v1.Member
-	(*Deactivation)(nil),                      // 14: roster.v1.Deactivation
-	(*AddMemberRequest)(nil),                  // 15: roster.v1.AddMemberRequest
-	(*UpdateMemberRoleRequest)(nil),           // 16: roster.v1.UpdateMemberRoleRequest
-	(*ListMembersRequest)(nil),                // 17: roster.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),               // 18: roster.v1.ListMembersResponse
-	(*Room)(nil),                              // 19: roster.v1.Room
-	(*CreateRoomRequest)(nil),                 // 20: roster.v1.CreateRoomRequest
-	(*RoomMember)(nil),                        // 21: roster.v1.RoomMember
-	(*AddRoomMemberRequest)(nil),              // 22: roster.v1.AddRoomMemberRequest
-	(*UpdateRoomMemberRequest)(nil),           // 23: roster.v1.UpdateRoomMemberRequest
-	(*RemoveRoomMemberRequest)(nil),           // 24: roster.v1.RemoveRoomMemberRequest
-	(*LeaveRoomRequest)(nil),                  // 25: roster.v1.LeaveRoomRequest
-	(*ListRoomMembersRequest)(nil),            // 26: roster.v1.ListRoomMembersRequest
-	(*ListRoomMembersResponse)(nil),           // 27: roster.v1.ListRoomMembersResponse
-	(*DeactivateMemberRequest)(nil),           // 28: roster.v1.DeactivateMemberRequest
-	(*ReactivateMemberRequest)(nil),           // 29: roster.v1.ReactivateMemberRequest
-	(*RemoveMemberRequest)(nil),               // 30: roster.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),              // 31: roster.v1.RemoveMemberResponse
-	(*PreviewOffboardingRequest)(nil),         // 32: roster.v1.PreviewOffboardingRequest
-	(*OffboardIdentityRequest)(nil),           // 33: roster.v1.OffboardIdentityRequest
-	(*OrganizationOffboarding)(nil),           // 34: roster.v1.OrganizationOffboarding
-	(*OffboardIdentityResponse)(nil),          // 35: roster.v1.OffboardIdentityResponse
-	(*ItemStatus)(nil),                        // 36: roster.v1.ItemStatus
-	(*BatchSummary)(nil),                      // 37: roster.v1.BatchSummary
-	(*AddMemberItem)(nil),                     // 38: roster.v1.AddMemberItem
-	(*BatchAddMembersRequest)(nil),            // 39: roster.v1.BatchAddMembersRequest
-	(*AddMemberResult)(nil),                   // 40: roster.v1.AddMemberResult
-	(*BatchAddMembersResponse)(nil),           // 41: roster.v1.BatchAddMembersResponse
-	(*DeactivateMemberItem)(nil),              // 42: roster.v1.DeactivateMemberItem
-	(*BatchDeactivateMembersRequest)(nil),     // 43: roster.v1.BatchDeactivateMembersRequest
-	(*DeactivateMemberResult)(nil),            // 44: roster.v1.DeactivateMemberResult
-	(*BatchDeactivateMembersResponse)(nil),    // 45: roster.v1.BatchDeactivateMembersResponse
-	(*RemoveMemberItem)(nil),                  // 46: roster.v1.RemoveMemberItem
-	(*BatchRemoveMembersRequest)(nil),         // 47: roster.v1.BatchRemoveMembersRequest
-	(*RemoveMemberResult)(nil),                // 48: roster.v1.RemoveMemberResult
-	(*BatchRemoveMembersResponse)(nil),        // 49: roster.v1.BatchRemoveMembersResponse
-	(*PreviewOffboardingResponse)(nil),        // 50: roster.v1.PreviewOffboardingResponse
-	(*Assignment)(nil),                        // 51: roster.v1.Assignment
-	(*CreateAssignmentRequest)(nil),           // 52: roster.v1.CreateAssignmentRequest
-	(*ListAssignmentsRequest)(nil),            // 53: roster.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),           // 54: roster.v1.ListAssignmentsResponse
-	(*TransferAssignmentsRequest)(nil),        // 55: roster.v1.TransferAssignmentsRequest
-	(*TransferAssignmentsResponse)(nil),       // 56: roster.v1.TransferAssignmentsResponse
-	(*ResolveProfilesRequest)(nil),            // 57: roster.v1.ResolveProfilesRequest
-	(*ResolveProfilesResponse)(nil),           // 58: roster.v1.ResolveProfilesResponse
-	(*Profile)(nil),                           // 59: roster.v1.Profile
-	(*CheckAccessRequest)(nil),                // 60: roster.v1.CheckAccessRequest
-	(*CheckAccessResponse)(nil),               // 61: roster.v1.CheckAccessResponse
-	(*RecordActivityRequest)(nil),             // 62: roster.v1.RecordActivityRequest
-	(*RunInactivitySweepRequest)(nil),         // 63: roster.v1.RunInactivitySweepRequest
-	(*RunInactivitySweepResponse)(nil),        // 64: roster.v1.RunInactivitySweepResponse
-	(*durationpb.Duration)(nil),               // 65: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 66: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 67: google.protobuf.FieldMask
-	(*anypb.Any)(nil),                         // 68: google.protobuf.Any
-	(*emptypb.Empty)(nil),                     // 69: google.protobuf.Empty
+	(ScheduledChangeState)(0),                 // 9: roster.v1.ScheduledChangeState
+	(*Organization)(nil),                      // 10: roster.v1.Organization
+	(*CreateOrganizationRequest)(nil),         // 11: roster.v1.CreateOrganizationRequest
+	(*GetOrganizationRequest)(nil),            // 12: roster.v1.GetOrganizationRequest
+	(*UpdateOrganizationSettingsRequest)(nil), // 13: roster.v1.UpdateOrganizationSettingsRequest
+	(*Member)(nil),                            // 14: roster.v1.Member
+	(*Deactivation)(nil),                      // 15: roster.v1.Deactivation
+	(*AddMemberRequest)(nil),                  // 16: roster.v1.AddMemberRequest
+	(*UpdateMemberRoleRequest)(nil),           // 17: roster.v1.UpdateMemberRoleRequest
+	(*ListMembersRequest)(nil),                // 18: roster.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),               // 19: roster.v1.ListMembersResponse
+	(*Room)(nil),                              // 20: roster.v1.Room
+	(*CreateRoomRequest)(nil),                 // 21: roster.v1.CreateRoomRequest
+	(*RoomMember)(nil),                        // 22: roster.v1.RoomMember
+	(*AddRoomMemberRequest)(nil),              // 23: roster.v1.AddRoomMemberRequest
+	(*UpdateRoomMemberRequest)(nil),           // 24: roster.v1.UpdateRoomMemberRequest
+	(*RemoveRoomMemberRequest)(nil),           // 25: roster.v1.RemoveRoomMemberRequest
+	(*LeaveRoomRequest)(nil),                  // 26: roster.v1.LeaveRoomRequest
+	(*ListRoomMembersRequest)(nil),            // 27: roster.v1.ListRoomMembersRequest
+	(*ListRoomMembersResponse)(nil),           // 28: roster.v1.ListRoomMembersResponse
+	(*DeactivateMemberRequest)(nil),           // 29: roster.v1.DeactivateMemberRequest
+	(*ReactivateMemberRequest)(nil),           // 30: roster.v1.ReactivateMemberRequest
+	(*RemoveMemberRequest)(nil),               // 31: roster.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),              // 32: roster.v1.RemoveMemberResponse
+	(*UndoRemoveMemberRequest)(nil),           // 33: roster.v1.UndoRemoveMemberRequest
+	(*UndoRemoveMemberResponse)(nil),          // 34: roster.v1.UndoRemoveMemberResponse
+	(*PreviewOffboardingRequest)(nil),         // 35: roster.v1.PreviewOffboardingRequest
+	(*OffboardIdentityRequest)(nil),           // 36: roster.v1.OffboardIdentityRequest
+	(*OrganizationOffboarding)(nil),           // 37: roster.v1.OrganizationOffboarding
+	(*OffboardIdentityResponse)(nil),          // 38: roster.v1.OffboardIdentityResponse
+	(*ItemStatus)(nil),                        // 39: roster.v1.ItemStatus
+	(*BatchSummary)(nil),                      // 40: roster.v1.BatchSummary
+	(*AddMemberItem)(nil),                     // 41: roster.v1.AddMemberItem
+	(*BatchAddMembersRequest)(nil),            // 42: roster.v1.BatchAddMembersRequest
+	(*AddMemberResult)(nil),                   // 43: roster.v1.AddMemberResult
+	(*BatchAddMembersResponse)(nil),           // 44: roster.v1.BatchAddMembersResponse
+	(*DeactivateMemberItem)(nil),              // 45: roster.v1.DeactivateMemberItem
+	(*BatchDeactivateMembersRequest)(nil),     // 46: roster.v1.BatchDeactivateMembersRequest
+	(*DeactivateMemberResult)(nil),            // 47: roster.v1.DeactivateMemberResult
+	(*BatchDeactivateMembersResponse)(nil),    // 48: roster.v1.BatchDeactivateMembersResponse
+	(*RemoveMemberItem)(nil),                  // 49: roster.v1.RemoveMemberItem
+	(*BatchRemoveMembersRequest)(nil),         // 50: roster.v1.BatchRemoveMembersRequest
+	(*RemoveMemberResult)(nil),                // 51: roster.v1.RemoveMemberResult
+	(*BatchRemoveMembersResponse)(nil),        // 52: roster.v1.BatchRemoveMembersResponse
+	(*PreviewOffboardingResponse)(nil),        // 53: roster.v1.PreviewOffboardingResponse
+	(*Assignment)(nil),                        // 54: roster.v1.Assignment
+	(*CreateAssignmentRequest)(nil),           // 55: roster.v1.CreateAssignmentRequest
+	(*ListAssignmentsRequest)(nil),            // 56: roster.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),           // 57: roster.v1.ListAssignmentsResponse
+	(*TransferAssignmentsRequest)(nil),        // 58: roster.v1.TransferAssignmentsRequest
+	(*TransferAssignmentsResponse)(nil),       // 59: roster.v1.TransferAssignmentsResponse
+	(*ResolveProfilesRequest)(nil),            // 60: roster.v1.ResolveProfilesRequest
+	(*ResolveProfilesResponse)(nil),           // 61: roster.v1.ResolveProfilesResponse
+	(*Profile)(nil),                           // 62: roster.v1.Profile
+	(*CheckAccessRequest)(nil),                // 63: roster.v1.CheckAccessRequest
+	(*CheckAccessResponse)(nil),               // 64: roster.v1.CheckAccessResponse
+	(*RecordActivityRequest)(nil),             // 65: roster.v1.RecordActivityRequest
+	(*RunInactivitySweepRequest)(nil),         // 66: roster.v1.RunInactivitySweepRequest
+	(*RunInactivitySweepResponse)(nil),        // 67: roster.v1.RunInactivitySweepResponse
+	(*ScheduledChange)(nil),                   // 68: roster.v1.ScheduledChange
+	(*ScheduledDeactivation)(nil),             // 69: roster.v1.ScheduledDeactivation
+	(*ScheduledRemoval)(nil),                  // 70: roster.v1.ScheduledRemoval
+	(*ScheduledOffboarding)(nil),              // 71: roster.v1.ScheduledOffboarding
+	(*ScheduleMemberChangeRequest)(nil),       // 72: roster.v1.ScheduleMemberChangeRequest
+	(*ListScheduledChangesRequest)(nil),       // 73: roster.v1.ListScheduledChangesRequest
+	(*ListScheduledChangesResponse)(nil),      // 74: roster.v1.ListScheduledChangesResponse
+	(*CancelScheduledChangeRequest)(nil),      // 75: roster.v1.CancelScheduledChangeRequest
+	(*durationpb.Duration)(nil),               // 76: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 77: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 78: google.protobuf.FieldMask
+	(*anypb.Any)(nil),                         // 79: google.protobuf.Any
+	(*Actor)(nil),                             // 80: roster.v1.Actor
+	(*emptypb.Empty)(nil),                     // 81: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	65, // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	66, // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
-	9,  // 3: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	67, // 4: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 5: roster.v1.Member.role:type_name -> roster.v1.MemberRole
-	1,  // 6: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	66, // 7: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	66, // 8: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
-	14, // 9: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
-	2,  // 10: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	66, // 11: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	66, // 12: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
-	0,  // 13: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
-	0,  // 14: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
-	1,  // 15: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
-	0,  // 16: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
-	13, // 17: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	66, // 18: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
-	19, // 19: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
-	3,  // 20: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
-	4,  // 21: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
-	1,  // 22: roster.v1.RoomMember.member_state:type_name -> roster.v1.MemberState
-	3,  // 23: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
-	4,  // 24: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
-	21, // 25: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	67, // 26: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	21, // 27: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
-	2,  // 28: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	66, // 29: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
-	5,  // 30: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
-	5,  // 31: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
-	34, // 32: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
-	68, // 33: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
-	0,  // 34: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
-	38, // 35: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
-	36, // 36: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
-	13, // 37: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
-	40, // 38: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
-	37, // 39: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	2,  // 40: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
-	66, // 41: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
-	42, // 42: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
-	36, // 43: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
-	13, // 44: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
-	44, // 45: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
-	37, // 46: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	46, // 47: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
-	36, // 48: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
-	31, // 49: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
-	48, // 50: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
-	37, // 51: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	6,  // 52: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	66, // 53: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	51, // 54: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
-	51, // 55: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
-	59, // 56: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
-	7,  // 57: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
-	8,  // 58: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
-	0,  // 59: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
-	3,  // 60: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
-	4,  // 61: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
-	13, // 62: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
-	10, // 63: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
-	11, // 64: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
-	12, // 65: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
-	15, // 66: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
-	16, // 67: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
-	17, // 68: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
-	20, // 69: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
-	22, // 70: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
-	23, // 71: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
-	24, // 72: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	25, // 73: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	26, // 74: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	28, // 75: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	29, // 76: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	30, // 77: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	32, // 78: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	33, // 79: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
-	39, // 80: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
-	43, // 81: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
-	47, // 82: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
-	52, // 83: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	53, // 84: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	55, // 85: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	57, // 86: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	60, // 87: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	62, // 88: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	63, // 89: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	9,  // 90: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	9,  // 91: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	9,  // 92: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	13, // 93: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	13, // 94: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	18, // 95: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	19, // 96: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	21, // 97: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	21, // 98: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	69, // 99: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	69, // 100: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	27, // 101: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	13, // 102: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	13, // 103: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	31, // 104: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	50, // 105: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	35, // 106: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
-	41, // 107: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
-	45, // 108: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
-	49, // 109: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
-	51, // 110: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	54, // 111: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	56, // 112: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	58, // 113: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	61, // 114: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	69, // 115: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	64, // 116: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	90, // [90:117] is the sub-list for method output_type
-	63, // [63:90] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	76,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	77,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 2: roster.v1.Organization.removal_undo_window:type_name -> google.protobuf.Duration
+	10,  // 3: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
+	10,  // 4: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
+	78,  // 5: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,   // 6: roster.v1.Member.role:type_name -> roster.v1.MemberRole
+	1,   // 7: roster.v1.Member.state:type_name -> roster.v1.MemberState
+	77,  // 8: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	77,  // 9: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	15,  // 10: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
+	2,   // 11: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
+	77,  // 12: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	77,  // 13: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	0,   // 14: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
+	0,   // 15: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
+	1,   // 16: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
+	0,   // 17: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
+	14,  // 18: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
+	77,  // 19: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	20,  // 20: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
+	3,   // 21: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
+	4,   // 22: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
+	1,   // 23: roster.v1.RoomMember.member_state:type_name -> roster.v1.MemberState
+	3,   // 24: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
+	4,   // 25: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
+	22,  // 26: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
+	78,  // 27: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22,  // 28: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
+	2,   // 29: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
+	77,  // 30: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	77,  // 31: roster.v1.RemoveMemberResponse.undo_expire_time:type_name -> google.protobuf.Timestamp
+	14,  // 32: roster.v1.UndoRemoveMemberResponse.member:type_name -> roster.v1.Member
+	5,   // 33: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
+	5,   // 34: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
+	37,  // 35: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
+	79,  // 36: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
+	0,   // 37: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
+	41,  // 38: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
+	39,  // 39: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
+	14,  // 40: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
+	43,  // 41: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
+	40,  // 42: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	2,   // 43: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
+	77,  // 44: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
+	45,  // 45: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
+	39,  // 46: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
+	14,  // 47: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
+	47,  // 48: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
+	40,  // 49: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	49,  // 50: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
+	39,  // 51: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
+	32,  // 52: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
+	51,  // 53: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
+	40,  // 54: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	6,   // 55: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
+	77,  // 56: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	54,  // 57: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
+	54,  // 58: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
+	62,  // 59: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
+	7,   // 60: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
+	8,   // 61: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
+	0,   // 62: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
+	3,   // 63: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
+	4,   // 64: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
+	14,  // 65: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
+	69,  // 66: roster.v1.ScheduledChange.deactivate:type_name -> roster.v1.ScheduledDeactivation
+	70,  // 67: roster.v1.ScheduledChange.remove:type_name -> roster.v1.ScheduledRemoval
+	71,  // 68: roster.v1.ScheduledChange.offboard_identity:type_name -> roster.v1.ScheduledOffboarding
+	77,  // 69: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
+	9,   // 70: roster.v1.ScheduledChange.state:type_name -> roster.v1.ScheduledChangeState
+	80,  // 71: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
+	77,  // 72: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
+	77,  // 73: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
+	80,  // 74: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
+	77,  // 75: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
+	2,   // 76: roster.v1.ScheduledDeactivation.reason:type_name -> roster.v1.DeactivationReason
+	77,  // 77: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	5,   // 78: roster.v1.ScheduledOffboarding.action:type_name -> roster.v1.OffboardingAction
+	68,  // 79: roster.v1.ScheduleMemberChangeRequest.scheduled_change:type_name -> roster.v1.ScheduledChange
+	9,   // 80: roster.v1.ListScheduledChangesRequest.state:type_name -> roster.v1.ScheduledChangeState
+	68,  // 81: roster.v1.ListScheduledChangesResponse.scheduled_changes:type_name -> roster.v1.ScheduledChange
+	11,  // 82: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
+	12,  // 83: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
+	13,  // 84: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
+	16,  // 85: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
+	17,  // 86: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
+	18,  // 87: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
+	21,  // 88: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
+	23,  // 89: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
+	24,  // 90: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
+	25,  // 91: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
+	26,  // 92: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	27,  // 93: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	29,  // 94: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	30,  // 95: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	31,  // 96: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	33,  // 97: roster.v1.MembershipService.UndoRemoveMember:input_type -> roster.v1.UndoRemoveMemberRequest
+	35,  // 98: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	36,  // 99: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	42,  // 100: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
+	46,  // 101: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
+	50,  // 102: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
+	55,  // 103: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	56,  // 104: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	58,  // 105: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	60,  // 106: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	63,  // 107: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	65,  // 108: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	66,  // 109: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	72,  // 110: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
+	73,  // 111: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
+	75,  // 112: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
+	10,  // 113: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	10,  // 114: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	10,  // 115: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	14,  // 116: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	14,  // 117: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	19,  // 118: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	20,  // 119: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	22,  // 120: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	22,  // 121: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	81,  // 122: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	81,  // 123: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	28,  // 124: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	14,  // 125: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	14,  // 126: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	32,  // 127: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	34,  // 128: roster.v1.MembershipService.UndoRemoveMember:output_type -> roster.v1.UndoRemoveMemberResponse
+	53,  // 129: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	38,  // 130: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	44,  // 131: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
+	48,  // 132: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
+	52,  // 133: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
+	54,  // 134: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	57,  // 135: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	59,  // 136: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	61,  // 137: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	64,  // 138: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	81,  // 139: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	67,  // 140: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	68,  // 141: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
+	74,  // 142: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
+	68,  // 143: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
+	113, // [113:144] is the sub-list for method output_type
+	82,  // [82:113] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_roster_v1_membership_proto_init() }
@@ -4947,13 +5949,19 @@ func file_roster_v1_membership_proto_init() {
 	if File_roster_v1_membership_proto != nil {
 		return
 	}
+	file_roster_v1_common_proto_init()
+	file_roster_v1_membership_proto_msgTypes[58].OneofWrappers = []any{
+		(*ScheduledChange_Deactivate)(nil),
+		(*ScheduledChange_Remove)(nil),
+		(*ScheduledChange_OffboardIdentity)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   56,
+			NumEnums:      10,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

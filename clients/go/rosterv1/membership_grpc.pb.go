@@ -35,6 +35,7 @@ const (
 	MembershipService_DeactivateMember_FullMethodName           = "/roster.v1.MembershipService/DeactivateMember"
 	MembershipService_ReactivateMember_FullMethodName           = "/roster.v1.MembershipService/ReactivateMember"
 	MembershipService_RemoveMember_FullMethodName               = "/roster.v1.MembershipService/RemoveMember"
+	MembershipService_UndoRemoveMember_FullMethodName           = "/roster.v1.MembershipService/UndoRemoveMember"
 	MembershipService_PreviewOffboarding_FullMethodName         = "/roster.v1.MembershipService/PreviewOffboarding"
 	MembershipService_OffboardIdentity_FullMethodName           = "/roster.v1.MembershipService/OffboardIdentity"
 	MembershipService_BatchAddMembers_FullMethodName            = "/roster.v1.MembershipService/BatchAddMembers"
@@ -47,6 +48,9 @@ const (
 	MembershipService_CheckAccess_FullMethodName                = "/roster.v1.MembershipService/CheckAccess"
 	MembershipService_RecordActivity_FullMethodName             = "/roster.v1.MembershipService/RecordActivity"
 	MembershipService_RunInactivitySweep_FullMethodName         = "/roster.v1.MembershipService/RunInactivitySweep"
+	MembershipService_ScheduleMemberChange_FullMethodName       = "/roster.v1.MembershipService/ScheduleMemberChange"
+	MembershipService_ListScheduledChanges_FullMethodName       = "/roster.v1.MembershipService/ListScheduledChanges"
+	MembershipService_CancelScheduledChange_FullMethodName      = "/roster.v1.MembershipService/CancelScheduledChange"
 )
 
 // MembershipServiceClient is the client API for MembershipService service.
@@ -78,8 +82,8 @@ type MembershipServiceClient interface {
 	// Callers: members of the organization (any state), service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	GetOrganization(ctx context.Context, in *GetOrganizationRequest, opts ...grpc.CallOption) (*Organization, error)
-	// Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-	// (M1, M12)
+	// Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+	// and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -175,6 +179,20 @@ type MembershipServiceClient interface {
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
 	// SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	RemoveMember(ctx context.Context, in *RemoveMemberRequest, opts ...grpc.CallOption) (*RemoveMemberResponse, error)
+	// Undoes a removal within the organization's `removal_undo_window`: the
+	// member is back with the role, state (and deactivation), room
+	// memberships, room roles and permissions it had, and the assignments it
+	// held that nobody took over since. An ACTIVE member takes a seat again
+	// (refused when none is free). Rooms deleted since are skipped and
+	// counted. A revocation (I4) is never undoable: it deletes the copy.
+	// (W6)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+	// PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+	// FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+	// RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
+	UndoRemoveMember(ctx context.Context, in *UndoRemoveMemberRequest, opts ...grpc.CallOption) (*UndoRemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
 	// would do, with an etag of the state it looked at: given to
 	// Remove/DeactivateMember, it makes them apply exactly this plan or
@@ -302,6 +320,46 @@ type MembershipServiceClient interface {
 	// Callers: organization admins (organization_id required), service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	RunInactivitySweep(ctx context.Context, in *RunInactivitySweepRequest, opts ...grpc.CallOption) (*RunInactivitySweepResponse, error)
+	// Schedules a deactivation, a removal or an OffboardIdentity of a member
+	// for a future instant (`schedule_time`, at most 366 days ahead), for
+	// example "the last working day, 17:00 in Europe/Berlin". When it is due
+	// Roster runs it once, whichever replica gets there first, through the
+	// very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+	// the guards checked again at that time: at most a few seconds late
+	// (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+	// The change's events have the actor SYSTEM `scheduler` and record the
+	// scheduling principal in their attribute `scheduled_by`; the change
+	// becomes DONE in the same transaction. A change that can no longer
+	// apply (a room would lose its last admin, the member is gone, …)
+	// writes nothing of itself: it becomes FAILED with the refusal's reason
+	// code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+	// `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+	// while the member is still deactivated; reactivating stays manual (M5).
+	// (W3; M4, M6, M7, W2)
+	//
+	// Callers: for `deactivate` and `remove`, organization admins (as for
+	// DeactivateMember); for `offboard_identity`, admins of the package (as
+	// for OffboardIdentity); service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+	// MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+	// PERMISSION_DENIED.
+	ScheduleMemberChange(ctx context.Context, in *ScheduleMemberChangeRequest, opts ...grpc.CallOption) (*ScheduledChange, error)
+	// Lists scheduled changes of one organization (its deactivations and
+	// removals) or of one package (its OffboardIdentity changes), by
+	// `schedule_time`, optionally only those in one state. (W3)
+	//
+	// Callers: organization admins (organization_id), package admins
+	// (package_id), service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	ListScheduledChanges(ctx context.Context, in *ListScheduledChangesRequest, opts ...grpc.CallOption) (*ListScheduledChangesResponse, error)
+	// Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+	// SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+	//
+	// Callers: those who may schedule it (see ScheduleMemberChange).
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+	// PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+	// with metadata `state`: it already ran, failed or was cancelled).
+	CancelScheduledChange(ctx context.Context, in *CancelScheduledChangeRequest, opts ...grpc.CallOption) (*ScheduledChange, error)
 }
 
 type membershipServiceClient struct {
@@ -462,6 +520,16 @@ func (c *membershipServiceClient) RemoveMember(ctx context.Context, in *RemoveMe
 	return out, nil
 }
 
+func (c *membershipServiceClient) UndoRemoveMember(ctx context.Context, in *UndoRemoveMemberRequest, opts ...grpc.CallOption) (*UndoRemoveMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UndoRemoveMemberResponse)
+	err := c.cc.Invoke(ctx, MembershipService_UndoRemoveMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) PreviewOffboarding(ctx context.Context, in *PreviewOffboardingRequest, opts ...grpc.CallOption) (*PreviewOffboardingResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PreviewOffboardingResponse)
@@ -582,6 +650,36 @@ func (c *membershipServiceClient) RunInactivitySweep(ctx context.Context, in *Ru
 	return out, nil
 }
 
+func (c *membershipServiceClient) ScheduleMemberChange(ctx context.Context, in *ScheduleMemberChangeRequest, opts ...grpc.CallOption) (*ScheduledChange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScheduledChange)
+	err := c.cc.Invoke(ctx, MembershipService_ScheduleMemberChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListScheduledChanges(ctx context.Context, in *ListScheduledChangesRequest, opts ...grpc.CallOption) (*ListScheduledChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListScheduledChangesResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListScheduledChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CancelScheduledChange(ctx context.Context, in *CancelScheduledChangeRequest, opts ...grpc.CallOption) (*ScheduledChange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScheduledChange)
+	err := c.cc.Invoke(ctx, MembershipService_CancelScheduledChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MembershipServiceServer is the server API for MembershipService service.
 // All implementations must embed UnimplementedMembershipServiceServer
 // for forward compatibility.
@@ -611,8 +709,8 @@ type MembershipServiceServer interface {
 	// Callers: members of the organization (any state), service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	GetOrganization(context.Context, *GetOrganizationRequest) (*Organization, error)
-	// Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-	// (M1, M12)
+	// Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+	// and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 	//
 	// Callers: organization admins, service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -708,6 +806,20 @@ type MembershipServiceServer interface {
 	// separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
 	// SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
 	RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error)
+	// Undoes a removal within the organization's `removal_undo_window`: the
+	// member is back with the role, state (and deactivation), room
+	// memberships, room roles and permissions it had, and the assignments it
+	// held that nobody took over since. An ACTIVE member takes a seat again
+	// (refused when none is free). Rooms deleted since are skipped and
+	// counted. A revocation (I4) is never undoable: it deletes the copy.
+	// (W6)
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+	// PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+	// FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+	// RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
+	UndoRemoveMember(context.Context, *UndoRemoveMemberRequest) (*UndoRemoveMemberResponse, error)
 	// Shows, without writing anything, what removing or deactivating a member
 	// would do, with an etag of the state it looked at: given to
 	// Remove/DeactivateMember, it makes them apply exactly this plan or
@@ -835,6 +947,46 @@ type MembershipServiceServer interface {
 	// Callers: organization admins (organization_id required), service keys.
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
 	RunInactivitySweep(context.Context, *RunInactivitySweepRequest) (*RunInactivitySweepResponse, error)
+	// Schedules a deactivation, a removal or an OffboardIdentity of a member
+	// for a future instant (`schedule_time`, at most 366 days ahead), for
+	// example "the last working day, 17:00 in Europe/Berlin". When it is due
+	// Roster runs it once, whichever replica gets there first, through the
+	// very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+	// the guards checked again at that time: at most a few seconds late
+	// (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+	// The change's events have the actor SYSTEM `scheduler` and record the
+	// scheduling principal in their attribute `scheduled_by`; the change
+	// becomes DONE in the same transaction. A change that can no longer
+	// apply (a room would lose its last admin, the member is gone, …)
+	// writes nothing of itself: it becomes FAILED with the refusal's reason
+	// code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+	// `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+	// while the member is still deactivated; reactivating stays manual (M5).
+	// (W3; M4, M6, M7, W2)
+	//
+	// Callers: for `deactivate` and `remove`, organization admins (as for
+	// DeactivateMember); for `offboard_identity`, admins of the package (as
+	// for OffboardIdentity); service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+	// MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+	// PERMISSION_DENIED.
+	ScheduleMemberChange(context.Context, *ScheduleMemberChangeRequest) (*ScheduledChange, error)
+	// Lists scheduled changes of one organization (its deactivations and
+	// removals) or of one package (its OffboardIdentity changes), by
+	// `schedule_time`, optionally only those in one state. (W3)
+	//
+	// Callers: organization admins (organization_id), package admins
+	// (package_id), service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	ListScheduledChanges(context.Context, *ListScheduledChangesRequest) (*ListScheduledChangesResponse, error)
+	// Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+	// SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+	//
+	// Callers: those who may schedule it (see ScheduleMemberChange).
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+	// PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+	// with metadata `state`: it already ran, failed or was cancelled).
+	CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*ScheduledChange, error)
 	mustEmbedUnimplementedMembershipServiceServer()
 }
 
@@ -890,6 +1042,9 @@ func (UnimplementedMembershipServiceServer) ReactivateMember(context.Context, *R
 func (UnimplementedMembershipServiceServer) RemoveMember(context.Context, *RemoveMemberRequest) (*RemoveMemberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveMember not implemented")
 }
+func (UnimplementedMembershipServiceServer) UndoRemoveMember(context.Context, *UndoRemoveMemberRequest) (*UndoRemoveMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UndoRemoveMember not implemented")
+}
 func (UnimplementedMembershipServiceServer) PreviewOffboarding(context.Context, *PreviewOffboardingRequest) (*PreviewOffboardingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PreviewOffboarding not implemented")
 }
@@ -925,6 +1080,15 @@ func (UnimplementedMembershipServiceServer) RecordActivity(context.Context, *Rec
 }
 func (UnimplementedMembershipServiceServer) RunInactivitySweep(context.Context, *RunInactivitySweepRequest) (*RunInactivitySweepResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunInactivitySweep not implemented")
+}
+func (UnimplementedMembershipServiceServer) ScheduleMemberChange(context.Context, *ScheduleMemberChangeRequest) (*ScheduledChange, error) {
+	return nil, status.Error(codes.Unimplemented, "method ScheduleMemberChange not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListScheduledChanges(context.Context, *ListScheduledChangesRequest) (*ListScheduledChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListScheduledChanges not implemented")
+}
+func (UnimplementedMembershipServiceServer) CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*ScheduledChange, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelScheduledChange not implemented")
 }
 func (UnimplementedMembershipServiceServer) mustEmbedUnimplementedMembershipServiceServer() {}
 func (UnimplementedMembershipServiceServer) testEmbeddedByValue()                           {}
@@ -1217,6 +1381,24 @@ func _MembershipService_RemoveMember_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_UndoRemoveMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UndoRemoveMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UndoRemoveMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UndoRemoveMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UndoRemoveMember(ctx, req.(*UndoRemoveMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_PreviewOffboarding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PreviewOffboardingRequest)
 	if err := dec(in); err != nil {
@@ -1433,6 +1615,60 @@ func _MembershipService_RunInactivitySweep_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_ScheduleMemberChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScheduleMemberChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ScheduleMemberChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ScheduleMemberChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ScheduleMemberChange(ctx, req.(*ScheduleMemberChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListScheduledChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListScheduledChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListScheduledChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListScheduledChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListScheduledChanges(ctx, req.(*ListScheduledChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CancelScheduledChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelScheduledChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CancelScheduledChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CancelScheduledChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CancelScheduledChange(ctx, req.(*CancelScheduledChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MembershipService_ServiceDesc is the grpc.ServiceDesc for MembershipService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1501,6 +1737,10 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _MembershipService_RemoveMember_Handler,
 		},
 		{
+			MethodName: "UndoRemoveMember",
+			Handler:    _MembershipService_UndoRemoveMember_Handler,
+		},
+		{
 			MethodName: "PreviewOffboarding",
 			Handler:    _MembershipService_PreviewOffboarding_Handler,
 		},
@@ -1547,6 +1787,18 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RunInactivitySweep",
 			Handler:    _MembershipService_RunInactivitySweep_Handler,
+		},
+		{
+			MethodName: "ScheduleMemberChange",
+			Handler:    _MembershipService_ScheduleMemberChange_Handler,
+		},
+		{
+			MethodName: "ListScheduledChanges",
+			Handler:    _MembershipService_ListScheduledChanges_Handler,
+		},
+		{
+			MethodName: "CancelScheduledChange",
+			Handler:    _MembershipService_CancelScheduledChange_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

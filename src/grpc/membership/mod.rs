@@ -1,5 +1,5 @@
 //! `roster.v1.MembershipService` (M1–M12, L6 for organizations, A2, A3,
-//! E1). The service impl delegates to one file per area; each handler:
+//! E1, W1–W4). The service impl delegates to one file per area; each handler:
 //! take the principal (authenticated by the `authn` layer), validate every
 //! field, authorize (`authz`), call the store, convert.
 
@@ -10,6 +10,7 @@ mod messages;
 mod offboarding;
 mod organizations;
 mod rooms;
+mod scheduled;
 
 use std::sync::Arc;
 
@@ -296,5 +297,26 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         request: Request<pb::RunInactivitySweepRequest>,
     ) -> Result<Response<pb::RunInactivitySweepResponse>, Status> {
         access::run_inactivity_sweep(&self.ctx, request).await
+    }
+
+    async fn schedule_member_change(
+        &self,
+        request: Request<pb::ScheduleMemberChangeRequest>,
+    ) -> Result<Response<pb::ScheduledChange>, Status> {
+        scheduled::schedule_member_change(&self.ctx, request).await
+    }
+
+    async fn list_scheduled_changes(
+        &self,
+        request: Request<pb::ListScheduledChangesRequest>,
+    ) -> Result<Response<pb::ListScheduledChangesResponse>, Status> {
+        scheduled::list_scheduled_changes(&self.ctx, request).await
+    }
+
+    async fn cancel_scheduled_change(
+        &self,
+        request: Request<pb::CancelScheduledChangeRequest>,
+    ) -> Result<Response<pb::ScheduledChange>, Status> {
+        scheduled::cancel_scheduled_change(&self.ctx, request).await
     }
 }

@@ -13,7 +13,45 @@ use crate::pb;
 use crate::store::{DeactivationInput, OffboardingAction};
 
 /// Longest deactivation note.
-const MAX_NOTE: usize = 500;
+pub(super) const MAX_NOTE: usize = 500;
+
+/// A deactivation reason from the API (unset: OTHER; INACTIVITY is the
+/// sweep's alone).
+pub(super) fn deactivation_reason(
+    v: &mut Violations,
+    field: &str,
+    raw: i32,
+) -> domain::DeactivationReason {
+    match pb::DeactivationReason::try_from(raw) {
+        Ok(pb::DeactivationReason::Unspecified | pb::DeactivationReason::Other) => {
+            domain::DeactivationReason::Other
+        }
+        Ok(pb::DeactivationReason::ParentalLeave) => domain::DeactivationReason::ParentalLeave,
+        Ok(pb::DeactivationReason::Sabbatical) => domain::DeactivationReason::Sabbatical,
+        Ok(pb::DeactivationReason::ProjectPaused) => domain::DeactivationReason::ProjectPaused,
+        Ok(pb::DeactivationReason::Inactivity) => {
+            v.add(field, "INACTIVITY is reserved for the inactivity sweep");
+            domain::DeactivationReason::Other
+        }
+        Err(_) => {
+            v.add(field, "is not a known value");
+            domain::DeactivationReason::Other
+        }
+    }
+}
+
+/// OffboardIdentity's action (required).
+pub(super) fn offboarding_action(
+    v: &mut Violations,
+    field: &str,
+    raw: i32,
+) -> Option<OffboardingAction> {
+    convert::required_enum(v, field, raw, |a| match a {
+        pb::OffboardingAction::Unspecified => None,
+        pb::OffboardingAction::Deactivate => Some(OffboardingAction::Deactivate),
+        pb::OffboardingAction::Remove => Some(OffboardingAction::Remove),
+    })
+}
 
 /// W1: an optional etag from PreviewOffboarding (empty: none).
 fn etag<'a>(v: &mut Violations, raw: &'a str) -> Option<&'a str> {
@@ -35,22 +73,7 @@ pub(super) async fn deactivate_member(
     let mut v = Violations::new();
     let org = v.id("organization_id", OrgId::parse(&req.organization_id));
     let id = v.id("identity_id", IdentityId::parse(&req.identity_id));
-    let reason = match pb::DeactivationReason::try_from(req.reason) {
-        Ok(pb::DeactivationReason::Unspecified | pb::DeactivationReason::Other) => {
-            domain::DeactivationReason::Other
-        }
-        Ok(pb::DeactivationReason::ParentalLeave) => domain::DeactivationReason::ParentalLeave,
-        Ok(pb::DeactivationReason::Sabbatical) => domain::DeactivationReason::Sabbatical,
-        Ok(pb::DeactivationReason::ProjectPaused) => domain::DeactivationReason::ProjectPaused,
-        Ok(pb::DeactivationReason::Inactivity) => {
-            v.add("reason", "INACTIVITY is reserved for the inactivity sweep");
-            domain::DeactivationReason::Other
-        }
-        Err(_) => {
-            v.add("reason", "is not a known value");
-            domain::DeactivationReason::Other
-        }
-    };
+    let reason = deactivation_reason(&mut v, "reason", req.reason);
     let note = validate::note(&mut v, "note", &req.note, MAX_NOTE);
     let expected_return_ms = req.expected_return_time.as_ref().and_then(|t| {
         let at = convert::from_ts(&mut v, "expected_return_time", t)?;

@@ -11,6 +11,7 @@ mod m20261122_000003_events;
 mod m20261122_000004_assignee_tenure;
 mod m20261122_000005_sign_in_failures;
 mod m20261201_000006_replica_leases;
+mod m20261202_000007_scheduled_changes;
 mod m20261202_000008_removal_undo;
 
 /// All migrations in order.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_assignee_tenure::Migration),
             Box::new(m20261122_000005_sign_in_failures::Migration),
             Box::new(m20261201_000006_replica_leases::Migration),
+            Box::new(m20261202_000007_scheduled_changes::Migration),
             Box::new(m20261202_000008_removal_undo::Migration),
         ]
     }

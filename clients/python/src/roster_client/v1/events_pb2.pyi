@@ -39,6 +39,12 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_ASSIGNMENT_CREATED: _ClassVar[EventType]
     EVENT_TYPE_ASSIGNMENTS_TRANSFERRED: _ClassVar[EventType]
     EVENT_TYPE_SERVICE_KEY_CREATED: _ClassVar[EventType]
+    EVENT_TYPE_SCHEDULED_CHANGE_CREATED: _ClassVar[EventType]
+    EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED: _ClassVar[EventType]
+    EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED: _ClassVar[EventType]
+    EVENT_TYPE_SCHEDULED_CHANGE_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_DEACTIVATION_RETURN_DUE: _ClassVar[EventType]
+    EVENT_TYPE_MEMBER_RESTORED: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_IDENTITY_CREATED: EventType
 EVENT_TYPE_REVOCATION_PASSWORD_SET: EventType
@@ -65,6 +71,12 @@ EVENT_TYPE_ROOM_MEMBER_REMOVED: EventType
 EVENT_TYPE_ASSIGNMENT_CREATED: EventType
 EVENT_TYPE_ASSIGNMENTS_TRANSFERRED: EventType
 EVENT_TYPE_SERVICE_KEY_CREATED: EventType
+EVENT_TYPE_SCHEDULED_CHANGE_CREATED: EventType
+EVENT_TYPE_SCHEDULED_CHANGE_CANCELLED: EventType
+EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED: EventType
+EVENT_TYPE_SCHEDULED_CHANGE_FAILED: EventType
+EVENT_TYPE_DEACTIVATION_RETURN_DUE: EventType
+EVENT_TYPE_MEMBER_RESTORED: EventType
 
 class Event(_message.Message):
     __slots__ = ("cursor", "type", "actor", "subject_id", "reason", "commit_time", "identity_id", "organization_id", "package_id", "room_id", "attributes")

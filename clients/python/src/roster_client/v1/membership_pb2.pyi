@@ -5,6 +5,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from roster_client.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -74,6 +75,14 @@ class AccessDenialReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCESS_DENIAL_REASON_REVOKED: _ClassVar[AccessDenialReason]
     ACCESS_DENIAL_REASON_NOT_IN_ROOM: _ClassVar[AccessDenialReason]
     ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY: _ClassVar[AccessDenialReason]
+
+class ScheduledChangeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCHEDULED_CHANGE_STATE_UNSPECIFIED: _ClassVar[ScheduledChangeState]
+    SCHEDULED_CHANGE_STATE_PENDING: _ClassVar[ScheduledChangeState]
+    SCHEDULED_CHANGE_STATE_DONE: _ClassVar[ScheduledChangeState]
+    SCHEDULED_CHANGE_STATE_FAILED: _ClassVar[ScheduledChangeState]
+    SCHEDULED_CHANGE_STATE_CANCELLED: _ClassVar[ScheduledChangeState]
 MEMBER_ROLE_UNSPECIFIED: MemberRole
 MEMBER_ROLE_ADMIN: MemberRole
 MEMBER_ROLE_MEMBER: MemberRole
@@ -108,22 +117,29 @@ ACCESS_DENIAL_REASON_DEACTIVATED: AccessDenialReason
 ACCESS_DENIAL_REASON_REVOKED: AccessDenialReason
 ACCESS_DENIAL_REASON_NOT_IN_ROOM: AccessDenialReason
 ACCESS_DENIAL_REASON_UNKNOWN_IDENTITY: AccessDenialReason
+SCHEDULED_CHANGE_STATE_UNSPECIFIED: ScheduledChangeState
+SCHEDULED_CHANGE_STATE_PENDING: ScheduledChangeState
+SCHEDULED_CHANGE_STATE_DONE: ScheduledChangeState
+SCHEDULED_CHANGE_STATE_FAILED: ScheduledChangeState
+SCHEDULED_CHANGE_STATE_CANCELLED: ScheduledChangeState
 
 class Organization(_message.Message):
-    __slots__ = ("organization_id", "display_name", "package_id", "parent_organization_id", "guest_inactivity_deactivation", "create_time")
+    __slots__ = ("organization_id", "display_name", "package_id", "parent_organization_id", "guest_inactivity_deactivation", "create_time", "removal_undo_window")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     GUEST_INACTIVITY_DEACTIVATION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REMOVAL_UNDO_WINDOW_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     display_name: str
     package_id: str
     parent_organization_id: str
     guest_inactivity_deactivation: _duration_pb2.Duration
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, organization_id: _Optional[str] = ..., display_name: _Optional[str] = ..., package_id: _Optional[str] = ..., parent_organization_id: _Optional[str] = ..., guest_inactivity_deactivation: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    removal_undo_window: _duration_pb2.Duration
+    def __init__(self, organization_id: _Optional[str] = ..., display_name: _Optional[str] = ..., package_id: _Optional[str] = ..., parent_organization_id: _Optional[str] = ..., guest_inactivity_deactivation: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., removal_undo_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateOrganizationRequest(_message.Message):
     __slots__ = ("organization", "admin_identity_id")
@@ -350,16 +366,40 @@ class RemoveMemberRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberResponse(_message.Message):
-    __slots__ = ("rooms_left", "assignments_dropped", "successor_room_ids", "seat_freed")
+    __slots__ = ("rooms_left", "assignments_dropped", "successor_room_ids", "seat_freed", "undo_expire_time")
     ROOMS_LEFT_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_DROPPED_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_ROOM_IDS_FIELD_NUMBER: _ClassVar[int]
     SEAT_FREED_FIELD_NUMBER: _ClassVar[int]
+    UNDO_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     rooms_left: int
     assignments_dropped: int
     successor_room_ids: _containers.RepeatedScalarFieldContainer[str]
     seat_freed: bool
-    def __init__(self, rooms_left: _Optional[int] = ..., assignments_dropped: _Optional[int] = ..., successor_room_ids: _Optional[_Iterable[str]] = ..., seat_freed: _Optional[bool] = ...) -> None: ...
+    undo_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, rooms_left: _Optional[int] = ..., assignments_dropped: _Optional[int] = ..., successor_room_ids: _Optional[_Iterable[str]] = ..., seat_freed: _Optional[bool] = ..., undo_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UndoRemoveMemberRequest(_message.Message):
+    __slots__ = ("organization_id", "identity_id")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    identity_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+
+class UndoRemoveMemberResponse(_message.Message):
+    __slots__ = ("member", "rooms_restored", "rooms_gone", "assignments_restored", "seat_taken")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    ROOMS_RESTORED_FIELD_NUMBER: _ClassVar[int]
+    ROOMS_GONE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_RESTORED_FIELD_NUMBER: _ClassVar[int]
+    SEAT_TAKEN_FIELD_NUMBER: _ClassVar[int]
+    member: Member
+    rooms_restored: int
+    rooms_gone: int
+    assignments_restored: int
+    seat_taken: bool
+    def __init__(self, member: _Optional[_Union[Member, _Mapping]] = ..., rooms_restored: _Optional[int] = ..., rooms_gone: _Optional[int] = ..., assignments_restored: _Optional[int] = ..., seat_taken: _Optional[bool] = ...) -> None: ...
 
 class PreviewOffboardingRequest(_message.Message):
     __slots__ = ("organization_id", "identity_id", "action", "successor_identity_id")
@@ -716,3 +756,105 @@ class RunInactivitySweepResponse(_message.Message):
     deactivated_members: _containers.RepeatedCompositeFieldContainer[Member]
     deactivated_count: int
     def __init__(self, deactivated_members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., deactivated_count: _Optional[int] = ...) -> None: ...
+
+class ScheduledChange(_message.Message):
+    __slots__ = ("scheduled_change_id", "organization_id", "identity_id", "deactivate", "remove", "offboard_identity", "schedule_time", "time_zone", "state", "failure_reason", "failure_message", "created_by", "create_time", "run_time", "cancelled_by", "cancel_time", "package_id")
+    SCHEDULED_CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    OFFBOARD_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RUN_TIME_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_BY_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TIME_FIELD_NUMBER: _ClassVar[int]
+    PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    scheduled_change_id: str
+    organization_id: str
+    identity_id: str
+    deactivate: ScheduledDeactivation
+    remove: ScheduledRemoval
+    offboard_identity: ScheduledOffboarding
+    schedule_time: _timestamp_pb2.Timestamp
+    time_zone: str
+    state: ScheduledChangeState
+    failure_reason: str
+    failure_message: str
+    created_by: _common_pb2.Actor
+    create_time: _timestamp_pb2.Timestamp
+    run_time: _timestamp_pb2.Timestamp
+    cancelled_by: _common_pb2.Actor
+    cancel_time: _timestamp_pb2.Timestamp
+    package_id: str
+    def __init__(self, scheduled_change_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., deactivate: _Optional[_Union[ScheduledDeactivation, _Mapping]] = ..., remove: _Optional[_Union[ScheduledRemoval, _Mapping]] = ..., offboard_identity: _Optional[_Union[ScheduledOffboarding, _Mapping]] = ..., schedule_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_zone: _Optional[str] = ..., state: _Optional[_Union[ScheduledChangeState, str]] = ..., failure_reason: _Optional[str] = ..., failure_message: _Optional[str] = ..., created_by: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancelled_by: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., cancel_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., package_id: _Optional[str] = ...) -> None: ...
+
+class ScheduledDeactivation(_message.Message):
+    __slots__ = ("reason", "note", "expected_return_time", "successor_identity_id")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_RETURN_TIME_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    reason: DeactivationReason
+    note: str
+    expected_return_time: _timestamp_pb2.Timestamp
+    successor_identity_id: str
+    def __init__(self, reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+
+class ScheduledRemoval(_message.Message):
+    __slots__ = ("successor_identity_id",)
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    successor_identity_id: str
+    def __init__(self, successor_identity_id: _Optional[str] = ...) -> None: ...
+
+class ScheduledOffboarding(_message.Message):
+    __slots__ = ("package_id", "action", "successor_identity_id", "transfer_assignments_to")
+    PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ASSIGNMENTS_TO_FIELD_NUMBER: _ClassVar[int]
+    package_id: str
+    action: OffboardingAction
+    successor_identity_id: str
+    transfer_assignments_to: str
+    def __init__(self, package_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ..., transfer_assignments_to: _Optional[str] = ...) -> None: ...
+
+class ScheduleMemberChangeRequest(_message.Message):
+    __slots__ = ("scheduled_change",)
+    SCHEDULED_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    scheduled_change: ScheduledChange
+    def __init__(self, scheduled_change: _Optional[_Union[ScheduledChange, _Mapping]] = ...) -> None: ...
+
+class ListScheduledChangesRequest(_message.Message):
+    __slots__ = ("organization_id", "package_id", "state", "page_size", "page_token")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    package_id: str
+    state: ScheduledChangeState
+    page_size: int
+    page_token: str
+    def __init__(self, organization_id: _Optional[str] = ..., package_id: _Optional[str] = ..., state: _Optional[_Union[ScheduledChangeState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListScheduledChangesResponse(_message.Message):
+    __slots__ = ("scheduled_changes", "next_page_token")
+    SCHEDULED_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scheduled_changes: _containers.RepeatedCompositeFieldContainer[ScheduledChange]
+    next_page_token: str
+    def __init__(self, scheduled_changes: _Optional[_Iterable[_Union[ScheduledChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CancelScheduledChangeRequest(_message.Message):
+    __slots__ = ("scheduled_change_id",)
+    SCHEDULED_CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    scheduled_change_id: str
+    def __init__(self, scheduled_change_id: _Optional[str] = ...) -> None: ...

@@ -119,6 +119,11 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.RemoveMemberRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.RemoveMemberResponse.FromString,
                 _registered_method=True)
+        self.UndoRemoveMember = channel.unary_unary(
+                '/roster.v1.MembershipService/UndoRemoveMember',
+                request_serializer=roster_dot_v1_dot_membership__pb2.UndoRemoveMemberRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.UndoRemoveMemberResponse.FromString,
+                _registered_method=True)
         self.PreviewOffboarding = channel.unary_unary(
                 '/roster.v1.MembershipService/PreviewOffboarding',
                 request_serializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingRequest.SerializeToString,
@@ -179,6 +184,21 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.FromString,
                 _registered_method=True)
+        self.ScheduleMemberChange = channel.unary_unary(
+                '/roster.v1.MembershipService/ScheduleMemberChange',
+                request_serializer=roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+                _registered_method=True)
+        self.ListScheduledChanges = channel.unary_unary(
+                '/roster.v1.MembershipService/ListScheduledChanges',
+                request_serializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.FromString,
+                _registered_method=True)
+        self.CancelScheduledChange = channel.unary_unary(
+                '/roster.v1.MembershipService/CancelScheduledChange',
+                request_serializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+                _registered_method=True)
 
 
 class MembershipServiceServicer:
@@ -219,8 +239,8 @@ class MembershipServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateOrganizationSettings(self, request, context):
-        """Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-        (M1, M12)
+        """Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+        and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -375,6 +395,25 @@ class MembershipServiceServicer:
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
         SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UndoRemoveMember(self, request, context):
+        """Undoes a removal within the organization's `removal_undo_window`: the
+        member is back with the role, state (and deactivation), room
+        memberships, room roles and permissions it had, and the assignments it
+        held that nobody took over since. An ACTIVE member takes a seat again
+        (refused when none is free). Rooms deleted since are skipped and
+        counted. A revocation (I4) is never undoable: it deletes the copy.
+        (W6)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+        PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+        FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+        RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -567,6 +606,61 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScheduleMemberChange(self, request, context):
+        """Schedules a deactivation, a removal or an OffboardIdentity of a member
+        for a future instant (`schedule_time`, at most 366 days ahead), for
+        example "the last working day, 17:00 in Europe/Berlin". When it is due
+        Roster runs it once, whichever replica gets there first, through the
+        very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+        the guards checked again at that time: at most a few seconds late
+        (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+        The change's events have the actor SYSTEM `scheduler` and record the
+        scheduling principal in their attribute `scheduled_by`; the change
+        becomes DONE in the same transaction. A change that can no longer
+        apply (a room would lose its last admin, the member is gone, …)
+        writes nothing of itself: it becomes FAILED with the refusal's reason
+        code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+        `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+        while the member is still deactivated; reactivating stays manual (M5).
+        (W3; M4, M6, M7, W2)
+
+        Callers: for `deactivate` and `remove`, organization admins (as for
+        DeactivateMember); for `offboard_identity`, admins of the package (as
+        for OffboardIdentity); service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+        MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+        PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScheduledChanges(self, request, context):
+        """Lists scheduled changes of one organization (its deactivations and
+        removals) or of one package (its OffboardIdentity changes), by
+        `schedule_time`, optionally only those in one state. (W3)
+
+        Callers: organization admins (organization_id), package admins
+        (package_id), service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelScheduledChange(self, request, context):
+        """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+        SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+        Callers: those who may schedule it (see ScheduleMemberChange).
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+        PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+        with metadata `state`: it already ran, failed or was cancelled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembershipServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -645,6 +739,11 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     request_deserializer=roster_dot_v1_dot_membership__pb2.RemoveMemberRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.RemoveMemberResponse.SerializeToString,
             ),
+            'UndoRemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.UndoRemoveMember,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.UndoRemoveMemberRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.UndoRemoveMemberResponse.SerializeToString,
+            ),
             'PreviewOffboarding': grpc.unary_unary_rpc_method_handler(
                     servicer.PreviewOffboarding,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.PreviewOffboardingRequest.FromString,
@@ -704,6 +803,21 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.RunInactivitySweep,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.SerializeToString,
+            ),
+            'ScheduleMemberChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleMemberChange,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.SerializeToString,
+            ),
+            'ListScheduledChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScheduledChanges,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.SerializeToString,
+            ),
+            'CancelScheduledChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelScheduledChange,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1131,6 +1245,33 @@ class MembershipService:
             _registered_method=True)
 
     @staticmethod
+    def UndoRemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/UndoRemoveMember',
+            roster_dot_v1_dot_membership__pb2.UndoRemoveMemberRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.UndoRemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def PreviewOffboarding(request,
             target,
             options=(),
@@ -1444,6 +1585,87 @@ class MembershipService:
             '/roster.v1.MembershipService/RunInactivitySweep',
             roster_dot_v1_dot_membership__pb2.RunInactivitySweepRequest.SerializeToString,
             roster_dot_v1_dot_membership__pb2.RunInactivitySweepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleMemberChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/ScheduleMemberChange',
+            roster_dot_v1_dot_membership__pb2.ScheduleMemberChangeRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScheduledChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/ListScheduledChanges',
+            roster_dot_v1_dot_membership__pb2.ListScheduledChangesRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ListScheduledChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelScheduledChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/CancelScheduledChange',
+            roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,8 +61,8 @@ class MembershipServiceStub:
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
     UpdateOrganizationSettings: _grpc.UnaryUnaryMultiCallable[_membership_pb2.UpdateOrganizationSettingsRequest, _membership_pb2.Organization]
-    """Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-    (M1, M12)
+    """Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+    and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -169,6 +169,21 @@ class MembershipServiceStub:
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
     SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
+    """
+    UndoRemoveMember: _grpc.UnaryUnaryMultiCallable[_membership_pb2.UndoRemoveMemberRequest, _membership_pb2.UndoRemoveMemberResponse]
+    """Undoes a removal within the organization's `removal_undo_window`: the
+    member is back with the role, state (and deactivation), room
+    memberships, room roles and permissions it had, and the assignments it
+    held that nobody took over since. An ACTIVE member takes a seat again
+    (refused when none is free). Rooms deleted since are skipped and
+    counted. A revocation (I4) is never undoable: it deletes the copy.
+    (W6)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+    PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+    FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+    RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
     """
     PreviewOffboarding: _grpc.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]
     """Shows, without writing anything, what removing or deactivating a member
@@ -309,6 +324,49 @@ class MembershipServiceStub:
     Callers: organization admins (organization_id required), service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
+    ScheduleMemberChange: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ScheduleMemberChangeRequest, _membership_pb2.ScheduledChange]
+    """Schedules a deactivation, a removal or an OffboardIdentity of a member
+    for a future instant (`schedule_time`, at most 366 days ahead), for
+    example "the last working day, 17:00 in Europe/Berlin". When it is due
+    Roster runs it once, whichever replica gets there first, through the
+    very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+    the guards checked again at that time: at most a few seconds late
+    (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+    The change's events have the actor SYSTEM `scheduler` and record the
+    scheduling principal in their attribute `scheduled_by`; the change
+    becomes DONE in the same transaction. A change that can no longer
+    apply (a room would lose its last admin, the member is gone, …)
+    writes nothing of itself: it becomes FAILED with the refusal's reason
+    code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+    `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+    while the member is still deactivated; reactivating stays manual (M5).
+    (W3; M4, M6, M7, W2)
+
+    Callers: for `deactivate` and `remove`, organization admins (as for
+    DeactivateMember); for `offboard_identity`, admins of the package (as
+    for OffboardIdentity); service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+    MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+    PERMISSION_DENIED.
+    """
+    ListScheduledChanges: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ListScheduledChangesRequest, _membership_pb2.ListScheduledChangesResponse]
+    """Lists scheduled changes of one organization (its deactivations and
+    removals) or of one package (its OffboardIdentity changes), by
+    `schedule_time`, optionally only those in one state. (W3)
+
+    Callers: organization admins (organization_id), package admins
+    (package_id), service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    CancelScheduledChange: _grpc.UnaryUnaryMultiCallable[_membership_pb2.CancelScheduledChangeRequest, _membership_pb2.ScheduledChange]
+    """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+    SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+    Callers: those who may schedule it (see ScheduleMemberChange).
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+    PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+    with metadata `state`: it already ran, failed or was cancelled).
+    """
 
 @_typing.type_check_only
 class MembershipServiceAsyncStub(MembershipServiceStub):
@@ -342,8 +400,8 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
     UpdateOrganizationSettings: _aio.UnaryUnaryMultiCallable[_membership_pb2.UpdateOrganizationSettingsRequest, _membership_pb2.Organization]  # type: ignore[assignment]
-    """Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-    (M1, M12)
+    """Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+    and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 
     Callers: organization admins, service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -450,6 +508,21 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
     separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
     SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
+    """
+    UndoRemoveMember: _aio.UnaryUnaryMultiCallable[_membership_pb2.UndoRemoveMemberRequest, _membership_pb2.UndoRemoveMemberResponse]  # type: ignore[assignment]
+    """Undoes a removal within the organization's `removal_undo_window`: the
+    member is back with the role, state (and deactivation), room
+    memberships, room roles and permissions it had, and the assignments it
+    held that nobody took over since. An ACTIVE member takes a seat again
+    (refused when none is free). Rooms deleted since are skipped and
+    counted. A revocation (I4) is never undoable: it deletes the copy.
+    (W6)
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+    PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+    FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+    RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
     """
     PreviewOffboarding: _aio.UnaryUnaryMultiCallable[_membership_pb2.PreviewOffboardingRequest, _membership_pb2.PreviewOffboardingResponse]  # type: ignore[assignment]
     """Shows, without writing anything, what removing or deactivating a member
@@ -590,6 +663,49 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Callers: organization admins (organization_id required), service keys.
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
     """
+    ScheduleMemberChange: _aio.UnaryUnaryMultiCallable[_membership_pb2.ScheduleMemberChangeRequest, _membership_pb2.ScheduledChange]  # type: ignore[assignment]
+    """Schedules a deactivation, a removal or an OffboardIdentity of a member
+    for a future instant (`schedule_time`, at most 366 days ahead), for
+    example "the last working day, 17:00 in Europe/Berlin". When it is due
+    Roster runs it once, whichever replica gets there first, through the
+    very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+    the guards checked again at that time: at most a few seconds late
+    (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+    The change's events have the actor SYSTEM `scheduler` and record the
+    scheduling principal in their attribute `scheduled_by`; the change
+    becomes DONE in the same transaction. A change that can no longer
+    apply (a room would lose its last admin, the member is gone, …)
+    writes nothing of itself: it becomes FAILED with the refusal's reason
+    code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+    `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+    while the member is still deactivated; reactivating stays manual (M5).
+    (W3; M4, M6, M7, W2)
+
+    Callers: for `deactivate` and `remove`, organization admins (as for
+    DeactivateMember); for `offboard_identity`, admins of the package (as
+    for OffboardIdentity); service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+    MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+    PERMISSION_DENIED.
+    """
+    ListScheduledChanges: _aio.UnaryUnaryMultiCallable[_membership_pb2.ListScheduledChangesRequest, _membership_pb2.ListScheduledChangesResponse]  # type: ignore[assignment]
+    """Lists scheduled changes of one organization (its deactivations and
+    removals) or of one package (its OffboardIdentity changes), by
+    `schedule_time`, optionally only those in one state. (W3)
+
+    Callers: organization admins (organization_id), package admins
+    (package_id), service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    CancelScheduledChange: _aio.UnaryUnaryMultiCallable[_membership_pb2.CancelScheduledChangeRequest, _membership_pb2.ScheduledChange]  # type: ignore[assignment]
+    """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+    SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+    Callers: those who may schedule it (see ScheduleMemberChange).
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+    PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+    with metadata `state`: it already ran, failed or was cancelled).
+    """
 
 class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
     """Organizations, their members and rooms, assignments, and the difference
@@ -638,8 +754,8 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _membership_pb2.UpdateOrganizationSettingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_membership_pb2.Organization, _abc.Awaitable[_membership_pb2.Organization]]:
-        """Changes `display_name` and `guest_inactivity_deactivation` (unset: never).
-        (M1, M12)
+        """Changes `display_name`, `guest_inactivity_deactivation` (unset: never)
+        and `removal_undo_window` (unset: the default, seven days). (M1, M12, W6)
 
         Callers: organization admins, service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
@@ -818,6 +934,27 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (LAST_ROOM_ADMIN with metadata `room_ids`, comma
         separated, at most 100, and `room_count`; LAST_ORGANIZATION_ADMIN,
         SUCCESSOR_NOT_ACTIVE), ABORTED (ETAG_MISMATCH).
+        """
+
+    @_abc_1.abstractmethod
+    def UndoRemoveMember(
+        self,
+        request: _membership_pb2.UndoRemoveMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.UndoRemoveMemberResponse, _abc.Awaitable[_membership_pb2.UndoRemoveMemberResponse]]:
+        """Undoes a removal within the organization's `removal_undo_window`: the
+        member is back with the role, state (and deactivation), room
+        memberships, room roles and permissions it had, and the assignments it
+        held that nobody took over since. An ACTIVE member takes a seat again
+        (refused when none is free). Rooms deleted since are skipped and
+        counted. A revocation (I4) is never undoable: it deletes the copy.
+        (W6)
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (NO_REMOVAL_TO_UNDO),
+        PERMISSION_DENIED, ALREADY_EXISTS (ALREADY_MEMBER: added again since),
+        FAILED_PRECONDITION (UNDO_WINDOW_PASSED, IDENTITY_REVOKED),
+        RESOURCE_EXHAUSTED (SEAT_LIMIT_REACHED).
         """
 
     @_abc_1.abstractmethod
@@ -1029,6 +1166,67 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: organization admins (organization_id required), service keys.
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def ScheduleMemberChange(
+        self,
+        request: _membership_pb2.ScheduleMemberChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ScheduledChange, _abc.Awaitable[_membership_pb2.ScheduledChange]]:
+        """Schedules a deactivation, a removal or an OffboardIdentity of a member
+        for a future instant (`schedule_time`, at most 366 days ahead), for
+        example "the last working day, 17:00 in Europe/Berlin". When it is due
+        Roster runs it once, whichever replica gets there first, through the
+        very rules of DeactivateMember, RemoveMember or OffboardIdentity, with
+        the guards checked again at that time: at most a few seconds late
+        (the scheduler polls every `--schedule-poll-interval`, default 1 s).
+        The change's events have the actor SYSTEM `scheduler` and record the
+        scheduling principal in their attribute `scheduled_by`; the change
+        becomes DONE in the same transaction. A change that can no longer
+        apply (a room would lose its last admin, the member is gone, …)
+        writes nothing of itself: it becomes FAILED with the refusal's reason
+        code and emits SCHEDULED_CHANGE_FAILED. A deactivation's
+        `expected_return_time` emits DEACTIVATION_RETURN_DUE once it passes
+        while the member is still deactivated; reactivating stays manual (M5).
+        (W3; M4, M6, M7, W2)
+
+        Callers: for `deactivate` and `remove`, organization admins (as for
+        DeactivateMember); for `offboard_identity`, admins of the package (as
+        for OffboardIdentity); service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ORGANIZATION_NOT_FOUND,
+        MEMBER_NOT_FOUND, IDENTITY_NOT_FOUND, PACKAGE_NOT_FOUND),
+        PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def ListScheduledChanges(
+        self,
+        request: _membership_pb2.ListScheduledChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ListScheduledChangesResponse, _abc.Awaitable[_membership_pb2.ListScheduledChangesResponse]]:
+        """Lists scheduled changes of one organization (its deactivations and
+        removals) or of one package (its OffboardIdentity changes), by
+        `schedule_time`, optionally only those in one state. (W3)
+
+        Callers: organization admins (organization_id), package admins
+        (package_id), service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelScheduledChange(
+        self,
+        request: _membership_pb2.CancelScheduledChangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ScheduledChange, _abc.Awaitable[_membership_pb2.ScheduledChange]]:
+        """Cancels a PENDING scheduled change; it becomes CANCELLED (audited as
+        SCHEDULED_CHANGE_CANCELLED) and never runs. (W3)
+
+        Callers: those who may schedule it (see ScheduleMemberChange).
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
+        PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
+        with metadata `state`: it already ran, failed or was cancelled).
         """
 
 def add_MembershipServiceServicer_to_server(servicer: MembershipServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
