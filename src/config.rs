@@ -47,6 +47,22 @@ pub enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Break-glass repair (M2): make an existing, non-revoked identity an
+    /// administrator of a license package, with database access only (one
+    /// transaction with its audit event, actor SYSTEM). For a package whose
+    /// last administrator revoked their ID while none of its organizations
+    /// has an active admin left to stand in.
+    GrantPackageAdmin {
+        /// The license package (`pkg_…`).
+        #[arg(long)]
+        package_id: String,
+        /// The identity to make an administrator.
+        #[arg(long)]
+        identity_id: String,
+        /// Database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// Where the data lives.

@@ -77,6 +77,44 @@ pub async fn create_service_key(store: &Store, name: &str) -> anyhow::Result<Str
     Ok(key)
 }
 
+/// What `roster grant-package-admin` did.
+#[derive(Debug, Clone)]
+pub struct PackageAdminGrant {
+    /// The package, with its administrators after the grant.
+    pub package: domain::LicensePackage,
+    /// The identity made an administrator.
+    pub identity: domain::IdentityId,
+}
+
+/// The break-glass repair of M2 (`roster grant-package-admin`): makes the
+/// existing, non-revoked identity `identity_id` an administrator of the
+/// license package `package_id`, with database access only, in one
+/// transaction with its PACKAGE_UPDATED event (actor SYSTEM, reason
+/// `BREAK_GLASS`). For a package nobody with a session may repair: no
+/// administrator left and no organization of it with an active admin.
+/// An error for a malformed or unknown ID, a revoked identity, or an
+/// identity that already administers the package (nothing written).
+pub async fn grant_package_admin(
+    store: &Store,
+    package_id: &str,
+    identity_id: &str,
+) -> anyhow::Result<PackageAdminGrant> {
+    let package = domain::PackageId::parse(package_id)
+        .map_err(|e| anyhow::anyhow!("--package-id {package_id:?} {e}"))?;
+    let identity = domain::IdentityId::parse(identity_id)
+        .map_err(|e| anyhow::anyhow!("--identity-id {identity_id:?} {e}"))?;
+    let (package, added) = store
+        .add_package_admin(domain::Actor::system(), &package, &identity, "BREAK_GLASS")
+        .await?;
+    if !added {
+        anyhow::bail!(
+            "identity {identity} already administers license package {}; nothing changed",
+            package.id
+        );
+    }
+    Ok(PackageAdminGrant { package, identity })
+}
+
 /// Runs the service on `listener` until `shutdown` completes: migrations,
 /// the first-start service key, background jobs, then gRPC, and Prometheus
 /// metrics on `metrics_listener` when given.

@@ -43,6 +43,25 @@ async fn main() -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
+        Command::GrantPackageAdmin {
+            package_id,
+            identity_id,
+            db,
+        } => {
+            let mut config = Config::with_database(db.database_url);
+            config.db_max_connections = 1;
+            let store = roster::open_store(&config, Arc::new(SystemClock)).await?;
+            let grant = roster::grant_package_admin(&store, &package_id, &identity_id).await?;
+            let admins: Vec<&str> = grant.package.admins.iter().map(|a| a.as_str()).collect();
+            println!(
+                "identity {} now administers license package {} (administrators: {}); \
+                 recorded as PACKAGE_UPDATED by SYSTEM, reason BREAK_GLASS",
+                grant.identity,
+                grant.package.id,
+                admins.join(", ")
+            );
+            Ok(())
+        }
     }
 }
 

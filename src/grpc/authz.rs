@@ -40,25 +40,51 @@ pub fn require_service_or_self(principal: &Principal, identity: &IdentityId) -> 
     require_self(principal, identity)
 }
 
-/// A service key, or an administrator of `package`.
+/// A service key, or an administrator of `package`, or (the recovery
+/// path, M2) an ACTIVE ADMIN of an organization bound to `package` while
+/// the package has no administrator at all ([`stand_in_package_admin`]).
+/// A package administrator costs one query, as before: the stand-in is
+/// looked up only when that check fails.
 pub async fn require_package_admin(
     ctx: &Ctx,
     principal: &Principal,
     package: &PackageId,
 ) -> Result<()> {
-    match principal.identity_id() {
-        None => Ok(()),
-        Some(me) => {
-            if ctx.store.is_package_admin(package, me).await? {
-                Ok(())
-            } else {
-                Err(Error::denied(
-                    Reason::NotPackageAdmin,
-                    format!("you do not administer license package {package}"),
-                ))
-            }
-        }
+    let Some(me) = principal.identity_id() else {
+        return Ok(());
+    };
+    if ctx.store.is_package_admin(package, me).await? {
+        return Ok(());
     }
+    // Only on the refusal path: one more query.
+    if stand_in_package_admin(ctx, me, package).await? {
+        return Ok(());
+    }
+    Err(Error::denied(
+        Reason::NotPackageAdmin,
+        format!("you do not administer license package {package}"),
+    ))
+}
+
+/// Whether `me` acts as an administrator of `package` without being one
+/// (the recovery path, M2, mirror of [`stand_in_admin`]): while the
+/// package has no administrator (its last one revoked their ID), the
+/// ACTIVE ADMINs of the organizations bound to it — top-level or
+/// sub-organizations — act as its administrators, so one of them can
+/// appoint a new one (UpdateLicensePackage), after which the package
+/// admins stand in for an organization left without an admin as usual.
+/// The right ends as soon as the package has an administrator again.
+///
+/// When the package has no administrator and none of its organizations
+/// has an active admin either, nobody with a session can repair it: only
+/// a service key or the break-glass command `roster grant-package-admin`
+/// (database access) can. One query.
+pub async fn stand_in_package_admin(
+    ctx: &Ctx,
+    me: &IdentityId,
+    package: &PackageId,
+) -> Result<bool> {
+    ctx.store.stewards_adminless_package(package, me).await
 }
 
 /// Where the caller stands in one organization (A2, A3).

@@ -370,19 +370,63 @@ impl Store {
                 .await?;
                 insert_admins(&txn, id, admins).await?;
             }
-            let mut event = NewEvent::new(EventType::PackageUpdated, id.as_str())
-                .package(id)
-                .attr("fields", update.field_names().join(","));
-            if let Some(plan) = update.plan {
-                event = event.attr("plan", plan.as_str());
-            }
-            if let Some(limit) = update.seat_limit {
-                event = event.attr("seat_limit", limit.to_string());
-            }
-            txn.emit(event);
+            txn.emit(package_updated(id, update));
             let admins = admin_ids_in(&txn, id).await?;
 
             Ok((txn, to_package(m, admins)))
+        })
+        .await
+    }
+
+    /// Adds `identity` (existing, not revoked) to the administrators of
+    /// `id`, keeping the others: UpdateLicensePackage's admin handling
+    /// (identity locked and checked, then the package row, one
+    /// PACKAGE_UPDATED event naming `admin_identity_ids`) for one more
+    /// admin. The break-glass path of M2 (`roster grant-package-admin`),
+    /// for a package nobody with a session may repair. Returns the package
+    /// and whether the identity was added (`false`: it already was an
+    /// administrator; nothing is written).
+    pub async fn add_package_admin(
+        &self,
+        actor: Actor,
+        id: &PackageId,
+        identity: &IdentityId,
+        reason: &str,
+    ) -> Result<(LicensePackage, bool)> {
+        self.write(&actor, |mut txn| async move {
+            let admin = std::slice::from_ref(identity);
+            require_active_identities(&txn, admin).await?;
+            if !txn.lock_row("license_packages", "id", id.as_str()).await? {
+                return Err(package_not_found(id));
+            }
+            let mut m = license_package::Entity::find_by_id(id.as_str())
+                .one(txn.conn())
+                .await?
+                .ok_or_else(|| package_not_found(id))?;
+            let admins = admin_ids_in(&txn, id).await?;
+            if admins.contains(identity) {
+                txn.nothing_changed();
+                return Ok((txn, (to_package(m, admins), false)));
+            }
+            m.updated_at = txn.now_ms();
+            txn.exec(
+                "UPDATE license_packages SET updated_at = ? WHERE id = ?",
+                vec![m.updated_at.into(), id.as_str().into()],
+            )
+            .await?;
+            insert_admins(&txn, id, admin).await?;
+            let update = PackageUpdate {
+                admins: Some(Vec::new()),
+                ..PackageUpdate::default()
+            };
+            txn.emit(
+                package_updated(id, &update)
+                    .identity(identity)
+                    .attr("admin_added", identity.as_str())
+                    .reason(reason),
+            );
+            let admins = admin_ids_in(&txn, id).await?;
+            Ok((txn, (to_package(m, admins), true)))
         })
         .await
     }
@@ -575,6 +619,21 @@ impl Store {
             .map(|_| ())
             .ok_or_else(|| package_not_found(id))
     }
+}
+
+/// The PACKAGE_UPDATED event of `update` on `id`: the fields it names, and
+/// the new plan and seat limit when it sets them.
+fn package_updated(id: &PackageId, update: &PackageUpdate) -> NewEvent {
+    let mut event = NewEvent::new(EventType::PackageUpdated, id.as_str())
+        .package(id)
+        .attr("fields", update.field_names().join(","));
+    if let Some(plan) = update.plan {
+        event = event.attr("plan", plan.as_str());
+    }
+    if let Some(limit) = update.seat_limit {
+        event = event.attr("seat_limit", limit.to_string());
+    }
+    event
 }
 
 async fn admin_ids_in(txn: &Txn, package: &PackageId) -> Result<Vec<IdentityId>> {

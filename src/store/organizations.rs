@@ -1,5 +1,6 @@
-//! Organizations and sub-organizations (M1), their settings (M12) and the
-//! stand-in right of package admins for an orphaned organization (M2).
+//! Organizations and sub-organizations (M1), their settings (M12), the
+//! stand-in right of package admins for an orphaned organization and that
+//! of organization admins for a package without an admin (M2).
 
 use sea_orm::EntityTrait;
 
@@ -10,8 +11,8 @@ use super::records::{
 use super::rows::count;
 use super::{Store, seats};
 use crate::domain::{
-    Actor, AttachMethod, Error, EventType, IdentityId, Member, MemberRole, MemberState, NewEvent,
-    OrgId, Organization, PackageId, Plan, Reason, Result,
+    Actor, AttachMethod, Error, EventType, IdentityId, IdentityState, Member, MemberRole,
+    MemberState, NewEvent, OrgId, Organization, PackageId, Plan, Reason, Result,
 };
 
 /// A new organization, already validated.
@@ -62,6 +63,40 @@ impl Store {
                 org.as_str().into(),
                 MemberRole::Admin.as_str().into(),
                 MemberState::Active.as_str().into(),
+            ],
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// M2 recovery, the package side: whether `identity` is an ACTIVE ADMIN
+    /// of an organization bound to `package` (top-level or sub-organization;
+    /// `members.package_id` is the organization's package)
+    /// while `package` has no administrator at all (no admin row of an
+    /// identity that is not revoked; its last one revoked their ID). Such
+    /// organization admins act as the package's administrators until it has
+    /// one again. When neither exists (no package admin, no organization of
+    /// the package with an active admin), nobody holding a session can
+    /// repair it: only a service key or `roster grant-package-admin`. One
+    /// query.
+    pub async fn stewards_adminless_package(
+        &self,
+        package: &PackageId,
+        identity: &IdentityId,
+    ) -> Result<bool> {
+        let n = count(
+            &self.db,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM members m \
+             WHERE m.package_id = ? AND m.identity_id = ? AND m.role = ? AND m.state = ? \
+               AND NOT EXISTS (SELECT 1 FROM package_admins pa \
+                 JOIN identities i ON i.id = pa.identity_id \
+                 WHERE pa.package_id = m.package_id AND i.state <> ?)",
+            vec![
+                package.as_str().into(),
+                identity.as_str().into(),
+                MemberRole::Admin.as_str().into(),
+                MemberState::Active.as_str().into(),
+                IdentityState::Revoked.as_str().into(),
             ],
         )
         .await?;

@@ -37,6 +37,13 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // License packages, their access credentials and the seats they hand out.
+//
+// "The package's administrators" below means the identities in its
+// admin_identity_ids. While a package has none (its last one revoked their
+// ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+// sub-organizations) count as its administrators until it has one again,
+// so one of them can appoint a new one. With neither left, only service
+// keys (or the break-glass command `roster grant-package-admin`) can.
 type LicenseServiceClient interface {
 	// Creates a license package. (L1)
 	//
@@ -219,6 +226,13 @@ func (c *licenseServiceClient) GetSeatUsage(ctx context.Context, in *GetSeatUsag
 // for forward compatibility.
 //
 // License packages, their access credentials and the seats they hand out.
+//
+// "The package's administrators" below means the identities in its
+// admin_identity_ids. While a package has none (its last one revoked their
+// ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+// sub-organizations) count as its administrators until it has one again,
+// so one of them can appoint a new one. With neither left, only service
+// keys (or the break-glass command `roster grant-package-admin`) can.
 type LicenseServiceServer interface {
 	// Creates a license package. (L1)
 	//

@@ -65,7 +65,9 @@ const (
 // sub-organizations. Service keys may call every RPC here. While an
 // organization has no active admin (its last one revoked their ID), the
 // administrators of its license package count as its organization admins
-// (and so manage its rooms) until it has one again.
+// (and so manage its rooms) until it has one again. "Administrators of the
+// package" means those of LicenseService: while a package has none, the
+// active admins of its organizations count as such.
 type MembershipServiceClient interface {
 	// Creates an organization bound to a license package, optionally as a
 	// sub-organization of an ENTERPRISE organization (same package). The
@@ -692,7 +694,9 @@ func (c *membershipServiceClient) CancelScheduledChange(ctx context.Context, in 
 // sub-organizations. Service keys may call every RPC here. While an
 // organization has no active admin (its last one revoked their ID), the
 // administrators of its license package count as its organization admins
-// (and so manage its rooms) until it has one again.
+// (and so manage its rooms) until it has one again. "Administrators of the
+// package" means those of LicenseService: while a package has none, the
+// active admins of its organizations count as such.
 type MembershipServiceServer interface {
 	// Creates an organization bound to a license package, optionally as a
 	// sub-organization of an ENTERPRISE organization (same package). The

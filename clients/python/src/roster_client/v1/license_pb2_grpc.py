@@ -28,6 +28,13 @@ if _version_not_supported:
 
 class LicenseServiceStub:
     """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
     """
 
     def __init__(self, channel):
@@ -90,6 +97,13 @@ class LicenseServiceStub:
 
 class LicenseServiceServicer:
     """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
     """
 
     def CreateLicensePackage(self, request, context):
@@ -271,6 +285,13 @@ def add_LicenseServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class LicenseService:
     """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
     """
 
     @staticmethod

@@ -28,7 +28,15 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class LicenseServiceStub:
-    """License packages, their access credentials and the seats they hand out."""
+    """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -113,7 +121,15 @@ class LicenseServiceStub:
 
 @_typing.type_check_only
 class LicenseServiceAsyncStub(LicenseServiceStub):
-    """License packages, their access credentials and the seats they hand out."""
+    """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateLicensePackage: _aio.UnaryUnaryMultiCallable[_license_pb2.CreateLicensePackageRequest, _license_pb2.LicensePackage]  # type: ignore[assignment]
@@ -194,7 +210,15 @@ class LicenseServiceAsyncStub(LicenseServiceStub):
     """
 
 class LicenseServiceServicer(metaclass=_abc_1.ABCMeta):
-    """License packages, their access credentials and the seats they hand out."""
+    """License packages, their access credentials and the seats they hand out.
+
+    "The package's administrators" below means the identities in its
+    admin_identity_ids. While a package has none (its last one revoked their
+    ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+    sub-organizations) count as its administrators until it has one again,
+    so one of them can appoint a new one. With neither left, only service
+    keys (or the break-glass command `roster grant-package-admin`) can.
+    """
 
     @_abc_1.abstractmethod
     def CreateLicensePackage(

@@ -35,7 +35,9 @@ class MembershipServiceStub:
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     def __init__(self, channel):
@@ -210,7 +212,9 @@ class MembershipServiceServicer:
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     def CreateOrganization(self, request, context):
@@ -836,7 +840,9 @@ class MembershipService:
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     @staticmethod

@@ -36,7 +36,9 @@ class MembershipServiceStub:
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     @_typing.overload
@@ -378,7 +380,9 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -716,7 +720,9 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
     sub-organizations. Service keys may call every RPC here. While an
     organization has no active admin (its last one revoked their ID), the
     administrators of its license package count as its organization admins
-    (and so manage its rooms) until it has one again.
+    (and so manage its rooms) until it has one again. "Administrators of the
+    package" means those of LicenseService: while a package has none, the
+    active admins of its organizations count as such.
     """
 
     @_abc_1.abstractmethod

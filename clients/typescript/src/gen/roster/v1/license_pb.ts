@@ -729,6 +729,13 @@ export const AttachMethodSchema: GenEnum<AttachMethod> = /*@__PURE__*/
 /**
  * License packages, their access credentials and the seats they hand out.
  *
+ * "The package's administrators" below means the identities in its
+ * admin_identity_ids. While a package has none (its last one revoked their
+ * ID), the ACTIVE ADMINs of the organizations bound to it (top-level or
+ * sub-organizations) count as its administrators until it has one again,
+ * so one of them can appoint a new one. With neither left, only service
+ * keys (or the break-glass command `roster grant-package-admin`) can.
+ *
  * @generated from service roster.v1.LicenseService
  */
 export const LicenseService: GenService<{

@@ -3063,7 +3063,9 @@ export const ScheduledChangeStateSchema: GenEnum<ScheduledChangeState> = /*@__PU
  * sub-organizations. Service keys may call every RPC here. While an
  * organization has no active admin (its last one revoked their ID), the
  * administrators of its license package count as its organization admins
- * (and so manage its rooms) until it has one again.
+ * (and so manage its rooms) until it has one again. "Administrators of the
+ * package" means those of LicenseService: while a package has none, the
+ * active admins of its organizations count as such.
  *
  * @generated from service roster.v1.MembershipService
  */
