@@ -197,6 +197,7 @@ pub async fn run(
         feed: feed.clone(),
         stop: stop_rx,
         hashing: tokio::sync::Semaphore::new(hash_concurrency),
+        idempotent: grpc::idempotency::IdempotentMethods::from_descriptors(pb::FILE_DESCRIPTOR_SET),
     });
     let metrics = Arc::new(metrics::Metrics::new(
         ctx.caches.clone(),
@@ -285,6 +286,11 @@ fn spawn_pruning(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "undo windows of removals passed (W6)"),
                 Err(e) => tracing::warn!(error = %e, "pruning removal copies failed"),
+            }
+            match store.prune_requests(store.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "forgot request IDs older than 24 h (W5)"),
+                Err(e) => tracing::warn!(error = %e, "pruning request IDs failed"),
             }
             if let Err(e) = sign_in_failures.prune().await {
                 tracing::warn!(error = %e, "pruning sign-in failure counts failed");

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod codec;
 pub mod convert;
 pub mod events;
+pub mod idempotency;
 pub mod identity;
 pub mod license;
 pub mod membership;
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub stop: tokio::sync::watch::Receiver<bool>,
     /// Bounds concurrent argon2id work to the number of cores.
     pub hashing: tokio::sync::Semaphore,
+    /// W5: the methods that take a `request_id`.
+    pub idempotent: idempotency::IdempotentMethods,
 }
 
 impl Ctx {
@@ -257,6 +260,9 @@ pub async fn serve(
         .layer(crate::metrics::MetricsLayer(metrics))
         // Inside the metrics layer, so refusals are counted and logged.
         .layer(authn::AuthLayer(ctx.clone()))
+        // Inside authentication: a remembered request is answered only to
+        // the caller that sent it.
+        .layer(idempotency::IdempotencyLayer(ctx.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -215,6 +215,7 @@ impl Store {
             )
             .await?;
             purge_identity(&mut txn, id, reason).await?;
+            super::idempotency::forget_identity(&txn, id).await?;
             for package in attached_packages(&txn, id).await? {
                 seats::detach(&mut txn, &package, id, reason).await?;
             }

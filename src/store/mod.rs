@@ -17,6 +17,7 @@ pub mod migrations;
 mod clock;
 mod events;
 mod faults;
+pub mod idempotency;
 mod identity;
 mod keys;
 mod license;
@@ -319,10 +320,23 @@ impl Store {
     {
         let mut attempt = 1u32;
         loop {
-            let result = match op(self.begin(actor.clone()).await?).await {
-                Ok((txn, value)) => txn.commit(self).await.map(|_| value),
+            // W5: the first write of a call that named itself claims its ID.
+            let claim = idempotency::pending_claim();
+            let txn = self.begin(actor.clone()).await?;
+            let claimed = match &claim {
+                Some(c) => idempotency::claim(&txn, c).await,
+                None => Ok(()),
+            };
+            let result = match claimed {
+                Ok(()) => match op(txn).await {
+                    Ok((txn, value)) => txn.commit(self).await.map(|_| value),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
+            if let (Some(c), Ok(_)) = (&claim, &result) {
+                idempotency::claimed(c);
+            }
             match result {
                 Err(Error::Aborted(msg)) if attempt < WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, %msg, "retrying after a transaction conflict");

@@ -66,7 +66,8 @@ impl Store {
     /// PostgreSQL: plain VACUUM leaves dead tuples' bytes in the page's
     /// free space, so the two tables whose old row versions hold personal
     /// data (`identities`: names, e-mails, avatars; `members` and
-    /// `removed_members`, W6's undo copies: deactivation notes) are rewritten with VACUUM FULL; the others hold only IDs and
+    /// `removed_members`, W6's undo copies: deactivation notes;
+    /// `request_results`, W5's recorded responses) are rewritten with VACUUM FULL; the others hold only IDs and
     /// get a plain VACUUM.
     ///
     /// VACUUM FULL copies the row versions that some snapshot may still
@@ -127,6 +128,7 @@ impl Store {
                 conn.execute("VACUUM FULL identities").await?;
                 conn.execute("VACUUM FULL members").await?;
                 conn.execute("VACUUM FULL removed_members").await?;
+                conn.execute("VACUUM FULL request_results").await?;
                 conn.execute(
                     "VACUUM room_members, removed_room_members, sessions, package_admins, \
                      attachments",

@@ -209,6 +209,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
         Rpc::CreateIdentity => drop_ok(
             s.identity(t)
                 .create_identity(pb::CreateIdentityRequest {
+                    request_id: String::new(),
                     identity: Some(pb::Identity {
                         display_name: "New".into(),
                         ..Default::default()
@@ -240,6 +241,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
             drop_ok(
                 s.identity(t)
                     .set_revocation_password(pb::SetRevocationPasswordRequest {
+                        request_id: String::new(),
                         identity_id: target,
                         password: "a revocation password".into(),
                     })
@@ -297,7 +299,10 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
                 };
                 drop_ok(
                     s.identity(b)
-                        .sign_out(pb::SignOutRequest { session_token })
+                        .sign_out(pb::SignOutRequest {
+                            session_token,
+                            request_id: String::new(),
+                        })
                         .await,
                 )
             }
@@ -317,6 +322,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
             drop_ok(
                 s.identity(t)
                     .sign_out(pb::SignOutRequest {
+                        request_id: String::new(),
                         session_token: other,
                     })
                     .await,
@@ -325,6 +331,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
         Rpc::CreateLicensePackage => drop_ok(
             s.license(t)
                 .create_license_package(pb::CreateLicensePackageRequest {
+                    request_id: String::new(),
                     license_package: Some(pb::LicensePackage {
                         display_name: "Another".into(),
                         plan: pb::Plan::Basic as i32,
@@ -363,6 +370,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
             drop_ok(
                 s.license(t)
                     .update_license_package(pb::UpdateLicensePackageRequest {
+                        request_id: String::new(),
                         license_package: Some(pb::LicensePackage {
                             package_id: package,
                             ..p
@@ -398,6 +406,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
             drop_ok(
                 s.license(t)
                     .delete_credential(pb::DeleteCredentialRequest {
+                        request_id: String::new(),
                         credential_id: cred,
                     })
                     .await,
@@ -416,6 +425,7 @@ async fn call(s: &TestServer, fx: &Fixture, rpc: Rpc, caller: Caller) -> Result<
             drop_ok(
                 s.license(t)
                     .detach_identity(pb::DetachIdentityRequest {
+                        request_id: String::new(),
                         package_id: package,
                         identity_id: victim,
                     })
@@ -668,6 +678,7 @@ async fn a3_package_admins_reach_only_their_own_package(b: Backend) {
     assert_status(
         s.license(Some(&theirs))
             .delete_credential(pb::DeleteCredentialRequest {
+                request_id: String::new(),
                 credential_id: cred,
             })
             .await,
@@ -677,6 +688,7 @@ async fn a3_package_admins_reach_only_their_own_package(b: Backend) {
     assert_status(
         s.license(Some(&theirs))
             .detach_identity(pb::DetachIdentityRequest {
+                request_id: String::new(),
                 package_id: mine.clone(),
                 identity_id: fx.plain.id.clone(),
             })

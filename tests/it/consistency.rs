@@ -203,6 +203,7 @@ async fn c0_detach_identity_on_a_is_seen_by_b_on_return() {
         p.warm_session(&token).await;
         p.a.svc_license()
             .detach_identity(pb::DetachIdentityRequest {
+                request_id: String::new(),
                 package_id: package.clone(),
                 identity_id: ada.clone(),
             })
@@ -226,6 +227,7 @@ async fn c0_delete_credential_on_a_is_seen_by_b_on_return() {
         p.warm_session(&token).await;
         p.a.svc_license()
             .delete_credential(pb::DeleteCredentialRequest {
+                request_id: String::new(),
                 credential_id: cred.id.to_string(),
             })
             .await
@@ -249,6 +251,7 @@ async fn c0_delete_credential_with_many_sessions_is_seen_by_b_on_return() {
         join_all(tokens.iter().map(|t| p.warm_session(t))).await;
         p.a.svc_license()
             .delete_credential(pb::DeleteCredentialRequest {
+                request_id: String::new(),
                 credential_id: cred.id.to_string(),
             })
             .await
@@ -290,6 +293,7 @@ async fn c0_deactivate_and_reactivate_on_a_are_seen_by_b_on_return() {
             assert!(!p.warm_access(ada, org).await.allowed, "deactivated before");
             p.a.svc_membership()
                 .reactivate_member(pb::ReactivateMemberRequest {
+                    request_id: String::new(),
                     organization_id: org.clone(),
                     identity_id: ada.clone(),
                 })
@@ -339,6 +343,7 @@ async fn c0_demotion_on_a_is_seen_by_b_on_return() {
     let set_role = move |role: pb::MemberRole| async move {
         p.a.svc_membership()
             .update_member_role(pb::UpdateMemberRoleRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: ada.clone(),
                 role: role as i32,

@@ -48,6 +48,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
         s.add_member(&org, &watcher, pb::MemberRole::Admin).await;
         s.svc_license()
             .update_license_package(pb::UpdateLicensePackageRequest {
+                request_id: String::new(),
                 license_package: Some(pb::LicensePackage {
                     package_id: package.clone(),
                     admin_identity_ids: vec![admin.clone(), watcher.clone()],
@@ -86,6 +87,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::Demoted => {
                 s.svc_membership()
                     .update_member_role(pb::UpdateMemberRoleRequest {
+                        request_id: String::new(),
                         organization_id: org.clone(),
                         identity_id: watcher.clone(),
                         role: pb::MemberRole::Member as i32,
@@ -106,6 +108,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::Removed => {
                 s.svc_membership()
                     .remove_member(pb::RemoveMemberRequest {
+                        request_id: String::new(),
                         organization_id: org.clone(),
                         identity_id: watcher.clone(),
                         successor_identity_id: String::new(),
@@ -117,6 +120,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::SignedOut => {
                 s.identity(Some(&token))
                     .sign_out(pb::SignOutRequest {
+                        request_id: String::new(),
                         session_token: String::new(),
                     })
                     .await
@@ -125,6 +129,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::Revoked => {
                 s.identity(Some(&token))
                     .revoke_identity(pb::RevokeIdentityRequest {
+                        request_id: String::new(),
                         identity_id: watcher.clone(),
                         revocation_password: String::new(),
                         package_id: String::new(),
@@ -135,6 +140,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::DroppedAsPackageAdmin => {
                 s.svc_license()
                     .update_license_package(pb::UpdateLicensePackageRequest {
+                        request_id: String::new(),
                         license_package: Some(pb::LicensePackage {
                             package_id: package.clone(),
                             admin_identity_ids: vec![admin.clone()],
@@ -150,6 +156,7 @@ async fn e2_a_stream_ends_before_the_next_event_once_the_watcher_loses_the_right
             Loss::CredentialDeleted => {
                 s.svc_license()
                     .delete_credential(pb::DeleteCredentialRequest {
+                        request_id: String::new(),
                         credential_id: credential.clone(),
                     })
                     .await

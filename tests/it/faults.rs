@@ -425,6 +425,7 @@ async fn c0_a_stopped_database_fails_fast_and_health_follows() {
     let res = a
         .svc_identity()
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: "Nobody".to_owned(),
                 ..Default::default()

@@ -325,6 +325,7 @@ impl TestServer {
     pub async fn create_identity(&self, name: &str) -> String {
         self.svc_identity()
             .create_identity(pb::CreateIdentityRequest {
+                request_id: String::new(),
                 identity: Some(pb::Identity {
                     display_name: name.to_owned(),
                     avatar_url: format!("https://example.com/{name}.png"),
@@ -341,6 +342,7 @@ impl TestServer {
     pub async fn create_package(&self, plan: pb::Plan, seats: i32, admins: &[&str]) -> String {
         self.svc_license()
             .create_license_package(pb::CreateLicensePackageRequest {
+                request_id: String::new(),
                 license_package: Some(pb::LicensePackage {
                     display_name: "Test package".to_owned(),
                     plan: plan as i32,
@@ -469,6 +471,7 @@ impl TestServer {
     pub async fn create_org(&self, package: &str, admin: &str) -> String {
         self.svc_membership()
             .create_organization(pb::CreateOrganizationRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     display_name: "Test organization".to_owned(),
                     package_id: package.to_owned(),
@@ -487,6 +490,7 @@ impl TestServer {
     pub async fn create_sub_org(&self, parent: &str, admin: &str) -> String {
         self.svc_membership()
             .create_organization(pb::CreateOrganizationRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     display_name: "Test sub-organization".to_owned(),
                     parent_organization_id: parent.to_owned(),
@@ -504,6 +508,7 @@ impl TestServer {
     pub async fn add_member(&self, org: &str, identity: &str, role: pb::MemberRole) -> pb::Member {
         self.svc_membership()
             .add_member(pb::AddMemberRequest {
+                request_id: String::new(),
                 organization_id: org.to_owned(),
                 identity_id: identity.to_owned(),
                 role: role as i32,
@@ -524,6 +529,7 @@ impl TestServer {
     pub async fn create_room(&self, org: &str, admin: &str) -> String {
         self.svc_membership()
             .create_room(pb::CreateRoomRequest {
+                request_id: String::new(),
                 room: Some(pb::Room {
                     organization_id: org.to_owned(),
                     display_name: "Test room".to_owned(),
@@ -541,6 +547,7 @@ impl TestServer {
     pub async fn add_room_member(&self, room: &str, identity: &str, role: pb::RoomRole) {
         self.svc_membership()
             .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room.to_owned(),
                 identity_id: identity.to_owned(),
                 role: role as i32,
@@ -555,6 +562,7 @@ impl TestServer {
     pub async fn create_assignment(&self, room: &str, assignee: &str, title: &str) -> String {
         self.svc_membership()
             .create_assignment(pb::CreateAssignmentRequest {
+                request_id: String::new(),
                 assignment: Some(pb::Assignment {
                     room_id: room.to_owned(),
                     assignee_identity_id: assignee.to_owned(),

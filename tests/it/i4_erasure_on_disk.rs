@@ -49,6 +49,7 @@ async fn database_files(
                 "identities",
                 "members",
                 "removed_members",
+                "request_results",
                 "room_members",
                 "sessions",
                 "package_admins",
@@ -112,6 +113,8 @@ async fn i4_revoked_identitys_personal_data_leaves_the_database_files(b: Backend
         let id = s
             .svc_identity()
             .create_identity(pb::CreateIdentityRequest {
+                // W5: the recorded response holds the markers too.
+                request_id: format!("00000000-0000-4000-8000-{trial:012x}"),
                 identity: Some(pb::Identity {
                     display_name: markers[0].clone(),
                     email: markers[1].clone(),
@@ -149,6 +152,7 @@ async fn i4_revoked_identitys_personal_data_leaves_the_database_files(b: Backend
         );
         s.identity(Some(&token))
             .revoke_identity(pb::RevokeIdentityRequest {
+                request_id: String::new(),
                 identity_id: id.clone(),
                 revocation_password: String::new(),
                 package_id: String::new(),

@@ -26,6 +26,7 @@ pub(crate) async fn revoke(
 ) -> Result<pb::Identity, tonic::Status> {
     s.identity(Some(token))
         .revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: id.to_owned(),
             revocation_password: password.to_owned(),
             package_id: String::new(),
@@ -37,6 +38,7 @@ pub(crate) async fn revoke(
 async fn set_password(s: &TestServer, token: &str, id: &str, password: &str) {
     s.identity(Some(token))
         .set_revocation_password(pb::SetRevocationPasswordRequest {
+            request_id: String::new(),
             identity_id: id.to_owned(),
             password: password.to_owned(),
         })
@@ -87,6 +89,7 @@ async fn v1_create_identity_rejects_bad_fields(b: Backend) {
     let mut c = s.svc_identity();
     let res = c
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: " ".into(),
                 email: "not-an-email".into(),
@@ -98,6 +101,7 @@ async fn v1_create_identity_rejects_bad_fields(b: Backend) {
     assert_invalid(res, "identity.display_name");
     let res = c
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: "x".repeat(101),
                 ..Default::default()
@@ -107,6 +111,7 @@ async fn v1_create_identity_rejects_bad_fields(b: Backend) {
     assert_invalid(res, "identity.display_name");
     let res = c
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: "Ok".into(),
                 email: "not-an-email".into(),
@@ -235,6 +240,7 @@ async fn i2_revoked_identity_comes_back_revoked_with_empty_fields(b: Backend) {
     let ada = s
         .svc_identity()
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: "Ada".into(),
                 email: "ada@example.com".into(),
@@ -304,6 +310,7 @@ async fn i3_revocation_password_is_set_by_the_identity_only_and_never_readable(b
     let (package, _, admin_token) = s.package_with_admin(pb::Plan::Enterprise, 5).await;
     let (ada, ada_token, _, _) = member_of(&s, &package, "Ada").await;
     let req = |password: &str| pb::SetRevocationPasswordRequest {
+        request_id: String::new(),
         identity_id: ada.clone(),
         password: password.to_owned(),
     };
@@ -412,6 +419,7 @@ async fn i4_admin_revoke_requires_enterprise_plan(b: Backend) {
     let (ada, _, _, _) = member_of(&s, &package, "Ada").await;
     s.svc_license()
         .update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 package_id: package.clone(),
                 plan: pb::Plan::Enterprise as i32,
@@ -441,6 +449,7 @@ async fn i4_enterprise_admin_revokes_ignoring_the_revocation_password(b: Backend
     let revoked = s
         .identity(Some(&admin_token))
         .revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             revocation_password: String::new(),
             package_id: package.clone(),
@@ -485,6 +494,7 @@ async fn i4_enterprise_admin_revokes_ignoring_the_revocation_password(b: Backend
     assert_status(
         s.svc_license()
             .create_license_package(pb::CreateLicensePackageRequest {
+                request_id: String::new(),
                 license_package: Some(pb::LicensePackage {
                     display_name: "Revived".into(),
                     plan: pb::Plan::Basic as i32,
@@ -550,6 +560,7 @@ async fn i4_only_the_identity_or_its_package_admin_may_revoke(b: Backend) {
     assert_status(
         s.identity(Some(&other_admin))
             .revoke_identity(pb::RevokeIdentityRequest {
+                request_id: String::new(),
                 identity_id: ada.clone(),
                 revocation_password: String::new(),
                 package_id: package.clone(),

@@ -211,6 +211,7 @@ async fn i7_sign_out_ends_only_that_session(b: Backend) {
     assert_status(
         s.identity(Some(&bob_t))
             .sign_out(pb::SignOutRequest {
+                request_id: String::new(),
                 session_token: first.clone(),
             })
             .await,
@@ -229,6 +230,7 @@ async fn i7_sign_out_ends_only_that_session(b: Backend) {
     // A service key may end any session.
     s.svc_identity()
         .sign_out(pb::SignOutRequest {
+            request_id: String::new(),
             session_token: second.clone(),
         })
         .await
@@ -266,6 +268,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     let mut c = s.identity(Some(&token));
     assert_invalid(
         c.revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             revocation_password: String::new(),
             package_id: "package".into(),
@@ -275,6 +278,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     );
     assert_invalid(
         c.revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             revocation_password: "p".repeat(129),
             package_id: String::new(),
@@ -289,6 +293,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     );
     assert_invalid(
         c.set_revocation_password(pb::SetRevocationPasswordRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             password: "p".repeat(129),
         })
@@ -313,6 +318,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     );
     assert_invalid(
         c.sign_out(pb::SignOutRequest {
+            request_id: String::new(),
             session_token: "x".repeat(300),
         })
         .await,
@@ -321,6 +327,7 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     assert_invalid(
         s.svc_identity()
             .create_identity(pb::CreateIdentityRequest {
+                request_id: String::new(),
                 identity: Some(pb::Identity {
                     display_name: "Ok".into(),
                     avatar_url: format!("https://example.com/{}", "a".repeat(2048)),
@@ -332,7 +339,10 @@ async fn v1_identity_rpcs_reject_garbage(b: Backend) {
     );
     assert_invalid(
         s.svc_identity()
-            .create_identity(pb::CreateIdentityRequest { identity: None })
+            .create_identity(pb::CreateIdentityRequest {
+                identity: None,
+                request_id: String::new(),
+            })
             .await,
         "identity",
     );

@@ -64,6 +64,7 @@ pub async fn detach(
 ) -> Result<(), tonic::Status> {
     s.license(token)
         .detach_identity(pb::DetachIdentityRequest {
+            request_id: String::new(),
             package_id: package.to_owned(),
             identity_id: identity.to_owned(),
         })
@@ -79,6 +80,7 @@ pub async fn delete_credential(
 ) -> Result<(), tonic::Status> {
     s.license(token)
         .delete_credential(pb::DeleteCredentialRequest {
+            request_id: String::new(),
             credential_id: credential.to_owned(),
         })
         .await
@@ -97,6 +99,7 @@ pub(crate) fn update_req(
     paths: &[&str],
 ) -> pb::UpdateLicensePackageRequest {
     pb::UpdateLicensePackageRequest {
+        request_id: String::new(),
         license_package: Some(pb::LicensePackage {
             package_id: package.to_owned(),
             ..p
@@ -230,6 +233,7 @@ async fn l1_update_mask_and_admin_list_rules(b: Backend) {
     // Missing and empty masks.
     let res = c
         .update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 package_id: package.clone(),
                 display_name: "x".into(),
@@ -277,6 +281,7 @@ async fn l1_update_mask_and_admin_list_rules(b: Backend) {
     }
     assert_invalid(
         c.update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(name("x")),
             update_mask: mask(&["display_name"]),
         })

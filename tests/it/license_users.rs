@@ -364,6 +364,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
         ..Default::default()
     };
     let create = |p: pb::LicensePackage| pb::CreateLicensePackageRequest {
+        request_id: String::new(),
         license_package: Some(p),
     };
     for (p, field) in [
@@ -435,6 +436,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
     }
     assert_invalid(
         c.create_license_package(pb::CreateLicensePackageRequest {
+            request_id: String::new(),
             license_package: None,
         })
         .await,
@@ -476,6 +478,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
     );
     assert_invalid(
         c.delete_credential(pb::DeleteCredentialRequest {
+            request_id: String::new(),
             credential_id: "cred_../../etc".into(),
         })
         .await,
@@ -483,6 +486,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
     );
     assert_invalid(
         c.delete_credential(pb::DeleteCredentialRequest {
+            request_id: String::new(),
             credential_id: package.clone(),
         })
         .await,
@@ -490,6 +494,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
     );
     assert_invalid(
         c.detach_identity(pb::DetachIdentityRequest {
+            request_id: String::new(),
             package_id: package.clone(),
             identity_id: "abcdefgh".into(),
         })
@@ -498,6 +503,7 @@ async fn v1_license_rpcs_reject_garbage_and_write_nothing(b: Backend) {
     );
     assert_invalid(
         c.detach_identity(pb::DetachIdentityRequest {
+            request_id: String::new(),
             package_id: String::new(),
             identity_id: admin.clone(),
         })

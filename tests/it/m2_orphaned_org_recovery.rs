@@ -46,6 +46,7 @@ async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(
         let promote = |token: String, who: String| {
             let mut client = s.membership(Some(&token));
             let req = pb::UpdateMemberRoleRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: who,
                 role: pb::MemberRole::Admin as i32,
@@ -66,6 +67,7 @@ async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(
         };
         s.identity(Some(&client_token))
             .revoke_identity(pb::RevokeIdentityRequest {
+                request_id: String::new(),
                 identity_id: last_admin.clone(),
                 revocation_password: String::new(),
                 package_id,
@@ -83,6 +85,7 @@ async fn m2_package_admins_recover_an_organization_whose_last_admin_was_revoked(
         // M7: the room without a room admin gets one from the package admin.
         s.membership(Some(&pkg_token))
             .update_room_member(pb::UpdateRoomMemberRequest {
+                request_id: String::new(),
                 room_member: Some(pb::RoomMember {
                     room_id: room.clone(),
                     identity_id: bea.clone(),
@@ -142,6 +145,7 @@ async fn orphaned_org(s: &TestServer, package: &str, pkg_token: &str) -> (String
         .expect("deactivate the second admin");
     s.identity(Some(pkg_token))
         .revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: last_admin,
             revocation_password: String::new(),
             package_id: package.to_owned(),
@@ -153,6 +157,7 @@ async fn orphaned_org(s: &TestServer, package: &str, pkg_token: &str) -> (String
 
 fn room_request(org: &str, admin: &str) -> pb::CreateRoomRequest {
     pb::CreateRoomRequest {
+        request_id: String::new(),
         room: Some(pb::Room {
             organization_id: org.to_owned(),
             display_name: "Recovery room".to_owned(),
@@ -289,6 +294,7 @@ async fn m2_package_admins_create_rooms_and_read_events_only_while_the_org_is_or
     // An admin again: the stand-in right ends everywhere.
     s.svc_membership()
         .update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: bea.clone(),
             role: pb::MemberRole::Admin as i32,
@@ -358,6 +364,7 @@ async fn m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again(b: Ba
             Restored::AdminReactivated => {
                 s.svc_membership()
                     .reactivate_member(pb::ReactivateMemberRequest {
+                        request_id: String::new(),
                         organization_id: org.clone(),
                         identity_id: dora.clone(),
                     })
@@ -367,6 +374,7 @@ async fn m2_a_stand_in_watch_ends_once_the_organization_has_an_admin_again(b: Ba
             Restored::MemberPromoted => {
                 s.svc_membership()
                     .update_member_role(pb::UpdateMemberRoleRequest {
+                        request_id: String::new(),
                         organization_id: org.clone(),
                         identity_id: bea.clone(),
                         role: pb::MemberRole::Admin as i32,
@@ -453,6 +461,7 @@ async fn m2_a_stand_in_reads_what_it_manages_only_while_the_org_is_orphaned(b: B
     // An admin again: the package admin is nobody here any more.
     s.svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: dormant,
         })
@@ -487,6 +496,7 @@ async fn set_package_admins(
 ) -> Result<pb::LicensePackage, tonic::Status> {
     s.license(Some(token))
         .update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 package_id: package.to_owned(),
                 admin_identity_ids: admins.iter().map(|a| a.to_string()).collect(),
@@ -509,6 +519,7 @@ async fn promote(
 ) -> Result<pb::Member, tonic::Status> {
     s.membership(Some(token))
         .update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
             organization_id: org.to_owned(),
             identity_id: who.to_owned(),
             role: pb::MemberRole::Admin as i32,
@@ -522,6 +533,7 @@ async fn promote(
 async fn revoke_self(s: &TestServer, identity: &str, token: &str) {
     s.identity(Some(token))
         .revoke_identity(pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: identity.to_owned(),
             revocation_password: String::new(),
             package_id: String::new(),
@@ -606,6 +618,7 @@ async fn m2_org_admins_stand_in_for_a_package_whose_last_admin_revoked_their_id(
     let mut plan = s.license(Some(&sales_token));
     assert_status(
         plan.update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 package_id: package.clone(),
                 seat_limit: 60,

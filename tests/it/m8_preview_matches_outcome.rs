@@ -150,6 +150,7 @@ async fn m8_the_preview_is_the_outcome_over_generated_situations(b: Backend) {
             pb::OffboardingAction::Remove => s
                 .svc_membership()
                 .remove_member(pb::RemoveMemberRequest {
+                    request_id: String::new(),
                     organization_id: org.clone(),
                     identity_id: who.clone(),
                     successor_identity_id: named.into(),

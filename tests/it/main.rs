@@ -38,4 +38,5 @@ mod w2_offboard_identity;
 mod w3_schedule_requests;
 mod w3_scheduled_changes;
 mod w4_batches;
+mod w5_idempotency;
 mod w6_undo_removal;

@@ -47,6 +47,7 @@ pub(crate) async fn deactivate(
 pub(crate) async fn remove(s: &TestServer, org: &str, id: &str) -> pb::RemoveMemberResponse {
     s.svc_membership()
         .remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: org.into(),
             identity_id: id.into(),
             successor_identity_id: String::new(),
@@ -82,6 +83,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     // A package admin creates an organization; the caller is its first admin.
     let org = c
         .create_organization(pb::CreateOrganizationRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 display_name: "Acme".into(),
                 package_id: package.clone(),
@@ -111,6 +113,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     assert_status(
         s.membership(Some(&other_token))
             .create_organization(pb::CreateOrganizationRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     display_name: "Mine".into(),
                     package_id: package.clone(),
@@ -126,6 +129,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     // Update with a mask: only the named field changes.
     let updated = c
         .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.organization_id.clone(),
                 display_name: "Acme GmbH".into(),
@@ -158,6 +162,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     // Without a mask only the populated fields change.
     let renamed = c
         .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.organization_id.clone(),
                 display_name: "Acme AG".into(),
@@ -176,6 +181,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     // Shorter than an hour, unknown mask paths: refused, naming the field.
     assert_invalid(
         c.update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.organization_id.clone(),
                 guest_inactivity_deactivation: Some(prost_types::Duration {
@@ -193,6 +199,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     );
     assert_invalid(
         c.update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.organization_id.clone(),
                 ..Default::default()
@@ -207,6 +214,7 @@ async fn m1_create_get_and_update_organization(b: Backend) {
     // Unset again: never.
     let never = c
         .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.organization_id.clone(),
                 ..Default::default()
@@ -250,6 +258,7 @@ async fn m1_sub_organizations_need_an_enterprise_parent_and_share_its_package(b:
     let small = s.create_org(&business, &admin).await;
     let big = s.create_org(&enterprise, &admin).await;
     let sub_req = |parent: &str, package: &str| pb::CreateOrganizationRequest {
+        request_id: String::new(),
         organization: Some(pb::Organization {
             display_name: "Department".into(),
             parent_organization_id: parent.into(),
@@ -288,6 +297,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     let c = || s.svc_membership();
     assert_invalid(
         c().create_organization(pb::CreateOrganizationRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization::default()),
             admin_identity_id: String::new(),
         })
@@ -296,6 +306,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     );
     assert_invalid(
         c().create_organization(pb::CreateOrganizationRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 display_name: "X".into(),
                 ..Default::default()
@@ -307,6 +318,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     );
     assert_invalid(
         c().add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: "nope".into(),
             identity_id: "ABCDEFGH".into(),
             role: 0,
@@ -316,6 +328,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     );
     assert_invalid(
         c().add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: "org_0000000000000000".into(),
             identity_id: "abc".into(),
             role: 99,
@@ -346,6 +359,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     );
     assert_invalid(
         c().remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: "org_0000000000000000".into(),
             identity_id: "ABCDEFGH".into(),
             successor_identity_id: "ABCDEFGH".into(),
@@ -373,6 +387,7 @@ async fn v1_membership_requests_name_their_bad_fields(b: Backend) {
     );
     assert_invalid(
         c().create_assignment(pb::CreateAssignmentRequest {
+            request_id: String::new(),
             assignment: Some(pb::Assignment {
                 room_id: "room_0000000000000000".into(),
                 assignee_identity_id: "ABCDEFGH".into(),
@@ -401,6 +416,7 @@ async fn m2_add_member_takes_a_seat_and_refuses_duplicates_unknown_and_full(b: B
     let again = s
         .svc_membership()
         .add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: ada.clone(),
             role: GUEST as i32,
@@ -410,6 +426,7 @@ async fn m2_add_member_takes_a_seat_and_refuses_duplicates_unknown_and_full(b: B
     assert_status(
         s.svc_membership()
             .add_member(pb::AddMemberRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: "ZZZZZZZZ".into(),
                 role: 0,
@@ -423,6 +440,7 @@ async fn m2_add_member_takes_a_seat_and_refuses_duplicates_unknown_and_full(b: B
     let bob_member = s
         .svc_membership()
         .add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: bob.clone(),
             role: 0,
@@ -436,6 +454,7 @@ async fn m2_add_member_takes_a_seat_and_refuses_duplicates_unknown_and_full(b: B
     assert_status(
         s.svc_membership()
             .add_member(pb::AddMemberRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: cy.clone(),
                 role: 0,
@@ -467,6 +486,7 @@ async fn m2_update_member_role_and_list_members_with_filters_and_pages(b: Backen
     let promoted = s
         .svc_membership()
         .update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: ids
                 .iter()
@@ -482,6 +502,7 @@ async fn m2_update_member_role_and_list_members_with_filters_and_pages(b: Backen
     assert_status(
         s.svc_membership()
             .update_member_role(pb::UpdateMemberRoleRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: "ZZZZZZZZ".into(),
                 role: ADMIN as i32,
@@ -565,6 +586,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     let room = s
         .membership(Some(&ada_token))
         .create_room(pb::CreateRoomRequest {
+            request_id: String::new(),
             room: Some(pb::Room {
                 organization_id: org.clone(),
                 display_name: "Project".into(),
@@ -579,6 +601,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert_status(
         s.membership(Some(&guest_token))
             .create_room(pb::CreateRoomRequest {
+                request_id: String::new(),
                 room: Some(pb::Room {
                     organization_id: org.clone(),
                     display_name: "Mine".into(),
@@ -595,6 +618,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     // The room admin adds members; delete_entries is granted by default.
     let added = ada_c
         .add_room_member(pb::AddRoomMemberRequest {
+            request_id: String::new(),
             room_id: room.clone(),
             identity_id: bob.clone(),
             role: 0,
@@ -612,6 +636,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert_status(
         ada_c
             .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 identity_id: bob.clone(),
                 role: 0,
@@ -626,6 +651,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert_status(
         ada_c
             .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 identity_id: outsider.clone(),
                 role: 0,
@@ -639,6 +665,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     // The seed's tip: withdraw delete_entries once a resignation is known.
     let updated = ada_c
         .update_room_member(pb::UpdateRoomMemberRequest {
+            request_id: String::new(),
             room_member: Some(pb::RoomMember {
                 room_id: room.clone(),
                 identity_id: bob.clone(),
@@ -671,6 +698,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     let bob_token = s.token_for(&package, &bob).await;
     s.membership(Some(&bob_token))
         .leave_room(pb::LeaveRoomRequest {
+            request_id: String::new(),
             room_id: room.clone(),
             successor_identity_id: String::new(),
         })
@@ -679,6 +707,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert_status(
         s.membership(Some(&bob_token))
             .leave_room(pb::LeaveRoomRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 successor_identity_id: String::new(),
             })
@@ -689,6 +718,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     s.add_room_member(&room, &guest, pb::RoomRole::Member).await;
     ada_c
         .remove_room_member(pb::RemoveRoomMemberRequest {
+            request_id: String::new(),
             room_id: room.clone(),
             identity_id: guest.clone(),
         })
@@ -719,6 +749,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert_invalid(
         ada_c
             .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 identity_id: carl.clone(),
                 role: 0,
@@ -730,6 +761,7 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     );
     let bare = ada_c
         .add_room_member(pb::AddRoomMemberRequest {
+            request_id: String::new(),
             room_id: room.clone(),
             identity_id: carl.clone(),
             role: 0,

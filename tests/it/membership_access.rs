@@ -31,6 +31,7 @@ async fn m10_resolve_profiles_renders_every_state_in_one_call(b: Backend) {
         .unwrap();
     s.svc_membership()
         .remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: removed.clone(),
             successor_identity_id: String::new(),
@@ -345,6 +346,7 @@ async fn call(
     match rpc {
         Rpc::CreateSubOrganization => c
             .create_organization(pb::CreateOrganizationRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     display_name: "Sub".into(),
                     parent_organization_id: org,
@@ -356,6 +358,7 @@ async fn call(
             .map(drop),
         Rpc::UpdateOrganizationSettings => c
             .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     organization_id: org,
                     display_name: "Renamed".into(),
@@ -369,6 +372,7 @@ async fn call(
             .map(drop),
         Rpc::AddMember => c
             .add_member(pb::AddMemberRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: NOBODY.into(),
                 role: 0,
@@ -377,6 +381,7 @@ async fn call(
             .map(drop),
         Rpc::UpdateMemberRole => c
             .update_member_role(pb::UpdateMemberRoleRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: NOBODY.into(),
                 role: MEMBER as i32,
@@ -385,6 +390,7 @@ async fn call(
             .map(drop),
         Rpc::CreateRoom => c
             .create_room(pb::CreateRoomRequest {
+                request_id: String::new(),
                 room: Some(pb::Room {
                     organization_id: org,
                     display_name: "New room".into(),
@@ -396,6 +402,7 @@ async fn call(
             .map(drop),
         Rpc::AddRoomMember => c
             .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room,
                 identity_id: NOBODY.into(),
                 role: 0,
@@ -406,6 +413,7 @@ async fn call(
             .map(drop),
         Rpc::UpdateRoomMember => c
             .update_room_member(pb::UpdateRoomMemberRequest {
+                request_id: String::new(),
                 room_member: Some(pb::RoomMember {
                     room_id: room,
                     identity_id: NOBODY.into(),
@@ -420,6 +428,7 @@ async fn call(
             .map(drop),
         Rpc::RemoveRoomMember => c
             .remove_room_member(pb::RemoveRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room,
                 identity_id: NOBODY.into(),
             })
@@ -435,6 +444,7 @@ async fn call(
             .map(drop),
         Rpc::ReactivateMember => c
             .reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: NOBODY.into(),
             })
@@ -442,6 +452,7 @@ async fn call(
             .map(drop),
         Rpc::RemoveMember => c
             .remove_member(pb::RemoveMemberRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: NOBODY.into(),
                 successor_identity_id: String::new(),
@@ -451,6 +462,7 @@ async fn call(
             .map(drop),
         Rpc::UndoRemoveMember => c
             .undo_remove_member(pb::UndoRemoveMemberRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: NOBODY.into(),
             })
@@ -458,6 +470,7 @@ async fn call(
             .map(drop),
         Rpc::CreateAssignment => c
             .create_assignment(pb::CreateAssignmentRequest {
+                request_id: String::new(),
                 assignment: Some(pb::Assignment {
                     room_id: room,
                     assignee_identity_id: NOBODY.into(),
@@ -470,6 +483,7 @@ async fn call(
             .map(drop),
         Rpc::TransferAssignments => c
             .transfer_assignments(pb::TransferAssignmentsRequest {
+                request_id: String::new(),
                 organization_id: org,
                 from_identity_id: NOBODY.into(),
                 to_identity_id: "ZZZZZZZY".into(),
@@ -486,6 +500,7 @@ async fn call(
             .map(drop),
         Rpc::RunInactivitySweep => c
             .run_inactivity_sweep(pb::RunInactivitySweepRequest {
+                request_id: String::new(),
                 organization_id: org,
                 dry_run: false,
             })
@@ -606,6 +621,7 @@ async fn a2_authorization_matrix_over_every_mutating_rpc(b: Backend) {
     for (who, _, c) in m.clients.iter_mut() {
         let res = c
             .leave_room(pb::LeaveRoomRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 successor_identity_id: String::new(),
             })

@@ -34,6 +34,7 @@ async fn world(b: Backend) -> World {
 
 fn remove_req(org: &str, id: &str, successor: &str) -> pb::RemoveMemberRequest {
     pb::RemoveMemberRequest {
+        request_id: String::new(),
         organization_id: org.into(),
         identity_id: id.into(),
         successor_identity_id: successor.into(),
@@ -194,6 +195,7 @@ async fn m7_deactivation_with_successor_keeps_the_member_in_the_rooms(b: Backend
     // Reactivated, Eva is back with her old room role.
     s.svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: w.org.clone(),
             identity_id: eva.clone(),
         })
@@ -214,6 +216,7 @@ async fn m7_room_guard_applies_to_leave_remove_and_demote(b: Backend) {
     let leo_token = s.token_for(&w.package, &leo).await;
     let mut leo_c = s.membership(Some(&leo_token));
     let demote = pb::UpdateRoomMemberRequest {
+        request_id: String::new(),
         room_member: Some(pb::RoomMember {
             room_id: room.clone(),
             identity_id: leo.clone(),
@@ -233,6 +236,7 @@ async fn m7_room_guard_applies_to_leave_remove_and_demote(b: Backend) {
     assert_status(
         s.svc_membership()
             .remove_room_member(pb::RemoveRoomMemberRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 identity_id: leo.clone(),
             })
@@ -243,6 +247,7 @@ async fn m7_room_guard_applies_to_leave_remove_and_demote(b: Backend) {
     assert_status(
         leo_c
             .leave_room(pb::LeaveRoomRequest {
+                request_id: String::new(),
                 room_id: room.clone(),
                 successor_identity_id: String::new(),
             })
@@ -253,6 +258,7 @@ async fn m7_room_guard_applies_to_leave_remove_and_demote(b: Backend) {
     // Leaving with a successor hands the room over in the same call.
     leo_c
         .leave_room(pb::LeaveRoomRequest {
+            request_id: String::new(),
             room_id: room.clone(),
             successor_identity_id: sam.clone(),
         })
@@ -289,6 +295,7 @@ async fn m2_organization_never_loses_its_last_active_admin(b: Backend) {
     );
     assert_status(
         c().update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
             organization_id: w.org.clone(),
             identity_id: w.admin.clone(),
             role: MEMBER as i32,
@@ -309,6 +316,7 @@ async fn m2_organization_never_loses_its_last_active_admin(b: Backend) {
     );
     // Once it is active again, the first admin may go.
     c().reactivate_member(pb::ReactivateMemberRequest {
+        request_id: String::new(),
         organization_id: w.org.clone(),
         identity_id: second.clone(),
     })

@@ -28,6 +28,7 @@ async fn m4_deactivated_member_keeps_rooms_content_assignments_but_loses_access(
     let m = s
         .svc_membership()
         .deactivate_member(pb::DeactivateMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: eva.clone(),
             reason: pb::DeactivationReason::ParentalLeave as i32,
@@ -154,6 +155,7 @@ async fn m5_reactivation_restores_rooms_and_takes_a_seat(b: Backend) {
     assert_status(
         s.svc_membership()
             .reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: eva.clone(),
             })
@@ -166,6 +168,7 @@ async fn m5_reactivation_restores_rooms_and_takes_a_seat(b: Backend) {
     let m = s
         .svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: eva.clone(),
         })
@@ -199,6 +202,7 @@ async fn m5_reactivation_needs_a_free_seat(b: Backend) {
     assert_status(
         s.svc_membership()
             .reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: eva.clone(),
             })
@@ -224,6 +228,7 @@ async fn m5_only_admins_of_that_sub_organization_reactivate(b: Backend) {
     let eva = s.new_member(&sub, "Eva", MEMBER).await;
     deactivate(&s, &sub, &eva, pb::DeactivationReason::Sabbatical).await;
     let req = || pb::ReactivateMemberRequest {
+        request_id: String::new(),
         organization_id: sub.clone(),
         identity_id: eva.clone(),
     };
@@ -383,6 +388,7 @@ async fn m6_readding_after_removal_restores_no_rooms_or_assignments_but_content_
     let moved = s
         .svc_membership()
         .transfer_assignments(pb::TransferAssignmentsRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             from_identity_id: leo.clone(),
             to_identity_id: admin.clone(),
@@ -472,6 +478,7 @@ async fn i4_revocation_removes_from_every_organization_and_cannot_be_readded(b: 
     assert_status(
         s.svc_membership()
             .add_member(pb::AddMemberRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 identity_id: leo.clone(),
                 role: 0,
@@ -503,6 +510,7 @@ async fn m9_assignments_are_created_listed_and_transferred(b: Backend) {
     assert_status(
         s.svc_membership()
             .create_assignment(pb::CreateAssignmentRequest {
+                request_id: String::new(),
                 assignment: Some(pb::Assignment {
                     room_id: r2.clone(),
                     assignee_identity_id: mia.clone(),
@@ -557,6 +565,7 @@ async fn m9_assignments_are_created_listed_and_transferred(b: Backend) {
     let moved = s
         .svc_membership()
         .transfer_assignments(pb::TransferAssignmentsRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             from_identity_id: leo.clone(),
             to_identity_id: mia.clone(),
@@ -572,6 +581,7 @@ async fn m9_assignments_are_created_listed_and_transferred(b: Backend) {
     assert_status(
         s.svc_membership()
             .transfer_assignments(pb::TransferAssignmentsRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 from_identity_id: leo.clone(),
                 to_identity_id: mia.clone(),
@@ -584,6 +594,7 @@ async fn m9_assignments_are_created_listed_and_transferred(b: Backend) {
     let moved = s
         .svc_membership()
         .transfer_assignments(pb::TransferAssignmentsRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             from_identity_id: leo.clone(),
             to_identity_id: admin.clone(),
@@ -637,6 +648,7 @@ async fn l6_seat_is_freed_only_after_deactivating_in_every_sub_organization(b: B
     // Reactivating in one takes the seat again; the other stays paused.
     s.svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: sales.clone(),
             identity_id: eva.clone(),
         })

@@ -16,6 +16,7 @@ const DAY: Duration = Duration::from_secs(86400);
 async fn set_period(s: &TestServer, org: &str, seconds: i64) {
     s.svc_membership()
         .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.into(),
                 guest_inactivity_deactivation: Some(prost_types::Duration { seconds, nanos: 0 }),
@@ -32,6 +33,7 @@ async fn set_period(s: &TestServer, org: &str, seconds: i64) {
 async fn sweep(s: &TestServer, org: &str, dry_run: bool) -> pb::RunInactivitySweepResponse {
     s.svc_membership()
         .run_inactivity_sweep(pb::RunInactivitySweepRequest {
+            request_id: String::new(),
             organization_id: org.into(),
             dry_run,
         })
@@ -113,6 +115,7 @@ async fn m12_sweep_deactivates_idle_guests_only_where_the_organization_set_a_per
     // Reactivation stays manual and restarts the idle clock.
     s.svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: strict.clone(),
             identity_id: idle.clone(),
         })
@@ -126,6 +129,7 @@ async fn m12_sweep_deactivates_idle_guests_only_where_the_organization_set_a_per
     assert_invalid(
         admin_c
             .run_inactivity_sweep(pb::RunInactivitySweepRequest {
+                request_id: String::new(),
                 organization_id: String::new(),
                 dry_run: true,
             })
@@ -134,6 +138,7 @@ async fn m12_sweep_deactivates_idle_guests_only_where_the_organization_set_a_per
     );
     let res = admin_c
         .run_inactivity_sweep(pb::RunInactivitySweepRequest {
+            request_id: String::new(),
             organization_id: strict.clone(),
             dry_run: false,
         })

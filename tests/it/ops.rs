@@ -315,6 +315,7 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
     let removed = s
         .svc_membership()
         .remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: org.clone(),
             identity_id: leo,
             successor_identity_id: String::new(),
@@ -353,6 +354,7 @@ async fn o3_writes_waiting_for_a_connection_are_measured(b: Backend) {
             async move {
                 client
                     .create_identity(pb::CreateIdentityRequest {
+                        request_id: String::new(),
                         identity: Some(pb::Identity {
                             display_name: format!("Queued {i}"),
                             ..Default::default()

@@ -126,6 +126,7 @@ async fn i6_deleting_a_credential_on_one_replica_ends_sessions_on_another() {
     }
     a.svc_license()
         .delete_credential(pb::DeleteCredentialRequest {
+            request_id: String::new(),
             credential_id: credential,
         })
         .await
@@ -148,6 +149,7 @@ async fn i6_detaching_on_one_replica_ends_sessions_on_another() {
     }
     a.svc_license()
         .detach_identity(pb::DetachIdentityRequest {
+            request_id: String::new(),
             package_id: package,
             identity_id: ada,
         })

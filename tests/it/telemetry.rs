@@ -365,6 +365,7 @@ async fn o2_a_real_collector_receives_one_server_span_per_call(b: Backend) {
     let created = identity
         .create_identity(traced(
             pb::CreateIdentityRequest {
+                request_id: String::new(),
                 identity: Some(pb::Identity {
                     display_name: "Traced".into(),
                     ..Default::default()

@@ -189,6 +189,7 @@ async fn serving(ch: &Channel) -> Result<(), tonic::Status> {
 /// A real authenticated call over `ch`.
 async fn create_identity(ch: &Channel) -> Result<String, tonic::Status> {
     let mut req = tonic::Request::new(pb::CreateIdentityRequest {
+        request_id: String::new(),
         identity: Some(pb::Identity {
             display_name: "Over TLS".to_owned(),
             ..Default::default()

@@ -229,6 +229,7 @@ async fn v1_update_mask_and_admin_floods_are_refused_quickly(b: Backend) {
     let (_, _, stranger_token) = s.package_with_admin(pb::Plan::Business, 5).await;
     let ids: Vec<String> = (0..8000).map(|i| format!("{:08}", i)).collect();
     let request = || pb::UpdateLicensePackageRequest {
+        request_id: String::new(),
         license_package: Some(pb::LicensePackage {
             package_id: package.clone(),
             admin_identity_ids: ids.clone(),
@@ -257,6 +258,7 @@ async fn v1_update_mask_and_admin_floods_are_refused_quickly(b: Backend) {
     let result = s
         .svc_license()
         .update_license_package(pb::UpdateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 package_id: package.clone(),
                 display_name: "New".into(),
@@ -331,6 +333,7 @@ async fn v1_thousand_malformed_ids_give_a_small_error(b: Backend) {
     let flood = s
         .svc_membership()
         .update_room_member(pb::UpdateRoomMemberRequest {
+            request_id: String::new(),
             room_member: Some(pb::RoomMember {
                 room_id: room,
                 identity_id: admin.clone(),
@@ -356,6 +359,7 @@ async fn v1_update_room_member_naming_nothing_is_refused(b: Backend) {
     let ada = s.new_member(&org, "Ada", pb::MemberRole::Member).await;
     s.add_room_member(&room, &ada, pb::RoomRole::Member).await;
     let update = |mask: Option<Vec<&str>>| pb::UpdateRoomMemberRequest {
+        request_id: String::new(),
         room_member: Some(pb::RoomMember {
             room_id: room.clone(),
             identity_id: ada.clone(),
@@ -440,6 +444,7 @@ async fn i4_self_revoke_without_the_set_password_says_it_is_required(b: Backend)
     let token = s.sign_in(&ada, &user, &pass).await;
     s.identity(Some(&token))
         .set_revocation_password(pb::SetRevocationPasswordRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             password: "a long revocation password".into(),
         })
@@ -448,6 +453,7 @@ async fn i4_self_revoke_without_the_set_password_says_it_is_required(b: Backend)
     let revoke = |password: &str| {
         let mut client = s.identity(Some(&token));
         let request = pb::RevokeIdentityRequest {
+            request_id: String::new(),
             identity_id: ada.clone(),
             revocation_password: password.to_owned(),
             package_id: String::new(),

@@ -66,6 +66,7 @@ async fn remove(
 ) -> Result<pb::RemoveMemberResponse, tonic::Status> {
     w.s.svc_membership()
         .remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: w.org.clone(),
             identity_id: w.leaver.clone(),
             successor_identity_id: successor.into(),
@@ -116,6 +117,7 @@ async fn w1_a_changed_state_aborts_the_confirmed_call(b: Backend) {
             Box::pin(async move {
                 w.s.svc_membership()
                     .update_room_member(pb::UpdateRoomMemberRequest {
+                        request_id: String::new(),
                         room_member: Some(pb::RoomMember {
                             room_id: w.room.clone(),
                             identity_id: w.successor.clone(),

@@ -70,6 +70,7 @@ fn request(
     validate_only: bool,
 ) -> pb::OffboardIdentityRequest {
     pb::OffboardIdentityRequest {
+        request_id: String::new(),
         identity_id: w.leaver.clone(),
         package_id: w.package.clone(),
         action: action as i32,
@@ -275,6 +276,7 @@ async fn w2_deactivation_everywhere_keeps_memberships_and_skips_the_deactivated(
     // Reactivation stays possible and takes the seat again (M5).
     s.svc_membership()
         .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
             organization_id: w.subs[0].clone(),
             identity_id: w.leaver.clone(),
         })

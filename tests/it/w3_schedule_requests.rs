@@ -26,6 +26,7 @@ async fn w3_invalid_requests_name_the_field(b: Backend) {
         let mut svc = s.svc_membership();
         async move {
             svc.schedule_member_change(pb::ScheduleMemberChangeRequest {
+                request_id: String::new(),
                 scheduled_change: change,
             })
             .await
@@ -104,6 +105,7 @@ async fn w3_invalid_requests_name_the_field(b: Backend) {
     );
     assert_invalid(
         svc.cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: "org_0000000000000000".to_owned(),
         })
         .await,
@@ -148,6 +150,7 @@ async fn w3_only_those_who_may_make_the_change_may_schedule_it(b: Backend) {
     let mut as_member = s.membership(Some(&member_token));
     let res = as_member
         .schedule_member_change(pb::ScheduleMemberChangeRequest {
+            request_id: String::new(),
             scheduled_change: Some(removal(&org, &peer, soon)),
         })
         .await;
@@ -162,6 +165,7 @@ async fn w3_only_those_who_may_make_the_change_may_schedule_it(b: Backend) {
     let theirs = schedule(&s, &org_admin_token, removal(&org, &peer, soon)).await;
     let res = as_member
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: theirs.scheduled_change_id.clone(),
         })
         .await;
@@ -181,6 +185,7 @@ async fn w3_only_those_who_may_make_the_change_may_schedule_it(b: Backend) {
     let res = s
         .membership(Some(&org_admin_token))
         .schedule_member_change(pb::ScheduleMemberChangeRequest {
+            request_id: String::new(),
             scheduled_change: Some(offboard.clone()),
         })
         .await;
@@ -198,6 +203,7 @@ async fn w3_only_those_who_may_make_the_change_may_schedule_it(b: Backend) {
     let cancelled = s
         .membership(Some(&admin_token))
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: theirs.scheduled_change_id,
         })
         .await

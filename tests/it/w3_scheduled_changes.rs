@@ -77,6 +77,7 @@ pub(crate) async fn schedule(
 ) -> pb::ScheduledChange {
     s.membership(Some(token))
         .schedule_member_change(pb::ScheduleMemberChangeRequest {
+            request_id: String::new(),
             scheduled_change: Some(change),
         })
         .await
@@ -230,6 +231,7 @@ async fn w3_scheduled_deactivation_runs_once_on_two_replicas(b: Backend) {
     let res = s
         .membership(Some(&admin_token))
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: created.scheduled_change_id.clone(),
         })
         .await;
@@ -297,6 +299,7 @@ async fn w3_cancelled_change_never_runs(b: Backend) {
     let cancelled = s
         .membership(Some(&admin_token))
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: created.scheduled_change_id.clone(),
         })
         .await
@@ -328,6 +331,7 @@ async fn w3_cancelled_change_never_runs(b: Backend) {
     let again = s
         .svc_membership()
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: created.scheduled_change_id,
         })
         .await;
@@ -339,6 +343,7 @@ async fn w3_cancelled_change_never_runs(b: Backend) {
     let unknown = s
         .svc_membership()
         .cancel_scheduled_change(pb::CancelScheduledChangeRequest {
+            request_id: String::new(),
             scheduled_change_id: "sch_0000000000000000".to_owned(),
         })
         .await;

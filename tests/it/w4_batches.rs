@@ -77,6 +77,7 @@ fn remove_request(
     validate_only: bool,
 ) -> pb::BatchRemoveMembersRequest {
     pb::BatchRemoveMembersRequest {
+        request_id: String::new(),
         organization_id: o.org.clone(),
         items: ids
             .iter()
@@ -195,6 +196,7 @@ fn add_request(
     validate_only: bool,
 ) -> pb::BatchAddMembersRequest {
     pb::BatchAddMembersRequest {
+        request_id: String::new(),
         organization_id: o.org.clone(),
         items: ids
             .iter()
@@ -300,6 +302,7 @@ async fn w4_deactivate_last_room_admin_in_the_middle(b: Backend) {
     };
     let request = |items: Vec<pb::DeactivateMemberItem>, atomic, validate_only| {
         pb::BatchDeactivateMembersRequest {
+            request_id: String::new(),
             organization_id: o.org.clone(),
             items,
             atomic,

@@ -30,6 +30,7 @@ db_tests!(
 async fn remove(s: &TestServer, org: &str, id: &str, successor: &str) -> pb::RemoveMemberResponse {
     s.svc_membership()
         .remove_member(pb::RemoveMemberRequest {
+            request_id: String::new(),
             organization_id: org.to_owned(),
             identity_id: id.to_owned(),
             successor_identity_id: successor.to_owned(),
@@ -47,6 +48,7 @@ async fn undo(
 ) -> Result<pb::UndoRemoveMemberResponse, tonic::Status> {
     s.svc_membership()
         .undo_remove_member(pb::UndoRemoveMemberRequest {
+            request_id: String::new(),
             organization_id: org.to_owned(),
             identity_id: id.to_owned(),
         })
@@ -93,6 +95,7 @@ async fn assignments_of(s: &TestServer, org: &str, id: &str) -> Vec<String> {
 async fn set_window(s: &TestServer, org: &str, window: Option<Duration>) {
     s.svc_membership()
         .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 organization_id: org.to_owned(),
                 removal_undo_window: window.map(|d| prost_types::Duration {
@@ -149,6 +152,7 @@ async fn w6_undo_restores_role_rooms_permissions_and_assignments_exactly(b: Back
     let bare = s.create_room(&org, &admin).await;
     s.svc_membership()
         .add_room_member(pb::AddRoomMemberRequest {
+            request_id: String::new(),
             room_id: bare.clone(),
             identity_id: leaver.clone(),
             role: pb::RoomRole::Member as i32,
@@ -446,6 +450,7 @@ async fn w6_the_window_is_validated_and_pruned_copies_are_gone(b: Backend) {
         let res = s
             .svc_membership()
             .update_organization_settings(pb::UpdateOrganizationSettingsRequest {
+                request_id: String::new(),
                 organization: Some(pb::Organization {
                     organization_id: org.clone(),
                     removal_undo_window: Some(prost_types::Duration { seconds, nanos: 0 }),

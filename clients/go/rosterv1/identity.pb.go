@@ -234,7 +234,12 @@ func (x *Identity) GetRevokeTime() *timestamppb.Timestamp {
 type CreateIdentityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The identity to create; identity_id and output-only fields are ignored.
-	Identity      *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Identity *Identity `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -274,6 +279,13 @@ func (x *CreateIdentityRequest) GetIdentity() *Identity {
 		return x.Identity
 	}
 	return nil
+}
+
+func (x *CreateIdentityRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request for GetIdentity.
@@ -494,7 +506,12 @@ type SetRevocationPasswordRequest struct {
 	// The caller's own identity ID.
 	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	// 8 to 128 characters.
-	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -543,6 +560,13 @@ func (x *SetRevocationPasswordRequest) GetPassword() string {
 	return ""
 }
 
+func (x *SetRevocationPasswordRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for RevokeIdentity.
 type RevokeIdentityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -554,7 +578,12 @@ type RevokeIdentityRequest struct {
 	// Optional: the package whose administrator the caller acts as. When
 	// empty, any package the caller administers and the identity is attached
 	// to is used.
-	PackageId     string `protobuf:"bytes,3,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	PackageId string `protobuf:"bytes,3,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +635,13 @@ func (x *RevokeIdentityRequest) GetRevocationPassword() string {
 func (x *RevokeIdentityRequest) GetPackageId() string {
 	if x != nil {
 		return x.PackageId
+	}
+	return ""
+}
+
+func (x *RevokeIdentityRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -943,7 +979,12 @@ func (x *ValidateSessionResponse) GetIdentityState() IdentityState {
 type SignOutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token to end; empty means the caller's own session.
-	SessionToken  string `protobuf:"bytes,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	SessionToken string `protobuf:"bytes,1,opt,name=session_token,json=sessionToken,proto3" json:"session_token,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -985,6 +1026,13 @@ func (x *SignOutRequest) GetSessionToken() string {
 	return ""
 }
 
+func (x *SignOutRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_roster_v1_identity_proto protoreflect.FileDescriptor
 
 const file_roster_v1_identity_proto_rawDesc = "" +
@@ -1001,9 +1049,11 @@ const file_roster_v1_identity_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime\"H\n" +
+	"revokeTime\"g\n" +
 	"\x15CreateIdentityRequest\x12/\n" +
-	"\bidentity\x18\x01 \x01(\v2\x13.roster.v1.IdentityR\bidentity\"5\n" +
+	"\bidentity\x18\x01 \x01(\v2\x13.roster.v1.IdentityR\bidentity\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"5\n" +
 	"\x12GetIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\"c\n" +
@@ -1016,17 +1066,21 @@ const file_roster_v1_identity_proto_rawDesc = "" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12/\n" +
-	"\bidentity\x18\x03 \x01(\v2\x13.roster.v1.IdentityR\bidentity\"[\n" +
+	"\bidentity\x18\x03 \x01(\v2\x13.roster.v1.IdentityR\bidentity\"z\n" +
 	"\x1cSetRevocationPasswordRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\x88\x01\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xa7\x01\n" +
 	"\x15RevokeIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12/\n" +
 	"\x13revocation_password\x18\x02 \x01(\tR\x12revocationPassword\x12\x1d\n" +
 	"\n" +
-	"package_id\x18\x03 \x01(\tR\tpackageId\"h\n" +
+	"package_id\x18\x03 \x01(\tR\tpackageId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"h\n" +
 	"\rSignInRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12\x1a\n" +
@@ -1053,9 +1107,11 @@ const file_roster_v1_identity_proto_rawDesc = "" +
 	"\x05valid\x18\x01 \x01(\bR\x05valid\x12C\n" +
 	"\rdenial_reason\x18\x02 \x01(\x0e2\x1e.roster.v1.SessionDenialReasonR\fdenialReason\x12,\n" +
 	"\asession\x18\x03 \x01(\v2\x12.roster.v1.SessionR\asession\x12?\n" +
-	"\x0eidentity_state\x18\x04 \x01(\x0e2\x18.roster.v1.IdentityStateR\ridentityState\"5\n" +
+	"\x0eidentity_state\x18\x04 \x01(\x0e2\x18.roster.v1.IdentityStateR\ridentityState\"T\n" +
 	"\x0eSignOutRequest\x12#\n" +
-	"\rsession_token\x18\x01 \x01(\tR\fsessionToken*f\n" +
+	"\rsession_token\x18\x01 \x01(\tR\fsessionToken\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId*f\n" +
 	"\rIdentityState\x12\x1e\n" +
 	"\x1aIDENTITY_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15IDENTITY_STATE_ACTIVE\x10\x01\x12\x1a\n" +

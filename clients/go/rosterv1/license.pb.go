@@ -239,8 +239,13 @@ type CreateLicensePackageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The package; package_id and output-only fields are ignored.
 	LicensePackage *LicensePackage `protobuf:"bytes,1,opt,name=license_package,json=licensePackage,proto3" json:"license_package,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateLicensePackageRequest) Reset() {
@@ -278,6 +283,13 @@ func (x *CreateLicensePackageRequest) GetLicensePackage() *LicensePackage {
 		return x.LicensePackage
 	}
 	return nil
+}
+
+func (x *CreateLicensePackageRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request for GetLicensePackage.
@@ -332,7 +344,12 @@ type UpdateLicensePackageRequest struct {
 	// The package with its package_id and the new values.
 	LicensePackage *LicensePackage `protobuf:"bytes,1,opt,name=license_package,json=licensePackage,proto3" json:"license_package,omitempty"`
 	// Fields to change: display_name, admin_identity_ids, plan, seat_limit.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -379,6 +396,13 @@ func (x *UpdateLicensePackageRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 		return x.UpdateMask
 	}
 	return nil
+}
+
+func (x *UpdateLicensePackageRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // An access credential of a package.
@@ -696,7 +720,12 @@ func (x *ListCredentialsResponse) GetNextPageToken() string {
 type DeleteCredentialRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The credential.
-	CredentialId  string `protobuf:"bytes,1,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	CredentialId string `protobuf:"bytes,1,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -734,6 +763,13 @@ func (*DeleteCredentialRequest) Descriptor() ([]byte, []int) {
 func (x *DeleteCredentialRequest) GetCredentialId() string {
 	if x != nil {
 		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *DeleteCredentialRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -963,7 +999,12 @@ type DetachIdentityRequest struct {
 	// The package.
 	PackageId string `protobuf:"bytes,1,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
 	// The identity to detach.
-	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,6 +1049,13 @@ func (x *DetachIdentityRequest) GetPackageId() string {
 func (x *DetachIdentityRequest) GetIdentityId() string {
 	if x != nil {
 		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *DetachIdentityRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1349,16 +1397,20 @@ const file_roster_v1_license_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"a\n" +
+	"updateTime\"\x80\x01\n" +
 	"\x1bCreateLicensePackageRequest\x12B\n" +
-	"\x0flicense_package\x18\x01 \x01(\v2\x19.roster.v1.LicensePackageR\x0elicensePackage\"9\n" +
+	"\x0flicense_package\x18\x01 \x01(\v2\x19.roster.v1.LicensePackageR\x0elicensePackage\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"9\n" +
 	"\x18GetLicensePackageRequest\x12\x1d\n" +
 	"\n" +
-	"package_id\x18\x01 \x01(\tR\tpackageId\"\x9e\x01\n" +
+	"package_id\x18\x01 \x01(\tR\tpackageId\"\xbd\x01\n" +
 	"\x1bUpdateLicensePackageRequest\x12B\n" +
 	"\x0flicense_package\x18\x01 \x01(\v2\x19.roster.v1.LicensePackageR\x0elicensePackage\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xa9\x01\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xa9\x01\n" +
 	"\n" +
 	"Credential\x12#\n" +
 	"\rcredential_id\x18\x01 \x01(\tR\fcredentialId\x12\x1d\n" +
@@ -1385,9 +1437,11 @@ const file_roster_v1_license_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListCredentialsResponse\x127\n" +
 	"\vcredentials\x18\x01 \x03(\v2\x15.roster.v1.CredentialR\vcredentials\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\">\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"]\n" +
 	"\x17DeleteCredentialRequest\x12#\n" +
-	"\rcredential_id\x18\x01 \x01(\tR\fcredentialId\"\xcb\x02\n" +
+	"\rcredential_id\x18\x01 \x01(\tR\fcredentialId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xcb\x02\n" +
 	"\n" +
 	"ActiveUser\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
@@ -1408,12 +1462,14 @@ const file_roster_v1_license_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
 	"\x17ListActiveUsersResponse\x128\n" +
 	"\factive_users\x18\x01 \x03(\v2\x15.roster.v1.ActiveUserR\vactiveUsers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"v\n" +
 	"\x15DetachIdentityRequest\x12\x1d\n" +
 	"\n" +
 	"package_id\x18\x01 \x01(\tR\tpackageId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"M\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"M\n" +
 	"\x1cCheckInternalContactsRequest\x12-\n" +
 	"\x05pairs\x18\x01 \x03(\v2\x17.roster.v1.IdentityPairR\x05pairs\"h\n" +
 	"\fIdentityPair\x12*\n" +

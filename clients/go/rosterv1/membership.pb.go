@@ -703,8 +703,13 @@ type CreateOrganizationRequest struct {
 	// The first ADMIN. Defaults to the calling identity; required for service
 	// keys.
 	AdminIdentityId string `protobuf:"bytes,2,opt,name=admin_identity_id,json=adminIdentityId,proto3" json:"admin_identity_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateOrganizationRequest) Reset() {
@@ -747,6 +752,13 @@ func (x *CreateOrganizationRequest) GetOrganization() *Organization {
 func (x *CreateOrganizationRequest) GetAdminIdentityId() string {
 	if x != nil {
 		return x.AdminIdentityId
+	}
+	return ""
+}
+
+func (x *CreateOrganizationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -806,7 +818,12 @@ type UpdateOrganizationSettingsRequest struct {
 	// removal_undo_window. When omitted, the populated fields; `*` for all
 	// (an unset guest_inactivity_deactivation then means never, an unset
 	// removal_undo_window the default).
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -853,6 +870,13 @@ func (x *UpdateOrganizationSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMa
 		return x.UpdateMask
 	}
 	return nil
+}
+
+func (x *UpdateOrganizationSettingsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // An identity's membership in an organization.
@@ -1045,7 +1069,12 @@ type AddMemberRequest struct {
 	// The identity to add.
 	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	// Role; defaults to MEMBER.
-	Role          MemberRole `protobuf:"varint,3,opt,name=role,proto3,enum=roster.v1.MemberRole" json:"role,omitempty"`
+	Role MemberRole `protobuf:"varint,3,opt,name=role,proto3,enum=roster.v1.MemberRole" json:"role,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1101,6 +1130,13 @@ func (x *AddMemberRequest) GetRole() MemberRole {
 	return MemberRole_MEMBER_ROLE_UNSPECIFIED
 }
 
+func (x *AddMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for UpdateMemberRole.
 type UpdateMemberRoleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1109,7 +1145,12 @@ type UpdateMemberRoleRequest struct {
 	// The member.
 	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
 	// The new role.
-	Role          MemberRole `protobuf:"varint,3,opt,name=role,proto3,enum=roster.v1.MemberRole" json:"role,omitempty"`
+	Role MemberRole `protobuf:"varint,3,opt,name=role,proto3,enum=roster.v1.MemberRole" json:"role,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1163,6 +1204,13 @@ func (x *UpdateMemberRoleRequest) GetRole() MemberRole {
 		return x.Role
 	}
 	return MemberRole_MEMBER_ROLE_UNSPECIFIED
+}
+
+func (x *UpdateMemberRoleRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request for ListMembers.
@@ -1383,8 +1431,13 @@ type CreateRoomRequest struct {
 	// The first room admin, an active member. Defaults to the calling
 	// identity; required for service keys.
 	AdminIdentityId string `protobuf:"bytes,2,opt,name=admin_identity_id,json=adminIdentityId,proto3" json:"admin_identity_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateRoomRequest) Reset() {
@@ -1427,6 +1480,13 @@ func (x *CreateRoomRequest) GetRoom() *Room {
 func (x *CreateRoomRequest) GetAdminIdentityId() string {
 	if x != nil {
 		return x.AdminIdentityId
+	}
+	return ""
+}
+
+func (x *CreateRoomRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1528,8 +1588,13 @@ type AddRoomMemberRequest struct {
 	// Grant no permission at all, e.g. DELETE_ENTRIES withheld from someone
 	// whose resignation is known; permissions must then be empty.
 	WithoutPermissions bool `protobuf:"varint,5,opt,name=without_permissions,json=withoutPermissions,proto3" json:"without_permissions,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddRoomMemberRequest) Reset() {
@@ -1597,6 +1662,13 @@ func (x *AddRoomMemberRequest) GetWithoutPermissions() bool {
 	return false
 }
 
+func (x *AddRoomMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for UpdateRoomMember.
 type UpdateRoomMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1606,7 +1678,12 @@ type UpdateRoomMemberRequest struct {
 	// fields (so withdrawing every permission needs the mask: paths
 	// ["permissions"] with an empty list). A request that names nothing to
 	// change is INVALID_ARGUMENT (update_mask).
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1655,13 +1732,25 @@ func (x *UpdateRoomMemberRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+func (x *UpdateRoomMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for RemoveRoomMember.
 type RemoveRoomMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The room.
 	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	// The member to remove.
-	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1710,6 +1799,13 @@ func (x *RemoveRoomMemberRequest) GetIdentityId() string {
 	return ""
 }
 
+func (x *RemoveRoomMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for LeaveRoom.
 type LeaveRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1718,8 +1814,13 @@ type LeaveRoomRequest struct {
 	// Required when the caller is the room's last active admin: an active
 	// member of the organization who becomes room admin.
 	SuccessorIdentityId string `protobuf:"bytes,2,opt,name=successor_identity_id,json=successorIdentityId,proto3" json:"successor_identity_id,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LeaveRoomRequest) Reset() {
@@ -1762,6 +1863,13 @@ func (x *LeaveRoomRequest) GetRoomId() string {
 func (x *LeaveRoomRequest) GetSuccessorIdentityId() string {
 	if x != nil {
 		return x.SuccessorIdentityId
+	}
+	return ""
+}
+
+func (x *LeaveRoomRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1904,7 +2012,12 @@ type DeactivateMemberRequest struct {
 	// Optional etag from PreviewOffboarding (action DEACTIVATE, same
 	// successor): the call is refused with ABORTED (ETAG_MISMATCH) when
 	// anything the previewed plan depends on has changed since. (W1)
-	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1988,13 +2101,25 @@ func (x *DeactivateMemberRequest) GetEtag() string {
 	return ""
 }
 
+func (x *DeactivateMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for ReactivateMember.
 type ReactivateMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organization.
 	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	// The deactivated member.
-	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2043,6 +2168,13 @@ func (x *ReactivateMemberRequest) GetIdentityId() string {
 	return ""
 }
 
+func (x *ReactivateMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for RemoveMember.
 type RemoveMemberRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2056,7 +2188,12 @@ type RemoveMemberRequest struct {
 	// Optional etag from PreviewOffboarding (action REMOVE, same successor):
 	// the call is refused with ABORTED (ETAG_MISMATCH) when anything the
 	// previewed plan depends on has changed since. (W1)
-	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2115,6 +2252,13 @@ func (x *RemoveMemberRequest) GetSuccessorIdentityId() string {
 func (x *RemoveMemberRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -2208,7 +2352,12 @@ type UndoRemoveMemberRequest struct {
 	// The organization.
 	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	// The removed member.
-	IdentityId    string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	IdentityId string `protobuf:"bytes,2,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2253,6 +2402,13 @@ func (x *UndoRemoveMemberRequest) GetOrganizationId() string {
 func (x *UndoRemoveMemberRequest) GetIdentityId() string {
 	if x != nil {
 		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *UndoRemoveMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -2428,7 +2584,12 @@ type OffboardIdentityRequest struct {
 	// organization where it holds some; must be an active member there.
 	TransferAssignmentsTo string `protobuf:"bytes,5,opt,name=transfer_assignments_to,json=transferAssignmentsTo,proto3" json:"transfer_assignments_to,omitempty"`
 	// Plan only: return what would happen, write nothing.
-	ValidateOnly  bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,6,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2503,6 +2664,13 @@ func (x *OffboardIdentityRequest) GetValidateOnly() bool {
 		return x.ValidateOnly
 	}
 	return false
+}
+
+func (x *OffboardIdentityRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // One organization of an OffboardIdentity.
@@ -2868,7 +3036,12 @@ type BatchAddMembersRequest struct {
 	// All or nothing in one transaction (see BatchAddMembers).
 	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
 	// Plan only: report each item's result, write nothing.
-	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2929,6 +3102,13 @@ func (x *BatchAddMembersRequest) GetValidateOnly() bool {
 		return x.ValidateOnly
 	}
 	return false
+}
+
+func (x *BatchAddMembersRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // The result of one item of BatchAddMembers.
@@ -3143,7 +3323,12 @@ type BatchDeactivateMembersRequest struct {
 	// All or nothing in one transaction (see BatchAddMembers).
 	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
 	// Plan only: report each item's result, write nothing.
-	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3204,6 +3389,13 @@ func (x *BatchDeactivateMembersRequest) GetValidateOnly() bool {
 		return x.ValidateOnly
 	}
 	return false
+}
+
+func (x *BatchDeactivateMembersRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // The result of one item of BatchDeactivateMembers.
@@ -3391,7 +3583,12 @@ type BatchRemoveMembersRequest struct {
 	// All or nothing in one transaction (see BatchAddMembers).
 	Atomic bool `protobuf:"varint,3,opt,name=atomic,proto3" json:"atomic,omitempty"`
 	// Plan only: report each item's result, write nothing.
-	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3452,6 +3649,13 @@ func (x *BatchRemoveMembersRequest) GetValidateOnly() bool {
 		return x.ValidateOnly
 	}
 	return false
+}
+
+func (x *BatchRemoveMembersRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // The result of one item of BatchRemoveMembers.
@@ -3782,7 +3986,12 @@ func (x *Assignment) GetCreateTime() *timestamppb.Timestamp {
 type CreateAssignmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The assignment; assignment_id and output-only fields are ignored.
-	Assignment    *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	Assignment *Assignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3822,6 +4031,13 @@ func (x *CreateAssignmentRequest) GetAssignment() *Assignment {
 		return x.Assignment
 	}
 	return nil
+}
+
+func (x *CreateAssignmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request for ListAssignments.
@@ -3971,7 +4187,12 @@ type TransferAssignmentsRequest struct {
 	// New assignee, an active member.
 	ToIdentityId string `protobuf:"bytes,3,opt,name=to_identity_id,json=toIdentityId,proto3" json:"to_identity_id,omitempty"`
 	// Only this room's assignments; all rooms when empty.
-	RoomId        string `protobuf:"bytes,4,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	RoomId string `protobuf:"bytes,4,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4030,6 +4251,13 @@ func (x *TransferAssignmentsRequest) GetToIdentityId() string {
 func (x *TransferAssignmentsRequest) GetRoomId() string {
 	if x != nil {
 		return x.RoomId
+	}
+	return ""
+}
+
+func (x *TransferAssignmentsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -4479,7 +4707,12 @@ type RunInactivitySweepRequest struct {
 	// Only this organization; every organization when empty (service keys).
 	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	// Report what would happen without writing.
-	DryRun        bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	DryRun bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4526,6 +4759,13 @@ func (x *RunInactivitySweepRequest) GetDryRun() bool {
 		return x.DryRun
 	}
 	return false
+}
+
+func (x *RunInactivitySweepRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Response for RunInactivitySweep.
@@ -5022,8 +5262,13 @@ type ScheduleMemberChangeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The change; scheduled_change_id and output-only fields are ignored.
 	ScheduledChange *ScheduledChange `protobuf:"bytes,1,opt,name=scheduled_change,json=scheduledChange,proto3" json:"scheduled_change,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScheduleMemberChangeRequest) Reset() {
@@ -5061,6 +5306,13 @@ func (x *ScheduleMemberChangeRequest) GetScheduledChange() *ScheduledChange {
 		return x.ScheduledChange
 	}
 	return nil
+}
+
+func (x *ScheduleMemberChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Request for ListScheduledChanges.
@@ -5206,8 +5458,13 @@ type CancelScheduledChangeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The scheduled change (`sch_…`).
 	ScheduledChangeId string `protobuf:"bytes,1,opt,name=scheduled_change_id,json=scheduledChangeId,proto3" json:"scheduled_change_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CancelScheduledChangeRequest) Reset() {
@@ -5247,6 +5504,13 @@ func (x *CancelScheduledChangeRequest) GetScheduledChangeId() string {
 	return ""
 }
 
+func (x *CancelScheduledChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_roster_v1_membership_proto protoreflect.FileDescriptor
 
 const file_roster_v1_membership_proto_rawDesc = "" +
@@ -5261,16 +5525,20 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x1dguest_inactivity_deactivation\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x1bguestInactivityDeactivation\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12I\n" +
-	"\x13removal_undo_window\x18\a \x01(\v2\x19.google.protobuf.DurationR\x11removalUndoWindow\"\x84\x01\n" +
+	"\x13removal_undo_window\x18\a \x01(\v2\x19.google.protobuf.DurationR\x11removalUndoWindow\"\xa3\x01\n" +
 	"\x19CreateOrganizationRequest\x12;\n" +
 	"\forganization\x18\x01 \x01(\v2\x17.roster.v1.OrganizationR\forganization\x12*\n" +
-	"\x11admin_identity_id\x18\x02 \x01(\tR\x0fadminIdentityId\"A\n" +
+	"\x11admin_identity_id\x18\x02 \x01(\tR\x0fadminIdentityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"A\n" +
 	"\x16GetOrganizationRequest\x12'\n" +
-	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"\x9d\x01\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"\xbc\x01\n" +
 	"!UpdateOrganizationSettingsRequest\x12;\n" +
 	"\forganization\x18\x01 \x01(\v2\x17.roster.v1.OrganizationR\forganization\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xeb\x02\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xeb\x02\n" +
 	"\x06Member\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
@@ -5285,17 +5553,21 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x04note\x18\x02 \x01(\tR\x04note\x12L\n" +
 	"\x14expected_return_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x12C\n" +
 	"\x0fdeactivate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeactivateTime\x12\x19\n" +
-	"\bactor_id\x18\x05 \x01(\tR\aactorId\"\x87\x01\n" +
+	"\bactor_id\x18\x05 \x01(\tR\aactorId\"\xa6\x01\n" +
 	"\x10AddMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x12)\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\"\x8e\x01\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xad\x01\n" +
 	"\x17UpdateMemberRoleRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x12)\n" +
-	"\x04role\x18\x03 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\"\xd2\x01\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xd2\x01\n" +
 	"\x12ListMembersRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12,\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x16.roster.v1.MemberStateR\x05state\x12)\n" +
@@ -5311,10 +5583,12 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"d\n" +
+	"createTime\"\x83\x01\n" +
 	"\x11CreateRoomRequest\x12#\n" +
 	"\x04room\x18\x01 \x01(\v2\x0f.roster.v1.RoomR\x04room\x12*\n" +
-	"\x11admin_identity_id\x18\x02 \x01(\tR\x0fadminIdentityId\"\xe7\x01\n" +
+	"\x11admin_identity_id\x18\x02 \x01(\tR\x0fadminIdentityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xe7\x01\n" +
 	"\n" +
 	"RoomMember\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
@@ -5322,26 +5596,34 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"identityId\x12'\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x13.roster.v1.RoomRoleR\x04role\x12;\n" +
 	"\vpermissions\x18\x04 \x03(\x0e2\x19.roster.v1.RoomPermissionR\vpermissions\x129\n" +
-	"\fmember_state\x18\x05 \x01(\x0e2\x16.roster.v1.MemberStateR\vmemberState\"\xe7\x01\n" +
+	"\fmember_state\x18\x05 \x01(\x0e2\x16.roster.v1.MemberStateR\vmemberState\"\x86\x02\n" +
 	"\x14AddRoomMemberRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x12'\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x13.roster.v1.RoomRoleR\x04role\x12;\n" +
 	"\vpermissions\x18\x04 \x03(\x0e2\x19.roster.v1.RoomPermissionR\vpermissions\x12/\n" +
-	"\x13without_permissions\x18\x05 \x01(\bR\x12withoutPermissions\"\x8e\x01\n" +
+	"\x13without_permissions\x18\x05 \x01(\bR\x12withoutPermissions\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xad\x01\n" +
 	"\x17UpdateRoomMemberRequest\x126\n" +
 	"\vroom_member\x18\x01 \x01(\v2\x15.roster.v1.RoomMemberR\n" +
 	"roomMember\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"S\n" +
+	"updateMask\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"r\n" +
 	"\x17RemoveRoomMemberRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"_\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"~\n" +
 	"\x10LeaveRoomRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x122\n" +
-	"\x15successor_identity_id\x18\x02 \x01(\tR\x13successorIdentityId\"m\n" +
+	"\x15successor_identity_id\x18\x02 \x01(\tR\x13successorIdentityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"m\n" +
 	"\x16ListRoomMembersRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -5349,7 +5631,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
 	"\x17ListRoomMembersResponse\x128\n" +
 	"\froom_members\x18\x01 \x03(\v2\x15.roster.v1.RoomMemberR\vroomMembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe3\x02\n" +
 	"\x17DeactivateMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
@@ -5358,17 +5640,23 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x04note\x18\x04 \x01(\tR\x04note\x12L\n" +
 	"\x14expected_return_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
 	"\x15successor_identity_id\x18\x06 \x01(\tR\x13successorIdentityId\x12\x12\n" +
-	"\x04etag\x18\a \x01(\tR\x04etag\"c\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\x82\x01\n" +
 	"\x17ReactivateMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"\xa7\x01\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xc6\x01\n" +
 	"\x13RemoveMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x122\n" +
 	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x12\x12\n" +
-	"\x04etag\x18\x04 \x01(\tR\x04etag\"\xf9\x01\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xf9\x01\n" +
 	"\x14RemoveMemberResponse\x12\x1d\n" +
 	"\n" +
 	"rooms_left\x18\x01 \x01(\x05R\troomsLeft\x12/\n" +
@@ -5376,11 +5664,13 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x12successor_room_ids\x18\x03 \x03(\tR\x10successorRoomIds\x12\x1d\n" +
 	"\n" +
 	"seat_freed\x18\x04 \x01(\bR\tseatFreed\x12D\n" +
-	"\x10undo_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eundoExpireTime\"c\n" +
+	"\x10undo_expire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0eundoExpireTime\"\x82\x01\n" +
 	"\x17UndoRemoveMemberRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"\xdd\x01\n" +
+	"identityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xdd\x01\n" +
 	"\x18UndoRemoveMemberResponse\x12)\n" +
 	"\x06member\x18\x01 \x01(\v2\x11.roster.v1.MemberR\x06member\x12%\n" +
 	"\x0erooms_restored\x18\x02 \x01(\x05R\rroomsRestored\x12\x1d\n" +
@@ -5394,7 +5684,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x124\n" +
 	"\x06action\x18\x03 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
-	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\xa0\x02\n" +
+	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\"\xbf\x02\n" +
 	"\x17OffboardIdentityRequest\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12\x1d\n" +
@@ -5403,7 +5693,9 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x06action\x18\x03 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
 	"\x15successor_identity_id\x18\x04 \x01(\tR\x13successorIdentityId\x126\n" +
 	"\x17transfer_assignments_to\x18\x05 \x01(\tR\x15transferAssignmentsTo\x12#\n" +
-	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\"\xc0\x02\n" +
+	"\rvalidate_only\x18\x06 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xc0\x02\n" +
 	"\x17OrganizationOffboarding\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12*\n" +
 	"\x11orphaned_room_ids\x18\x02 \x03(\tR\x0forphanedRoomIds\x12\x1d\n" +
@@ -5430,12 +5722,14 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\rAddMemberItem\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12)\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\"\xae\x01\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x15.roster.v1.MemberRoleR\x04role\"\xcd\x01\n" +
 	"\x16BatchAddMembersRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12.\n" +
 	"\x05items\x18\x02 \x03(\v2\x18.roster.v1.AddMemberItemR\x05items\x12\x16\n" +
 	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
-	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"k\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"k\n" +
 	"\x0fAddMemberResult\x12-\n" +
 	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x12)\n" +
 	"\x06member\x18\x02 \x01(\v2\x11.roster.v1.MemberR\x06member\"\xa7\x01\n" +
@@ -5449,12 +5743,14 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\x0e2\x1d.roster.v1.DeactivationReasonR\x06reason\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12L\n" +
 	"\x14expected_return_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12expectedReturnTime\x122\n" +
-	"\x15successor_identity_id\x18\x05 \x01(\tR\x13successorIdentityId\"\xbc\x01\n" +
+	"\x15successor_identity_id\x18\x05 \x01(\tR\x13successorIdentityId\"\xdb\x01\n" +
 	"\x1dBatchDeactivateMembersRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x125\n" +
 	"\x05items\x18\x02 \x03(\v2\x1f.roster.v1.DeactivateMemberItemR\x05items\x12\x16\n" +
 	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
-	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"r\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"r\n" +
 	"\x16DeactivateMemberResult\x12-\n" +
 	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x12)\n" +
 	"\x06member\x18\x02 \x01(\v2\x11.roster.v1.MemberR\x06member\"\xb5\x01\n" +
@@ -5465,12 +5761,14 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x10RemoveMemberItem\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x122\n" +
-	"\x15successor_identity_id\x18\x02 \x01(\tR\x13successorIdentityId\"\xb4\x01\n" +
+	"\x15successor_identity_id\x18\x02 \x01(\tR\x13successorIdentityId\"\xd3\x01\n" +
 	"\x19BatchRemoveMembersRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x121\n" +
 	"\x05items\x18\x02 \x03(\v2\x1b.roster.v1.RemoveMemberItemR\x05items\x12\x16\n" +
 	"\x06atomic\x18\x03 \x01(\bR\x06atomic\x12#\n" +
-	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"~\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"~\n" +
 	"\x12RemoveMemberResult\x12-\n" +
 	"\x06status\x18\x01 \x01(\v2\x15.roster.v1.ItemStatusR\x06status\x129\n" +
 	"\aremoval\x18\x02 \x01(\v2\x1f.roster.v1.RemoveMemberResponseR\aremoval\"\xad\x01\n" +
@@ -5497,11 +5795,13 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x04kind\x18\x05 \x01(\x0e2\x19.roster.v1.AssignmentKindR\x04kind\x12\x14\n" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"P\n" +
+	"createTime\"o\n" +
 	"\x17CreateAssignmentRequest\x125\n" +
 	"\n" +
 	"assignment\x18\x01 \x01(\v2\x15.roster.v1.AssignmentR\n" +
-	"assignment\"\xc8\x01\n" +
+	"assignment\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xc8\x01\n" +
 	"\x16ListAssignmentsRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x120\n" +
 	"\x14assignee_identity_id\x18\x02 \x01(\tR\x12assigneeIdentityId\x12\x17\n" +
@@ -5511,12 +5811,14 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"z\n" +
 	"\x17ListAssignmentsResponse\x127\n" +
 	"\vassignments\x18\x01 \x03(\v2\x15.roster.v1.AssignmentR\vassignments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xae\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcd\x01\n" +
 	"\x1aTransferAssignmentsRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12(\n" +
 	"\x10from_identity_id\x18\x02 \x01(\tR\x0efromIdentityId\x12$\n" +
 	"\x0eto_identity_id\x18\x03 \x01(\tR\ftoIdentityId\x12\x17\n" +
-	"\aroom_id\x18\x04 \x01(\tR\x06roomId\"J\n" +
+	"\aroom_id\x18\x04 \x01(\tR\x06roomId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"J\n" +
 	"\x1bTransferAssignmentsResponse\x12+\n" +
 	"\x11transferred_count\x18\x01 \x01(\x05R\x10transferredCount\"d\n" +
 	"\x16ResolveProfilesRequest\x12'\n" +
@@ -5547,10 +5849,12 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x15RecordActivityRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
-	"identityId\"]\n" +
+	"identityId\"|\n" +
 	"\x19RunInactivitySweepRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x17\n" +
-	"\adry_run\x18\x02 \x01(\bR\x06dryRun\"\x8d\x01\n" +
+	"\adry_run\x18\x02 \x01(\bR\x06dryRun\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\x8d\x01\n" +
 	"\x1aRunInactivitySweepResponse\x12B\n" +
 	"\x13deactivated_members\x18\x01 \x03(\v2\x11.roster.v1.MemberR\x12deactivatedMembers\x12+\n" +
 	"\x11deactivated_count\x18\x02 \x01(\x05R\x10deactivatedCount\"\xfb\x06\n" +
@@ -5593,9 +5897,11 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"package_id\x18\x01 \x01(\tR\tpackageId\x124\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x1c.roster.v1.OffboardingActionR\x06action\x122\n" +
 	"\x15successor_identity_id\x18\x03 \x01(\tR\x13successorIdentityId\x126\n" +
-	"\x17transfer_assignments_to\x18\x04 \x01(\tR\x15transferAssignmentsTo\"d\n" +
+	"\x17transfer_assignments_to\x18\x04 \x01(\tR\x15transferAssignmentsTo\"\x83\x01\n" +
 	"\x1bScheduleMemberChangeRequest\x12E\n" +
-	"\x10scheduled_change\x18\x01 \x01(\v2\x1a.roster.v1.ScheduledChangeR\x0fscheduledChange\"\xd8\x01\n" +
+	"\x10scheduled_change\x18\x01 \x01(\v2\x1a.roster.v1.ScheduledChangeR\x0fscheduledChange\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xd8\x01\n" +
 	"\x1bListScheduledChangesRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1d\n" +
 	"\n" +
@@ -5606,9 +5912,11 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"\x8f\x01\n" +
 	"\x1cListScheduledChangesResponse\x12G\n" +
 	"\x11scheduled_changes\x18\x01 \x03(\v2\x1a.roster.v1.ScheduledChangeR\x10scheduledChanges\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"N\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"m\n" +
 	"\x1cCancelScheduledChangeRequest\x12.\n" +
-	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId*o\n" +
+	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId*o\n" +
 	"\n" +
 	"MemberRole\x12\x1b\n" +
 	"\x17MEMBER_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +

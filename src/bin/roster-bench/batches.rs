@@ -30,6 +30,7 @@ const SUB_ROOMS: usize = 1_000;
 async fn new_identity(ch: &Channel, name: &str) -> Result<String> {
     Ok(identity_client(ch, SERVICE_KEY)
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: name.into(),
                 ..Default::default()
@@ -44,6 +45,7 @@ async fn new_identity(ch: &Channel, name: &str) -> Result<String> {
 async fn new_org(ch: &Channel, package: &str, parent: &str, admin: &str) -> Result<String> {
     Ok(membership_client(ch)
         .create_organization(pb::CreateOrganizationRequest {
+            request_id: String::new(),
             organization: Some(pb::Organization {
                 display_name: "Bench batch org".into(),
                 package_id: if parent.is_empty() {
@@ -187,6 +189,7 @@ pub async fn batch_rows(
         let t0 = Instant::now();
         let added = c
             .batch_add_members(pb::BatchAddMembersRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 items: members
                     .iter()
@@ -217,6 +220,7 @@ pub async fn batch_rows(
         let t0 = Instant::now();
         let removed = c
             .batch_remove_members(pb::BatchRemoveMembersRequest {
+                request_id: String::new(),
                 organization_id: org.clone(),
                 items: members
                     .iter()
@@ -260,6 +264,7 @@ pub async fn batch_rows(
     }
     for o in &orgs {
         c.add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: o.clone(),
             identity_id: leaver.clone(),
             role: pb::MemberRole::Member as i32,
@@ -274,6 +279,7 @@ pub async fn batch_rows(
     let t0 = Instant::now();
     let done = c
         .offboard_identity(pb::OffboardIdentityRequest {
+            request_id: String::new(),
             identity_id: leaver.clone(),
             package_id: package.to_owned(),
             action: pb::OffboardingAction::Remove as i32,

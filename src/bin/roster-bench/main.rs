@@ -189,6 +189,7 @@ async fn seed_through(ctx: &Ctx<'_>, url: &str) -> Result<(String, Seeded)> {
     let chans = channels(server.addr).await?;
     let admin = identity_client(&chans[0], SERVICE_KEY)
         .create_identity(pb::CreateIdentityRequest {
+            request_id: String::new(),
             identity: Some(pb::Identity {
                 display_name: "Bench admin".into(),
                 ..Default::default()
@@ -199,6 +200,7 @@ async fn seed_through(ctx: &Ctx<'_>, url: &str) -> Result<(String, Seeded)> {
         .identity_id;
     let package = license_client(&chans[0])
         .create_license_package(pb::CreateLicensePackageRequest {
+            request_id: String::new(),
             license_package: Some(pb::LicensePackage {
                 display_name: "Bench".into(),
                 plan: pb::Plan::Enterprise as i32,

@@ -70,6 +70,7 @@ async fn new_members(ch: &Channel, org: &str, display_name: &str, n: usize) -> R
     for _ in 0..n {
         let id = svc
             .create_identity(pb::CreateIdentityRequest {
+                request_id: String::new(),
                 identity: Some(pb::Identity {
                     display_name: display_name.into(),
                     ..Default::default()
@@ -79,6 +80,7 @@ async fn new_members(ch: &Channel, org: &str, display_name: &str, n: usize) -> R
             .into_inner()
             .identity_id;
         m.add_member(pb::AddMemberRequest {
+            request_id: String::new(),
             organization_id: org.to_owned(),
             identity_id: id.clone(),
             role: pb::MemberRole::Member as i32,
@@ -298,6 +300,7 @@ impl Churn {
             .map(|_| ())
         } else {
             m.reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
                 organization_id: org,
                 identity_id: id,
             })

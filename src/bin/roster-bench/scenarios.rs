@@ -528,6 +528,7 @@ pub async fn remove_member(
         let t0 = Instant::now();
         let r = c
             .remove_member(pb::RemoveMemberRequest {
+                request_id: String::new(),
                 organization_id: seeded.big_org.clone(),
                 identity_id: v.clone(),
                 successor_identity_id: String::new(),
@@ -562,6 +563,7 @@ pub async fn inactivity_sweep(ctx: &Ctx<'_>, ch: &Channel, rows: &mut Vec<Row>) 
     let t0 = Instant::now();
     let r = membership_client(ch)
         .run_inactivity_sweep(pb::RunInactivitySweepRequest {
+            request_id: String::new(),
             organization_id: String::new(),
             dry_run: false,
         })

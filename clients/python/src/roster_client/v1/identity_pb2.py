@@ -26,7 +26,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18roster/v1/identity.proto\x12\troster.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n\x08Identity\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05\x65mail\x18\x03 \x01(\tR\x05\x65mail\x12\x1d\n\navatar_url\x18\x04 \x01(\tR\tavatarUrl\x12.\n\x05state\x18\x05 \x01(\x0e\x32\x18.roster.v1.IdentityStateR\x05state\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\"H\n\x15\x43reateIdentityRequest\x12/\n\x08identity\x18\x01 \x01(\x0b\x32\x13.roster.v1.IdentityR\x08identity\"5\n\x12GetIdentityRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\"c\n\x19\x42\x61tchGetIdentitiesRequest\x12!\n\x0cidentity_ids\x18\x01 \x03(\tR\x0bidentityIds\x12#\n\rhide_inactive\x18\x02 \x01(\x08R\x0chideInactive\"Q\n\x1a\x42\x61tchGetIdentitiesResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.roster.v1.IdentityLookupR\x07results\"x\n\x0eIdentityLookup\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x14\n\x05\x66ound\x18\x02 \x01(\x08R\x05\x66ound\x12/\n\x08identity\x18\x03 \x01(\x0b\x32\x13.roster.v1.IdentityR\x08identity\"[\n\x1cSetRevocationPasswordRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x1a\n\x08password\x18\x02 \x01(\tR\x08password\"\x88\x01\n\x15RevokeIdentityRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12/\n\x13revocation_password\x18\x02 \x01(\tR\x12revocationPassword\x12\x1d\n\npackage_id\x18\x03 \x01(\tR\tpackageId\"h\n\rSignInRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x1a\n\x08username\x18\x02 \x01(\tR\x08username\x12\x1a\n\x08password\x18\x03 \x01(\tR\x08password\"c\n\x0eSignInResponse\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken\x12,\n\x07session\x18\x02 \x01(\x0b\x32\x12.roster.v1.SessionR\x07session\"\x87\x02\n\x07Session\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1f\n\x0bidentity_id\x18\x02 \x01(\tR\nidentityId\x12\x1d\n\npackage_id\x18\x03 \x01(\tR\tpackageId\x12#\n\rcredential_id\x18\x04 \x01(\tR\x0c\x63redentialId\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"=\n\x16ValidateSessionRequest\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken\"\xe3\x01\n\x17ValidateSessionResponse\x12\x14\n\x05valid\x18\x01 \x01(\x08R\x05valid\x12\x43\n\rdenial_reason\x18\x02 \x01(\x0e\x32\x1e.roster.v1.SessionDenialReasonR\x0c\x64\x65nialReason\x12,\n\x07session\x18\x03 \x01(\x0b\x32\x12.roster.v1.SessionR\x07session\x12?\n\x0eidentity_state\x18\x04 \x01(\x0e\x32\x18.roster.v1.IdentityStateR\ridentityState\"5\n\x0eSignOutRequest\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken*f\n\rIdentityState\x12\x1e\n\x1aIDENTITY_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15IDENTITY_STATE_ACTIVE\x10\x01\x12\x1a\n\x16IDENTITY_STATE_REVOKED\x10\x02*\x85\x01\n\x13SessionDenialReason\x12%\n!SESSION_DENIAL_REASON_UNSPECIFIED\x10\x00\x12$\n SESSION_DENIAL_REASON_NO_SESSION\x10\x01\x12!\n\x1dSESSION_DENIAL_REASON_EXPIRED\x10\x02\x32\xfa\x04\n\x0fIdentityService\x12G\n\x0e\x43reateIdentity\x12 .roster.v1.CreateIdentityRequest\x1a\x13.roster.v1.Identity\x12\x41\n\x0bGetIdentity\x12\x1d.roster.v1.GetIdentityRequest\x1a\x13.roster.v1.Identity\x12\x61\n\x12\x42\x61tchGetIdentities\x12$.roster.v1.BatchGetIdentitiesRequest\x1a%.roster.v1.BatchGetIdentitiesResponse\x12X\n\x15SetRevocationPassword\x12\'.roster.v1.SetRevocationPasswordRequest\x1a\x16.google.protobuf.Empty\x12G\n\x0eRevokeIdentity\x12 .roster.v1.RevokeIdentityRequest\x1a\x13.roster.v1.Identity\x12=\n\x06SignIn\x12\x18.roster.v1.SignInRequest\x1a\x19.roster.v1.SignInResponse\x12X\n\x0fValidateSession\x12!.roster.v1.ValidateSessionRequest\x1a\".roster.v1.ValidateSessionResponse\x12<\n\x07SignOut\x12\x19.roster.v1.SignOutRequest\x1a\x16.google.protobuf.EmptyB[\n\rdev.roster.v1B\rIdentityProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18roster/v1/identity.proto\x12\troster.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x02\n\x08Identity\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12\x14\n\x05\x65mail\x18\x03 \x01(\tR\x05\x65mail\x12\x1d\n\navatar_url\x18\x04 \x01(\tR\tavatarUrl\x12.\n\x05state\x18\x05 \x01(\x0e\x32\x18.roster.v1.IdentityStateR\x05state\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\"g\n\x15\x43reateIdentityRequest\x12/\n\x08identity\x18\x01 \x01(\x0b\x32\x13.roster.v1.IdentityR\x08identity\x12\x1d\n\nrequest_id\x18\x63 \x01(\tR\trequestId\"5\n\x12GetIdentityRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\"c\n\x19\x42\x61tchGetIdentitiesRequest\x12!\n\x0cidentity_ids\x18\x01 \x03(\tR\x0bidentityIds\x12#\n\rhide_inactive\x18\x02 \x01(\x08R\x0chideInactive\"Q\n\x1a\x42\x61tchGetIdentitiesResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\x19.roster.v1.IdentityLookupR\x07results\"x\n\x0eIdentityLookup\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x14\n\x05\x66ound\x18\x02 \x01(\x08R\x05\x66ound\x12/\n\x08identity\x18\x03 \x01(\x0b\x32\x13.roster.v1.IdentityR\x08identity\"z\n\x1cSetRevocationPasswordRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x1a\n\x08password\x18\x02 \x01(\tR\x08password\x12\x1d\n\nrequest_id\x18\x63 \x01(\tR\trequestId\"\xa7\x01\n\x15RevokeIdentityRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12/\n\x13revocation_password\x18\x02 \x01(\tR\x12revocationPassword\x12\x1d\n\npackage_id\x18\x03 \x01(\tR\tpackageId\x12\x1d\n\nrequest_id\x18\x63 \x01(\tR\trequestId\"h\n\rSignInRequest\x12\x1f\n\x0bidentity_id\x18\x01 \x01(\tR\nidentityId\x12\x1a\n\x08username\x18\x02 \x01(\tR\x08username\x12\x1a\n\x08password\x18\x03 \x01(\tR\x08password\"c\n\x0eSignInResponse\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken\x12,\n\x07session\x18\x02 \x01(\x0b\x32\x12.roster.v1.SessionR\x07session\"\x87\x02\n\x07Session\x12\x1d\n\nsession_id\x18\x01 \x01(\tR\tsessionId\x12\x1f\n\x0bidentity_id\x18\x02 \x01(\tR\nidentityId\x12\x1d\n\npackage_id\x18\x03 \x01(\tR\tpackageId\x12#\n\rcredential_id\x18\x04 \x01(\tR\x0c\x63redentialId\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"=\n\x16ValidateSessionRequest\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken\"\xe3\x01\n\x17ValidateSessionResponse\x12\x14\n\x05valid\x18\x01 \x01(\x08R\x05valid\x12\x43\n\rdenial_reason\x18\x02 \x01(\x0e\x32\x1e.roster.v1.SessionDenialReasonR\x0c\x64\x65nialReason\x12,\n\x07session\x18\x03 \x01(\x0b\x32\x12.roster.v1.SessionR\x07session\x12?\n\x0eidentity_state\x18\x04 \x01(\x0e\x32\x18.roster.v1.IdentityStateR\ridentityState\"T\n\x0eSignOutRequest\x12#\n\rsession_token\x18\x01 \x01(\tR\x0csessionToken\x12\x1d\n\nrequest_id\x18\x63 \x01(\tR\trequestId*f\n\rIdentityState\x12\x1e\n\x1aIDENTITY_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15IDENTITY_STATE_ACTIVE\x10\x01\x12\x1a\n\x16IDENTITY_STATE_REVOKED\x10\x02*\x85\x01\n\x13SessionDenialReason\x12%\n!SESSION_DENIAL_REASON_UNSPECIFIED\x10\x00\x12$\n SESSION_DENIAL_REASON_NO_SESSION\x10\x01\x12!\n\x1dSESSION_DENIAL_REASON_EXPIRED\x10\x02\x32\xfa\x04\n\x0fIdentityService\x12G\n\x0e\x43reateIdentity\x12 .roster.v1.CreateIdentityRequest\x1a\x13.roster.v1.Identity\x12\x41\n\x0bGetIdentity\x12\x1d.roster.v1.GetIdentityRequest\x1a\x13.roster.v1.Identity\x12\x61\n\x12\x42\x61tchGetIdentities\x12$.roster.v1.BatchGetIdentitiesRequest\x1a%.roster.v1.BatchGetIdentitiesResponse\x12X\n\x15SetRevocationPassword\x12\'.roster.v1.SetRevocationPasswordRequest\x1a\x16.google.protobuf.Empty\x12G\n\x0eRevokeIdentity\x12 .roster.v1.RevokeIdentityRequest\x1a\x13.roster.v1.Identity\x12=\n\x06SignIn\x12\x18.roster.v1.SignInRequest\x1a\x19.roster.v1.SignInResponse\x12X\n\x0fValidateSession\x12!.roster.v1.ValidateSessionRequest\x1a\".roster.v1.ValidateSessionResponse\x12<\n\x07SignOut\x12\x19.roster.v1.SignOutRequest\x1a\x16.google.protobuf.EmptyB[\n\rdev.roster.v1B\rIdentityProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,38 +34,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'roster_client.v1.identity_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\rdev.roster.v1B\rIdentityProtoP\001Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1'
-  _globals['_IDENTITYSTATE']._serialized_start=1893
-  _globals['_IDENTITYSTATE']._serialized_end=1995
-  _globals['_SESSIONDENIALREASON']._serialized_start=1998
-  _globals['_SESSIONDENIALREASON']._serialized_end=2131
+  _globals['_IDENTITYSTATE']._serialized_start=2017
+  _globals['_IDENTITYSTATE']._serialized_end=2119
+  _globals['_SESSIONDENIALREASON']._serialized_start=2122
+  _globals['_SESSIONDENIALREASON']._serialized_end=2255
   _globals['_IDENTITY']._serialized_start=102
   _globals['_IDENTITY']._serialized_end=403
   _globals['_CREATEIDENTITYREQUEST']._serialized_start=405
-  _globals['_CREATEIDENTITYREQUEST']._serialized_end=477
-  _globals['_GETIDENTITYREQUEST']._serialized_start=479
-  _globals['_GETIDENTITYREQUEST']._serialized_end=532
-  _globals['_BATCHGETIDENTITIESREQUEST']._serialized_start=534
-  _globals['_BATCHGETIDENTITIESREQUEST']._serialized_end=633
-  _globals['_BATCHGETIDENTITIESRESPONSE']._serialized_start=635
-  _globals['_BATCHGETIDENTITIESRESPONSE']._serialized_end=716
-  _globals['_IDENTITYLOOKUP']._serialized_start=718
-  _globals['_IDENTITYLOOKUP']._serialized_end=838
-  _globals['_SETREVOCATIONPASSWORDREQUEST']._serialized_start=840
-  _globals['_SETREVOCATIONPASSWORDREQUEST']._serialized_end=931
-  _globals['_REVOKEIDENTITYREQUEST']._serialized_start=934
-  _globals['_REVOKEIDENTITYREQUEST']._serialized_end=1070
-  _globals['_SIGNINREQUEST']._serialized_start=1072
-  _globals['_SIGNINREQUEST']._serialized_end=1176
-  _globals['_SIGNINRESPONSE']._serialized_start=1178
-  _globals['_SIGNINRESPONSE']._serialized_end=1277
-  _globals['_SESSION']._serialized_start=1280
-  _globals['_SESSION']._serialized_end=1543
-  _globals['_VALIDATESESSIONREQUEST']._serialized_start=1545
-  _globals['_VALIDATESESSIONREQUEST']._serialized_end=1606
-  _globals['_VALIDATESESSIONRESPONSE']._serialized_start=1609
-  _globals['_VALIDATESESSIONRESPONSE']._serialized_end=1836
-  _globals['_SIGNOUTREQUEST']._serialized_start=1838
-  _globals['_SIGNOUTREQUEST']._serialized_end=1891
-  _globals['_IDENTITYSERVICE']._serialized_start=2134
-  _globals['_IDENTITYSERVICE']._serialized_end=2768
+  _globals['_CREATEIDENTITYREQUEST']._serialized_end=508
+  _globals['_GETIDENTITYREQUEST']._serialized_start=510
+  _globals['_GETIDENTITYREQUEST']._serialized_end=563
+  _globals['_BATCHGETIDENTITIESREQUEST']._serialized_start=565
+  _globals['_BATCHGETIDENTITIESREQUEST']._serialized_end=664
+  _globals['_BATCHGETIDENTITIESRESPONSE']._serialized_start=666
+  _globals['_BATCHGETIDENTITIESRESPONSE']._serialized_end=747
+  _globals['_IDENTITYLOOKUP']._serialized_start=749
+  _globals['_IDENTITYLOOKUP']._serialized_end=869
+  _globals['_SETREVOCATIONPASSWORDREQUEST']._serialized_start=871
+  _globals['_SETREVOCATIONPASSWORDREQUEST']._serialized_end=993
+  _globals['_REVOKEIDENTITYREQUEST']._serialized_start=996
+  _globals['_REVOKEIDENTITYREQUEST']._serialized_end=1163
+  _globals['_SIGNINREQUEST']._serialized_start=1165
+  _globals['_SIGNINREQUEST']._serialized_end=1269
+  _globals['_SIGNINRESPONSE']._serialized_start=1271
+  _globals['_SIGNINRESPONSE']._serialized_end=1370
+  _globals['_SESSION']._serialized_start=1373
+  _globals['_SESSION']._serialized_end=1636
+  _globals['_VALIDATESESSIONREQUEST']._serialized_start=1638
+  _globals['_VALIDATESESSIONREQUEST']._serialized_end=1699
+  _globals['_VALIDATESESSIONRESPONSE']._serialized_start=1702
+  _globals['_VALIDATESESSIONRESPONSE']._serialized_end=1929
+  _globals['_SIGNOUTREQUEST']._serialized_start=1931
+  _globals['_SIGNOUTREQUEST']._serialized_end=2015
+  _globals['_IDENTITYSERVICE']._serialized_start=2258
+  _globals['_IDENTITYSERVICE']._serialized_end=2892
 # @@protoc_insertion_point(module_scope)

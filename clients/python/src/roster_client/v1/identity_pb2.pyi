@@ -48,10 +48,12 @@ class Identity(_message.Message):
     def __init__(self, identity_id: _Optional[str] = ..., display_name: _Optional[str] = ..., email: _Optional[str] = ..., avatar_url: _Optional[str] = ..., state: _Optional[_Union[IdentityState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateIdentityRequest(_message.Message):
-    __slots__ = ("identity",)
+    __slots__ = ("identity", "request_id")
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     identity: Identity
-    def __init__(self, identity: _Optional[_Union[Identity, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, identity: _Optional[_Union[Identity, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetIdentityRequest(_message.Message):
     __slots__ = ("identity_id",)
@@ -84,22 +86,26 @@ class IdentityLookup(_message.Message):
     def __init__(self, identity_id: _Optional[str] = ..., found: _Optional[bool] = ..., identity: _Optional[_Union[Identity, _Mapping]] = ...) -> None: ...
 
 class SetRevocationPasswordRequest(_message.Message):
-    __slots__ = ("identity_id", "password")
+    __slots__ = ("identity_id", "password", "request_id")
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     identity_id: str
     password: str
-    def __init__(self, identity_id: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, identity_id: _Optional[str] = ..., password: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RevokeIdentityRequest(_message.Message):
-    __slots__ = ("identity_id", "revocation_password", "package_id")
+    __slots__ = ("identity_id", "revocation_password", "package_id", "request_id")
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     REVOCATION_PASSWORD_FIELD_NUMBER: _ClassVar[int]
     PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     identity_id: str
     revocation_password: str
     package_id: str
-    def __init__(self, identity_id: _Optional[str] = ..., revocation_password: _Optional[str] = ..., package_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, identity_id: _Optional[str] = ..., revocation_password: _Optional[str] = ..., package_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SignInRequest(_message.Message):
     __slots__ = ("identity_id", "username", "password")
@@ -154,7 +160,9 @@ class ValidateSessionResponse(_message.Message):
     def __init__(self, valid: _Optional[bool] = ..., denial_reason: _Optional[_Union[SessionDenialReason, str]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., identity_state: _Optional[_Union[IdentityState, str]] = ...) -> None: ...
 
 class SignOutRequest(_message.Message):
-    __slots__ = ("session_token",)
+    __slots__ = ("session_token", "request_id")
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     session_token: str
-    def __init__(self, session_token: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, session_token: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

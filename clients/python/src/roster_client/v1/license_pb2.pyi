@@ -51,10 +51,12 @@ class LicensePackage(_message.Message):
     def __init__(self, package_id: _Optional[str] = ..., display_name: _Optional[str] = ..., plan: _Optional[_Union[Plan, str]] = ..., seat_limit: _Optional[int] = ..., admin_identity_ids: _Optional[_Iterable[str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateLicensePackageRequest(_message.Message):
-    __slots__ = ("license_package",)
+    __slots__ = ("license_package", "request_id")
     LICENSE_PACKAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     license_package: LicensePackage
-    def __init__(self, license_package: _Optional[_Union[LicensePackage, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, license_package: _Optional[_Union[LicensePackage, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetLicensePackageRequest(_message.Message):
     __slots__ = ("package_id",)
@@ -63,12 +65,14 @@ class GetLicensePackageRequest(_message.Message):
     def __init__(self, package_id: _Optional[str] = ...) -> None: ...
 
 class UpdateLicensePackageRequest(_message.Message):
-    __slots__ = ("license_package", "update_mask")
+    __slots__ = ("license_package", "update_mask", "request_id")
     LICENSE_PACKAGE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     license_package: LicensePackage
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, license_package: _Optional[_Union[LicensePackage, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, license_package: _Optional[_Union[LicensePackage, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Credential(_message.Message):
     __slots__ = ("credential_id", "package_id", "username", "create_time")
@@ -119,10 +123,12 @@ class ListCredentialsResponse(_message.Message):
     def __init__(self, credentials: _Optional[_Iterable[_Union[Credential, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeleteCredentialRequest(_message.Message):
-    __slots__ = ("credential_id",)
+    __slots__ = ("credential_id", "request_id")
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     credential_id: str
-    def __init__(self, credential_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, credential_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ActiveUser(_message.Message):
     __slots__ = ("identity_id", "package_id", "attach_time", "attach_method", "signed_in", "credential_id", "last_seen_time")
@@ -161,12 +167,14 @@ class ListActiveUsersResponse(_message.Message):
     def __init__(self, active_users: _Optional[_Iterable[_Union[ActiveUser, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DetachIdentityRequest(_message.Message):
-    __slots__ = ("package_id", "identity_id")
+    __slots__ = ("package_id", "identity_id", "request_id")
     PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     package_id: str
     identity_id: str
-    def __init__(self, package_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, package_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CheckInternalContactsRequest(_message.Message):
     __slots__ = ("pairs",)

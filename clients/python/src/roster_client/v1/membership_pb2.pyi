@@ -142,12 +142,14 @@ class Organization(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., display_name: _Optional[str] = ..., package_id: _Optional[str] = ..., parent_organization_id: _Optional[str] = ..., guest_inactivity_deactivation: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., removal_undo_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class CreateOrganizationRequest(_message.Message):
-    __slots__ = ("organization", "admin_identity_id")
+    __slots__ = ("organization", "admin_identity_id", "request_id")
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
     ADMIN_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization: Organization
     admin_identity_id: str
-    def __init__(self, organization: _Optional[_Union[Organization, _Mapping]] = ..., admin_identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization: _Optional[_Union[Organization, _Mapping]] = ..., admin_identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class GetOrganizationRequest(_message.Message):
     __slots__ = ("organization_id",)
@@ -156,12 +158,14 @@ class GetOrganizationRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ...) -> None: ...
 
 class UpdateOrganizationSettingsRequest(_message.Message):
-    __slots__ = ("organization", "update_mask")
+    __slots__ = ("organization", "update_mask", "request_id")
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization: Organization
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, organization: _Optional[_Union[Organization, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization: _Optional[_Union[Organization, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Member(_message.Message):
     __slots__ = ("organization_id", "identity_id", "role", "state", "join_time", "last_activity_time", "deactivation")
@@ -196,24 +200,28 @@ class Deactivation(_message.Message):
     def __init__(self, reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deactivate_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
 
 class AddMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "role")
+    __slots__ = ("organization_id", "identity_id", "role", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     role: MemberRole
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class UpdateMemberRoleRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "role")
+    __slots__ = ("organization_id", "identity_id", "role", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     role: MemberRole
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListMembersRequest(_message.Message):
     __slots__ = ("organization_id", "state", "role", "page_size", "page_token")
@@ -250,12 +258,14 @@ class Room(_message.Message):
     def __init__(self, room_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., display_name: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateRoomRequest(_message.Message):
-    __slots__ = ("room", "admin_identity_id")
+    __slots__ = ("room", "admin_identity_id", "request_id")
     ROOM_FIELD_NUMBER: _ClassVar[int]
     ADMIN_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     room: Room
     admin_identity_id: str
-    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., admin_identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, room: _Optional[_Union[Room, _Mapping]] = ..., admin_identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RoomMember(_message.Message):
     __slots__ = ("room_id", "identity_id", "role", "permissions", "member_state")
@@ -272,42 +282,50 @@ class RoomMember(_message.Message):
     def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ..., member_state: _Optional[_Union[MemberState, str]] = ...) -> None: ...
 
 class AddRoomMemberRequest(_message.Message):
-    __slots__ = ("room_id", "identity_id", "role", "permissions", "without_permissions")
+    __slots__ = ("room_id", "identity_id", "role", "permissions", "without_permissions", "request_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     WITHOUT_PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     identity_id: str
     role: RoomRole
     permissions: _containers.RepeatedScalarFieldContainer[RoomPermission]
     without_permissions: bool
-    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ..., without_permissions: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., role: _Optional[_Union[RoomRole, str]] = ..., permissions: _Optional[_Iterable[_Union[RoomPermission, str]]] = ..., without_permissions: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class UpdateRoomMemberRequest(_message.Message):
-    __slots__ = ("room_member", "update_mask")
+    __slots__ = ("room_member", "update_mask", "request_id")
     ROOM_MEMBER_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     room_member: RoomMember
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, room_member: _Optional[_Union[RoomMember, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, room_member: _Optional[_Union[RoomMember, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RemoveRoomMemberRequest(_message.Message):
-    __slots__ = ("room_id", "identity_id")
+    __slots__ = ("room_id", "identity_id", "request_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     identity_id: str
-    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class LeaveRoomRequest(_message.Message):
-    __slots__ = ("room_id", "successor_identity_id")
+    __slots__ = ("room_id", "successor_identity_id", "request_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: str
     successor_identity_id: str
-    def __init__(self, room_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, room_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListRoomMembersRequest(_message.Message):
     __slots__ = ("room_id", "page_size", "page_token")
@@ -328,7 +346,7 @@ class ListRoomMembersResponse(_message.Message):
     def __init__(self, room_members: _Optional[_Iterable[_Union[RoomMember, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DeactivateMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "reason", "note", "expected_return_time", "successor_identity_id", "etag")
+    __slots__ = ("organization_id", "identity_id", "reason", "note", "expected_return_time", "successor_identity_id", "etag", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -336,6 +354,7 @@ class DeactivateMemberRequest(_message.Message):
     EXPECTED_RETURN_TIME_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     reason: DeactivationReason
@@ -343,27 +362,32 @@ class DeactivateMemberRequest(_message.Message):
     expected_return_time: _timestamp_pb2.Timestamp
     successor_identity_id: str
     etag: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReactivateMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id")
+    __slots__ = ("organization_id", "identity_id", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id", "successor_identity_id", "etag")
+    __slots__ = ("organization_id", "identity_id", "successor_identity_id", "etag", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
     successor_identity_id: str
     etag: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberResponse(_message.Message):
     __slots__ = ("rooms_left", "assignments_dropped", "successor_room_ids", "seat_freed", "undo_expire_time")
@@ -380,12 +404,14 @@ class RemoveMemberResponse(_message.Message):
     def __init__(self, rooms_left: _Optional[int] = ..., assignments_dropped: _Optional[int] = ..., successor_room_ids: _Optional[_Iterable[str]] = ..., seat_freed: _Optional[bool] = ..., undo_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UndoRemoveMemberRequest(_message.Message):
-    __slots__ = ("organization_id", "identity_id")
+    __slots__ = ("organization_id", "identity_id", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     identity_id: str
-    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class UndoRemoveMemberResponse(_message.Message):
     __slots__ = ("member", "rooms_restored", "rooms_gone", "assignments_restored", "seat_taken")
@@ -414,20 +440,22 @@ class PreviewOffboardingRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
 
 class OffboardIdentityRequest(_message.Message):
-    __slots__ = ("identity_id", "package_id", "action", "successor_identity_id", "transfer_assignments_to", "validate_only")
+    __slots__ = ("identity_id", "package_id", "action", "successor_identity_id", "transfer_assignments_to", "validate_only", "request_id")
     IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     PACKAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_ASSIGNMENTS_TO_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     identity_id: str
     package_id: str
     action: OffboardingAction
     successor_identity_id: str
     transfer_assignments_to: str
     validate_only: bool
-    def __init__(self, identity_id: _Optional[str] = ..., package_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ..., transfer_assignments_to: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, identity_id: _Optional[str] = ..., package_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ..., transfer_assignments_to: _Optional[str] = ..., validate_only: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class OrganizationOffboarding(_message.Message):
     __slots__ = ("organization_id", "orphaned_room_ids", "rooms_left", "assignments_dropped", "assignments_transferred", "blocking_reasons", "unchanged")
@@ -486,16 +514,18 @@ class AddMemberItem(_message.Message):
     def __init__(self, identity_id: _Optional[str] = ..., role: _Optional[_Union[MemberRole, str]] = ...) -> None: ...
 
 class BatchAddMembersRequest(_message.Message):
-    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    __slots__ = ("organization_id", "items", "atomic", "validate_only", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     ATOMIC_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     items: _containers.RepeatedCompositeFieldContainer[AddMemberItem]
     atomic: bool
     validate_only: bool
-    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[AddMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[AddMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class AddMemberResult(_message.Message):
     __slots__ = ("status", "member")
@@ -530,16 +560,18 @@ class DeactivateMemberItem(_message.Message):
     def __init__(self, identity_id: _Optional[str] = ..., reason: _Optional[_Union[DeactivationReason, str]] = ..., note: _Optional[str] = ..., expected_return_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
 
 class BatchDeactivateMembersRequest(_message.Message):
-    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    __slots__ = ("organization_id", "items", "atomic", "validate_only", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     ATOMIC_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     items: _containers.RepeatedCompositeFieldContainer[DeactivateMemberItem]
     atomic: bool
     validate_only: bool
-    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DeactivateMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[DeactivateMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DeactivateMemberResult(_message.Message):
     __slots__ = ("status", "member")
@@ -568,16 +600,18 @@ class RemoveMemberItem(_message.Message):
     def __init__(self, identity_id: _Optional[str] = ..., successor_identity_id: _Optional[str] = ...) -> None: ...
 
 class BatchRemoveMembersRequest(_message.Message):
-    __slots__ = ("organization_id", "items", "atomic", "validate_only")
+    __slots__ = ("organization_id", "items", "atomic", "validate_only", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     ATOMIC_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     items: _containers.RepeatedCompositeFieldContainer[RemoveMemberItem]
     atomic: bool
     validate_only: bool
-    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RemoveMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RemoveMemberItem, _Mapping]]] = ..., atomic: _Optional[bool] = ..., validate_only: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RemoveMemberResult(_message.Message):
     __slots__ = ("status", "removal")
@@ -634,10 +668,12 @@ class Assignment(_message.Message):
     def __init__(self, assignment_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., room_id: _Optional[str] = ..., assignee_identity_id: _Optional[str] = ..., kind: _Optional[_Union[AssignmentKind, str]] = ..., title: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateAssignmentRequest(_message.Message):
-    __slots__ = ("assignment",)
+    __slots__ = ("assignment", "request_id")
     ASSIGNMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     assignment: Assignment
-    def __init__(self, assignment: _Optional[_Union[Assignment, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, assignment: _Optional[_Union[Assignment, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListAssignmentsRequest(_message.Message):
     __slots__ = ("organization_id", "assignee_identity_id", "room_id", "page_size", "page_token")
@@ -662,16 +698,18 @@ class ListAssignmentsResponse(_message.Message):
     def __init__(self, assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class TransferAssignmentsRequest(_message.Message):
-    __slots__ = ("organization_id", "from_identity_id", "to_identity_id", "room_id")
+    __slots__ = ("organization_id", "from_identity_id", "to_identity_id", "room_id", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     TO_IDENTITY_ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     from_identity_id: str
     to_identity_id: str
     room_id: str
-    def __init__(self, organization_id: _Optional[str] = ..., from_identity_id: _Optional[str] = ..., to_identity_id: _Optional[str] = ..., room_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., from_identity_id: _Optional[str] = ..., to_identity_id: _Optional[str] = ..., room_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TransferAssignmentsResponse(_message.Message):
     __slots__ = ("transferred_count",)
@@ -742,12 +780,14 @@ class RecordActivityRequest(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., identity_id: _Optional[str] = ...) -> None: ...
 
 class RunInactivitySweepRequest(_message.Message):
-    __slots__ = ("organization_id", "dry_run")
+    __slots__ = ("organization_id", "dry_run", "request_id")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     organization_id: str
     dry_run: bool
-    def __init__(self, organization_id: _Optional[str] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., dry_run: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RunInactivitySweepResponse(_message.Message):
     __slots__ = ("deactivated_members", "deactivated_count")
@@ -826,10 +866,12 @@ class ScheduledOffboarding(_message.Message):
     def __init__(self, package_id: _Optional[str] = ..., action: _Optional[_Union[OffboardingAction, str]] = ..., successor_identity_id: _Optional[str] = ..., transfer_assignments_to: _Optional[str] = ...) -> None: ...
 
 class ScheduleMemberChangeRequest(_message.Message):
-    __slots__ = ("scheduled_change",)
+    __slots__ = ("scheduled_change", "request_id")
     SCHEDULED_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     scheduled_change: ScheduledChange
-    def __init__(self, scheduled_change: _Optional[_Union[ScheduledChange, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, scheduled_change: _Optional[_Union[ScheduledChange, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListScheduledChangesRequest(_message.Message):
     __slots__ = ("organization_id", "package_id", "state", "page_size", "page_token")
@@ -854,7 +896,9 @@ class ListScheduledChangesResponse(_message.Message):
     def __init__(self, scheduled_changes: _Optional[_Iterable[_Union[ScheduledChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CancelScheduledChangeRequest(_message.Message):
-    __slots__ = ("scheduled_change_id",)
+    __slots__ = ("scheduled_change_id", "request_id")
     SCHEDULED_CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     scheduled_change_id: str
-    def __init__(self, scheduled_change_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, scheduled_change_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
