@@ -295,35 +295,50 @@ async fn run_overlay(overlay: &str) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let p = plan(server, &secrets, &mounts, &ports);
-    let mut child = command(&p, run_as, &cwd).spawn().expect("spawn server");
-    let mut log = child.stderr.take().expect("stderr");
-    let log_task = tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let mut s = String::new();
-        let _ = log.read_to_string(&mut s).await;
-        s
-    });
-
-    let probe =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", ports[&probe_port]))
-            .expect("uri")
-            .connect_lazy();
-    let mut serving = false;
-    for _ in 0..400 {
-        if health(probe.clone()).await.ok() == Some(ServingStatus::Serving as i32) {
-            serving = true;
-            break;
+    // A free port found here may be taken by a parallel test before the
+    // server binds it: then the ports are drawn again (three attempts).
+    let mut attempt = 0;
+    let (mut child, log_task) = loop {
+        attempt += 1;
+        let p = plan(server, &secrets, &mounts, &ports);
+        let mut child = command(&p, run_as, &cwd).spawn().expect("spawn server");
+        let mut log = child.stderr.take().expect("stderr");
+        let log_task = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut s = String::new();
+            let _ = log.read_to_string(&mut s).await;
+            s
+        });
+        let probe = tonic::transport::Channel::from_shared(format!(
+            "http://127.0.0.1:{}",
+            ports[&probe_port]
+        ))
+        .expect("uri")
+        .connect_lazy();
+        let mut serving = false;
+        for _ in 0..400 {
+            if health(probe.clone()).await.ok() == Some(ServingStatus::Serving as i32) {
+                serving = true;
+                break;
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !serving {
+        if serving {
+            break (child, log_task);
+        }
         let _ = child.kill().await;
-        panic!(
-            "the probe port never answered SERVING:\n{}",
-            log_task.await.unwrap_or_default()
-        );
-    }
+        let log = log_task.await.unwrap_or_default();
+        if attempt < 3 && log.contains("Address already in use") {
+            for local in ports.values_mut() {
+                *local = free_port();
+            }
+            continue;
+        }
+        panic!("the probe port never answered SERVING:\n{log}");
+    };
 
     // The service port answers too, over TLS when the overlay has it.
     let grpc = ports[&named["grpc"]];
