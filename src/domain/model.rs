@@ -136,6 +136,8 @@ text_enum!(
         Service = "SERVICE",
         /// Roster itself.
         System = "SYSTEM",
+        /// A SCIM provisioning token (the token's ID, `stk_…`).
+        ScimToken = "SCIM_TOKEN",
     }
 );
 
@@ -204,6 +206,12 @@ text_enum!(
         DeactivationReturnDue = "DEACTIVATION_RETURN_DUE",
         /// UndoRemoveMember (W6).
         MemberRestored = "MEMBER_RESTORED",
+        /// CreateScimToken.
+        ScimTokenCreated = "SCIM_TOKEN_CREATED",
+        /// RevokeScimToken.
+        ScimTokenRevoked = "SCIM_TOKEN_REVOKED",
+        /// A SCIM client changed a user's userName, externalId or name.
+        ScimUserUpdated = "SCIM_USER_UPDATED",
     }
 );
 

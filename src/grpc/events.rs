@@ -478,6 +478,9 @@ mod tests {
             EventType::ScheduledChangeFailed,
             EventType::DeactivationReturnDue,
             EventType::MemberRestored,
+            EventType::ScimTokenCreated,
+            EventType::ScimTokenRevoked,
+            EventType::ScimUserUpdated,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

@@ -45,6 +45,7 @@ mod rooms;
 mod rows;
 mod rules;
 mod scheduled;
+mod scim;
 mod undo;
 
 use std::future::Future;
