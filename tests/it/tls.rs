@@ -121,6 +121,7 @@ impl TlsServer {
             config,
             listener,
             None,
+            None,
             std::sync::Arc::new(roster::store::ManualClock::default()),
             async {
                 let _ = rx.await;

@@ -1,0 +1,164 @@
+//! The `filter` subset of RFC 7644 §3.4.2.2 Roster evaluates: comparisons
+//! `attr eq "value"` on userName, externalId, emails.value (or emails) and
+//! id, joined by `and` — what Okta and Entra send. Everything else is
+//! 400 invalidFilter. Attribute names and operators without case; an
+//! attribute may carry the User schema URN.
+
+use crate::domain::ScimUserFilter;
+
+/// Longest filter accepted.
+const MAX_FILTER: usize = 1024;
+
+/// Parsed filter; `None` values: no condition. `Err`: the detail of an
+/// invalidFilter.
+pub(crate) fn parse(raw: &str) -> Result<Option<ScimUserFilter>, String> {
+    if raw.len() > MAX_FILTER {
+        return Err(format!("the filter is longer than {MAX_FILTER} bytes"));
+    }
+    let mut tokens = Lexer { s: raw, pos: 0 };
+    let mut filter = ScimUserFilter::default();
+    let mut impossible = false;
+    loop {
+        let attr = tokens
+            .word()?
+            .ok_or_else(|| "expected an attribute name".to_owned())?;
+        let op = tokens
+            .word()?
+            .ok_or_else(|| format!("expected an operator after {attr}"))?;
+        if !op.eq_ignore_ascii_case("eq") {
+            return Err(format!(
+                "operator {op:?} is not supported (only eq, joined by and)"
+            ));
+        }
+        let value = tokens.string()?;
+        let name = attr
+            .strip_prefix("urn:ietf:params:scim:schemas:core:2.0:User:")
+            .unwrap_or(&attr)
+            .to_ascii_lowercase();
+        let slot = match name.as_str() {
+            "username" => &mut filter.user_name,
+            "externalid" => &mut filter.external_id,
+            "emails.value" | "emails" => &mut filter.email,
+            "id" => &mut filter.identity_id,
+            _ => {
+                return Err(format!(
+                    "filtering on {attr:?} is not supported (userName, externalId, \
+                     emails.value, id)"
+                ));
+            }
+        };
+        match slot {
+            Some(existing) if !existing.eq_ignore_ascii_case(&value) => impossible = true,
+            _ => *slot = Some(value),
+        }
+        match tokens.word()? {
+            None => break,
+            Some(w) if w.eq_ignore_ascii_case("and") => continue,
+            Some(w) => {
+                return Err(format!(
+                    "{w:?} is not supported here (only and joins comparisons)"
+                ));
+            }
+        }
+    }
+    Ok((!impossible).then_some(filter))
+}
+
+struct Lexer<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl Lexer<'_> {
+    fn skip_space(&mut self) {
+        while self.s[self.pos..].starts_with(' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// A bare word (attribute path, operator), or None at the end.
+    fn word(&mut self) -> Result<Option<String>, String> {
+        self.skip_space();
+        let rest = &self.s[self.pos..];
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || ".:_-$".contains(c)))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            let c = rest.chars().next().unwrap_or(' ');
+            return Err(format!(
+                "unexpected {c:?} (grouping, [ ] and not are not supported)"
+            ));
+        }
+        self.pos += end;
+        Ok(Some(rest[..end].to_owned()))
+    }
+
+    /// A JSON string literal.
+    fn string(&mut self) -> Result<String, String> {
+        self.skip_space();
+        let rest = &self.s[self.pos..];
+        if !rest.starts_with('"') {
+            return Err("expected a quoted string value".to_owned());
+        }
+        let mut escaped = false;
+        for (i, c) in rest.char_indices().skip(1) {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                let literal = &rest[..=i];
+                self.pos += i + 1;
+                return serde_json::from_str::<String>(literal)
+                    .map_err(|e| format!("bad string value: {e}"));
+            }
+        }
+        Err("unterminated string value".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eq_and_and_parse() {
+        let f = parse(r#"userName eq "a@b.c""#).unwrap().unwrap();
+        assert_eq!(f.user_name.as_deref(), Some("a@b.c"));
+        let f = parse(r#"externalId eq "x\"y" AND emails.value Eq "E@x.org""#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.external_id.as_deref(), Some("x\"y"));
+        assert_eq!(f.email.as_deref(), Some("E@x.org"));
+        let f = parse(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "u""#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.user_name.as_deref(), Some("u"));
+        assert_eq!(
+            parse(r#"userName eq "a" and userName eq "b""#).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn everything_else_is_refused() {
+        for bad in [
+            r#"userName co "a""#,
+            r#"userName eq "a" or userName eq "b""#,
+            r#"(userName eq "a")"#,
+            r#"title eq "a""#,
+            r#"userName eq a"#,
+            r#"userName eq "a"#,
+            r#"userName pr"#,
+            r#"not (userName eq "a")"#,
+            r#"emails[type eq "work"].value eq "a""#,
+            "",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse(&"a".repeat(2000)).is_err());
+    }
+}
