@@ -162,7 +162,7 @@ fn set(u: &mut NewScimUser, path: &str, v: &Value) -> Result<(), ScimError> {
     let path = canonical(path);
     // emails[type eq "work"].value, emails[primary eq true]: the primary e-mail.
     let path = match path.split_once('[') {
-        Some((attr, rest)) if attr == "emails" => {
+        Some(("emails", rest)) => {
             let sub = rest.split_once(']').map_or("", |(_, s)| s);
             if sub.is_empty() || sub == ".value" {
                 "emails.value".to_owned()

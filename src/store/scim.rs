@@ -164,7 +164,7 @@ async fn claim_user_name(
         .await?
     {
         let id: String = m.try_get("", "identity_id")?;
-        if !me.is_some_and(|me| me.as_str() == id) {
+        if me.is_none_or(|me| me.as_str() != id) {
             return Err(user_name_taken(user_name));
         }
     }
