@@ -168,6 +168,7 @@ fn harmless_without_identity(t: EventType) -> bool {
             | EventType::DeactivationReturnDue
             | EventType::ScimTokenCreated
             | EventType::ScimTokenRevoked
+            | EventType::RoomUpdated
     )
 }
 

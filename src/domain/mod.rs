@@ -21,4 +21,6 @@ pub use ids::{
 pub use model::*;
 pub use paging::{Page, PageRequest};
 pub use schedule::{ScheduledAction, ScheduledChange, ScheduledChangeState};
-pub use scim::{NewScimUser, ScimToken, ScimUser, ScimUserChange, ScimUserFilter};
+pub use scim::{
+    NewScimUser, ScimGroup, ScimGroupChange, ScimToken, ScimUser, ScimUserChange, ScimUserFilter,
+};

@@ -212,6 +212,8 @@ text_enum!(
         ScimTokenRevoked = "SCIM_TOKEN_REVOKED",
         /// A SCIM client changed a user's userName, externalId or name.
         ScimUserUpdated = "SCIM_USER_UPDATED",
+        /// A room was renamed (SCIM Group displayName).
+        RoomUpdated = "ROOM_UPDATED",
     }
 );
 

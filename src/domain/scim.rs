@@ -2,7 +2,7 @@
 //! User resource as Roster keeps it (a membership plus its per-organization
 //! `userName` / `externalId`). Transport-free: `src/scim/` speaks HTTP.
 
-use super::ids::{IdentityId, OrgId, ScimTokenId};
+use super::ids::{IdentityId, OrgId, RoomId, ScimTokenId};
 use super::model::{Actor, ActorKind, MemberState, Timestamp};
 
 /// A provisioning token, without its secret.
@@ -102,4 +102,33 @@ pub struct ScimUserFilter {
     pub email: Option<String>,
     /// `id eq "…"`.
     pub identity_id: Option<String>,
+}
+
+/// A SCIM Group: a room of the token's organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimGroup {
+    /// The room (the resource's `id`).
+    pub room_id: RoomId,
+    /// The organization.
+    pub org_id: OrgId,
+    /// The room's display name.
+    pub display_name: String,
+    /// The room's members, by identity ID.
+    pub members: Vec<IdentityId>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// PATCH /Groups/{id}: a rename and member changes, applied in one
+/// transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimGroupChange {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// Members to add (as room MEMBER); present ones stay as they are.
+    pub add: Vec<IdentityId>,
+    /// Members to take out of the room; absent ones are skipped.
+    pub remove: Vec<IdentityId>,
+    /// The whole member list (PUT, `replace members`): the others go.
+    pub replace: Option<Vec<IdentityId>>,
 }

@@ -481,6 +481,7 @@ mod tests {
             EventType::ScimTokenCreated,
             EventType::ScimTokenRevoked,
             EventType::ScimUserUpdated,
+            EventType::RoomUpdated,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

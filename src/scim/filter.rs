@@ -1,6 +1,6 @@
 //! The `filter` subset of RFC 7644 §3.4.2.2 Roster evaluates: comparisons
 //! `attr eq "value"` on userName, externalId, emails.value (or emails) and
-//! id, joined by `and` — what Okta and Entra send. Everything else is
+//! id for Users, displayName and id for Groups, joined by `and` — what Okta and Entra send. Everything else is
 //! 400 invalidFilter. Attribute names and operators without case; an
 //! attribute may carry the User schema URN.
 
@@ -12,11 +12,66 @@ const MAX_FILTER: usize = 1024;
 /// Parsed filter; `None` values: no condition. `Err`: the detail of an
 /// invalidFilter.
 pub(crate) fn parse(raw: &str) -> Result<Option<ScimUserFilter>, String> {
+    let Some(conds) = parse_eq(
+        raw,
+        "urn:ietf:params:scim:schemas:core:2.0:User:",
+        &["username", "externalid", "emails.value", "emails", "id"],
+        "userName, externalId, emails.value, id",
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut filter = ScimUserFilter::default();
+    for (attr, value) in conds {
+        match attr.as_str() {
+            "username" => filter.user_name = Some(value),
+            "externalid" => filter.external_id = Some(value),
+            "id" => filter.identity_id = Some(value),
+            _ => filter.email = Some(value),
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// A Group filter: (displayName, id) conditions.
+pub(crate) type GroupFilter = (Option<String>, Option<String>);
+
+/// The Group filter (`displayName eq`, `id eq`, `and`); `None`: nothing
+/// can match.
+pub(crate) fn parse_groups(raw: &str) -> Result<Option<GroupFilter>, String> {
+    let Some(conds) = parse_eq(
+        raw,
+        "urn:ietf:params:scim:schemas:core:2.0:Group:",
+        &["displayname", "id"],
+        "displayName, id",
+    )?
+    else {
+        return Ok(None);
+    };
+    let mut filter: GroupFilter = (None, None);
+    for (attr, value) in conds {
+        match attr.as_str() {
+            "displayname" => filter.0 = Some(value),
+            _ => filter.1 = Some(value),
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// `attr eq "value" [and …]` over the `allowed` attributes (lower case,
+/// `emails` standing for `emails.value`). One condition per attribute;
+/// `None` when the same attribute is asked to equal two values.
+fn parse_eq(
+    raw: &str,
+    urn: &str,
+    allowed: &[&str],
+    names: &str,
+) -> Result<Option<Vec<(String, String)>>, String> {
     if raw.len() > MAX_FILTER {
         return Err(format!("the filter is longer than {MAX_FILTER} bytes"));
     }
     let mut tokens = Lexer { s: raw, pos: 0 };
-    let mut filter = ScimUserFilter::default();
+    let mut conds: Vec<(String, String)> = Vec::new();
     let mut impossible = false;
     loop {
         let attr = tokens
@@ -31,25 +86,21 @@ pub(crate) fn parse(raw: &str) -> Result<Option<ScimUserFilter>, String> {
             ));
         }
         let value = tokens.string()?;
-        let name = attr
-            .strip_prefix("urn:ietf:params:scim:schemas:core:2.0:User:")
-            .unwrap_or(&attr)
-            .to_ascii_lowercase();
-        let slot = match name.as_str() {
-            "username" => &mut filter.user_name,
-            "externalid" => &mut filter.external_id,
-            "emails.value" | "emails" => &mut filter.email,
-            "id" => &mut filter.identity_id,
-            _ => {
-                return Err(format!(
-                    "filtering on {attr:?} is not supported (userName, externalId, \
-                     emails.value, id)"
-                ));
-            }
-        };
-        match slot {
-            Some(existing) if !existing.eq_ignore_ascii_case(&value) => impossible = true,
-            _ => *slot = Some(value),
+        let lower = attr.to_ascii_lowercase();
+        let mut name = lower
+            .strip_prefix(&urn.to_ascii_lowercase())
+            .unwrap_or(&lower)
+            .to_owned();
+        if !allowed.contains(&name.as_str()) {
+            return Err(format!("filtering on {attr:?} is not supported ({names})"));
+        }
+        if name == "emails" {
+            name = "emails.value".to_owned();
+        }
+        match conds.iter().find(|(a, _)| *a == name) {
+            Some((_, existing)) if !existing.eq_ignore_ascii_case(&value) => impossible = true,
+            Some(_) => {}
+            None => conds.push((name, value)),
         }
         match tokens.word()? {
             None => break,
@@ -61,7 +112,7 @@ pub(crate) fn parse(raw: &str) -> Result<Option<ScimUserFilter>, String> {
             }
         }
     }
-    Ok((!impossible).then_some(filter))
+    Ok((!impossible).then_some(conds))
 }
 
 struct Lexer<'a> {
@@ -160,5 +211,10 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert!(parse(&"a".repeat(2000)).is_err());
+        assert!(parse_groups(r#"members eq "x""#).is_err());
+        assert_eq!(
+            parse_groups(r#"displayName eq "Ops""#).unwrap(),
+            Some((Some("Ops".to_owned()), None))
+        );
     }
 }

@@ -8,9 +8,11 @@
 //! - `mod.rs`: the router, the listener (plain or TLS), SCIM error bodies,
 //!   token authentication, the discovery endpoints.
 //! - `users.rs`: /Users (the members of the token's organization).
+//! - `groups.rs`: /Groups (the rooms of the token's organization).
 //! - `filter.rs`: the `filter` subset Roster evaluates (`eq`, `and`).
 
 mod filter;
+mod groups;
 mod users;
 
 use std::net::SocketAddr;
@@ -244,6 +246,17 @@ pub(crate) fn router(state: ScimState) -> Router {
                 .patch(users::patch_user)
                 .delete(users::delete_user),
         )
+        .route(
+            &format!("{BASE}/Groups"),
+            get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            &format!("{BASE}/Groups/{{id}}"),
+            get(groups::get_group)
+                .put(groups::replace_group)
+                .patch(groups::patch_group)
+                .delete(groups::delete_group),
+        )
         .fallback(|| async {
             ScimError::not_found("no such SCIM endpoint (the base path is /scim/v2)")
         })
@@ -368,6 +381,40 @@ fn list(resources: Vec<Value>) -> Value {
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A room of the token's organization",
+        "schema": groups::GROUP_SCHEMA,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
+    })
+}
+
+fn group_schema(base: &str) -> Value {
+    let mut members = attr("members", "complex", false, "none", "readWrite");
+    members["multiValued"] = Value::Bool(true);
+    members["subAttributes"] = json!([
+        attr("value", "string", false, "none", "immutable"),
+        attr("$ref", "reference", false, "none", "immutable"),
+        attr("type", "string", false, "none", "immutable"),
+    ]);
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": groups::GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A room of the token's organization; members are its users",
+        "attributes": [
+            attr("displayName", "string", true, "none", "readWrite"),
+            members,
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{}", groups::GROUP_SCHEMA)},
+    })
+}
+
 async fn resource_types(
     axum::extract::State(state): axum::extract::State<ScimState>,
     headers: HeaderMap,
@@ -376,7 +423,7 @@ async fn resource_types(
     let base = base_url(&state, &headers);
     Ok(scim_json(
         StatusCode::OK,
-        &list(vec![user_resource_type(&base)]),
+        &list(vec![user_resource_type(&base), group_resource_type(&base)]),
     ))
 }
 
@@ -389,6 +436,8 @@ async fn resource_type(
     let base = base_url(&state, &headers);
     if id == "User" {
         Ok(scim_json(StatusCode::OK, &user_resource_type(&base)))
+    } else if id == "Group" {
+        Ok(scim_json(StatusCode::OK, &group_resource_type(&base)))
     } else {
         Err(ScimError::not_found(format!("no resource type {id:?}")))
     }
@@ -445,7 +494,10 @@ async fn schemas(
 ) -> Result<Response, ScimError> {
     authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
-    Ok(scim_json(StatusCode::OK, &list(vec![user_schema(&base)])))
+    Ok(scim_json(
+        StatusCode::OK,
+        &list(vec![user_schema(&base), group_schema(&base)]),
+    ))
 }
 
 async fn schema(
@@ -457,6 +509,8 @@ async fn schema(
     let base = base_url(&state, &headers);
     if id == USER_SCHEMA {
         Ok(scim_json(StatusCode::OK, &user_schema(&base)))
+    } else if id == groups::GROUP_SCHEMA {
+        Ok(scim_json(StatusCode::OK, &group_schema(&base)))
     } else {
         Err(ScimError::not_found(format!("no schema {id:?}")))
     }

@@ -28,7 +28,7 @@ const MAX_NAME: usize = 200;
 /// Most operations in one PATCH.
 const MAX_OPERATIONS: usize = 100;
 
-fn millis(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn millis(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -83,7 +83,7 @@ fn user_response(status: StatusCode, u: &ScimUser, base: &str) -> Response {
     resp
 }
 
-fn invalid(detail: impl Into<String>) -> ScimError {
+pub(super) fn invalid(detail: impl Into<String>) -> ScimError {
     ScimError::bad("invalidValue", detail)
 }
 
@@ -112,7 +112,7 @@ fn boolean(field: &str, v: &Value) -> Result<bool, ScimError> {
 }
 
 /// A string or null (None); anything else is refused.
-fn text(field: &str, v: &Value) -> Result<Option<String>, ScimError> {
+pub(super) fn text(field: &str, v: &Value) -> Result<Option<String>, ScimError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
@@ -143,7 +143,7 @@ fn primary_email(v: &Value) -> Result<Option<String>, ScimError> {
 }
 
 /// An attribute path without the User schema URN, lower-cased.
-fn canonical(path: &str) -> String {
+pub(super) fn canonical(path: &str) -> String {
     let p = path.trim();
     let p = if p.len() >= USER_URN_PREFIX.len()
         && p[..USER_URN_PREFIX.len()].eq_ignore_ascii_case(USER_URN_PREFIX)
@@ -373,7 +373,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(super) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         percent_decode(k)
@@ -382,7 +382,7 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
-fn number(query: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
+pub(super) fn number(query: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
     match query_param(query, name) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),

@@ -20,15 +20,17 @@ use super::offboarding::{
     DeactivationInput, OffboardingAction, apply_deactivation, apply_removal, plan_and_guard,
 };
 use super::records::{
-    insert_member, load_member, lock_active_identity, lock_org, member_event, member_not_found,
+    insert_member, insert_room_member, load_member, load_room_member, lock_active_identity,
+    lock_org, member_event, member_not_found, require_active_member, room_not_found,
 };
 use super::room_guard::{hand_over_rooms, orphaned_rooms};
 use super::rows::{count, one, rows};
 use super::{Store, Txn, is_unique_violation, seats, to_time};
 use crate::domain::{
     Actor, AttachMethod, DeactivationReason, Error, EventType, IdentityId, IdentityState,
-    MemberRole, MemberState, NewEvent, NewScimUser, OrgId, PackageId, Reason, Result, ScimToken,
-    ScimTokenId, ScimUser, ScimUserChange, ScimUserFilter,
+    MemberRole, MemberState, NewEvent, NewScimUser, OrgId, PackageId, Reason, Result, RoomId,
+    RoomRole, ScimGroup, ScimGroupChange, ScimToken, ScimTokenId, ScimUser, ScimUserChange,
+    ScimUserFilter,
 };
 
 const TOKEN_COLS: &str = "id, organization_id, include_sub_organizations, description, \
@@ -298,20 +300,153 @@ async fn hand_rooms_to_org_admins(txn: &mut Txn, org: &OrgId, identity: &Identit
     if rooms.is_empty() {
         return Ok(());
     }
-    let admins: Vec<IdentityId> = txn
-        .query_all(
-            "SELECT identity_id FROM members WHERE organization_id = ? AND role = 'ADMIN' \
-             AND state = 'ACTIVE' AND identity_id <> ? ORDER BY identity_id",
-            vec![org.as_str().into(), identity.as_str().into()],
-        )
-        .await?
-        .iter()
-        .map(|r| Ok(IdentityId::from_trusted(r.try_get("", "identity_id")?)))
-        .collect::<Result<_>>()?;
+    let admins = org_admins(txn, org, Some(identity)).await?;
     for admin in &admins {
         hand_over_rooms(txn, org, admin, &rooms, "PROVISIONING").await?;
     }
     Ok(())
+}
+
+/// The other ACTIVE ADMINs of `org` (all of them when `except` is None).
+async fn org_admins(
+    txn: &Txn,
+    org: &OrgId,
+    except: Option<&IdentityId>,
+) -> Result<Vec<IdentityId>> {
+    txn.query_all(
+        "SELECT identity_id FROM members WHERE organization_id = ? AND role = 'ADMIN' \
+         AND state = 'ACTIVE' AND identity_id <> ? ORDER BY identity_id",
+        vec![
+            org.as_str().into(),
+            except.map_or("", IdentityId::as_str).into(),
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(IdentityId::from_trusted(r.try_get("", "identity_id")?)))
+    .collect()
+}
+
+/// The rooms of `org` with their members (one query for the rooms' members).
+async fn groups_with_members<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    org: &OrgId,
+    rooms: Vec<QueryResult>,
+) -> Result<Vec<ScimGroup>> {
+    let mut groups: Vec<ScimGroup> = rooms
+        .iter()
+        .map(|r| {
+            Ok(ScimGroup {
+                room_id: RoomId::from_trusted(r.try_get("", "id")?),
+                org_id: org.clone(),
+                display_name: r.try_get("", "display_name")?,
+                members: Vec::new(),
+                created_at: to_time(r.try_get("", "created_at")?),
+            })
+        })
+        .collect::<Result<_>>()?;
+    if groups.is_empty() {
+        return Ok(groups);
+    }
+    let ids: Vec<Value> = groups.iter().map(|g| g.room_id.as_str().into()).collect();
+    let members = rows(
+        c,
+        &format!(
+            "SELECT room_id, identity_id FROM room_members WHERE room_id IN ({}) \
+             ORDER BY room_id, identity_id",
+            super::placeholders(ids.len())
+        ),
+        ids,
+    )
+    .await?;
+    for m in &members {
+        let room: String = m.try_get("", "room_id")?;
+        if let Some(g) = groups.iter_mut().find(|g| g.room_id.as_str() == room) {
+            g.members
+                .push(IdentityId::from_trusted(m.try_get("", "identity_id")?));
+        }
+    }
+    Ok(groups)
+}
+
+async fn load_group(txn: &Txn, org: &OrgId, room: &RoomId) -> Result<ScimGroup> {
+    let rows = txn
+        .query_all(
+            "SELECT id, display_name, created_at FROM rooms WHERE organization_id = ? AND id = ?",
+            vec![org.as_str().into(), room.as_str().into()],
+        )
+        .await?;
+    groups_with_members(txn.conn(), org, rows)
+        .await?
+        .pop()
+        .ok_or_else(|| room_not_found(room))
+}
+
+/// AddRoomMember's steps for a group push (room MEMBER, no delete
+/// permission); a present member is left as it is.
+async fn add_to_room(
+    txn: &mut Txn,
+    org: &OrgId,
+    room: &RoomId,
+    identity: &IdentityId,
+) -> Result<bool> {
+    if load_room_member(txn.conn(), room, identity)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    require_active_member(txn.conn(), org, identity, Reason::NotActiveMember).await?;
+    insert_room_member(txn, room, org, identity, RoomRole::Member, false).await?;
+    txn.emit(
+        member_event(EventType::RoomMemberAdded, org, identity)
+            .room(room)
+            .attr("role", RoomRole::Member.as_str())
+            .attr("delete_entries", "false"),
+    );
+    Ok(true)
+}
+
+/// RemoveRoomMember's steps for a group push; the last active room admin
+/// hands the room to the organization's other active admins first
+/// (PROVISIONING), as offboarding does. An absent member is skipped, and
+/// a room admin too when `keep_admins`.
+async fn remove_from_room(
+    txn: &mut Txn,
+    org: &OrgId,
+    room: &RoomId,
+    identity: &IdentityId,
+    keep_admins: bool,
+) -> Result<bool> {
+    let Some(current) = load_room_member(txn.conn(), room, identity).await? else {
+        return Ok(false);
+    };
+    if keep_admins && current.role == RoomRole::Admin {
+        return Ok(false);
+    }
+    if current.role == RoomRole::Admin && current.member_state == MemberState::Active {
+        let orphaned = orphaned_rooms(txn.conn(), org, identity, Some(room)).await?;
+        if !orphaned.is_empty() {
+            let admins = org_admins(txn, org, Some(identity)).await?;
+            if admins.is_empty() {
+                return Err(crate::domain::policy::last_room_admin_error(&orphaned));
+            }
+            for admin in &admins {
+                hand_over_rooms(txn, org, admin, &orphaned, "PROVISIONING").await?;
+            }
+        }
+    }
+    txn.exec(
+        "DELETE FROM room_members WHERE room_id = ? AND identity_id = ?",
+        vec![room.as_str().into(), identity.as_str().into()],
+    )
+    .await?;
+    txn.emit(
+        member_event(EventType::RoomMemberRemoved, org, identity)
+            .room(room)
+            .reason("REMOVED"),
+    );
+    Ok(true)
 }
 
 /// DeactivateMember's steps after the provisioning hand-over.
@@ -708,6 +843,175 @@ impl Store {
             .await?;
             apply_removal(&mut txn, org, identity, &package, &plan, None).await?;
             Ok((txn, ()))
+        })
+        .await
+    }
+
+    /// GET /Groups: the total number of the organization's rooms matching
+    /// `display_name` (exact) and `room` and the `limit` rooms from
+    /// `offset`, ordered by ID, with their members.
+    pub async fn scim_groups(
+        &self,
+        org: &OrgId,
+        display_name: Option<&str>,
+        room: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ScimGroup>)> {
+        let mut cond = String::from(" WHERE organization_id = ?");
+        let mut values: Vec<Value> = vec![org.as_str().into()];
+        if let Some(d) = display_name {
+            cond.push_str(" AND display_name = ?");
+            values.push(d.into());
+        }
+        if let Some(r) = room {
+            cond.push_str(" AND id = ?");
+            values.push(r.into());
+        }
+        let total = count(
+            &self.db,
+            &format!("SELECT COUNT(*) AS n FROM rooms{cond}"),
+            values.clone(),
+        )
+        .await?;
+        if limit == 0 {
+            return Ok((total, Vec::new()));
+        }
+        values.push((limit.min(i64::MAX as u64) as i64).into());
+        values.push((offset.min(i64::MAX as u64) as i64).into());
+        let found = rows(
+            &self.db,
+            &format!(
+                "SELECT id, display_name, created_at FROM rooms{cond} ORDER BY id LIMIT ? OFFSET ?"
+            ),
+            values,
+        )
+        .await?;
+        Ok((total, groups_with_members(&self.db, org, found).await?))
+    }
+
+    /// GET /Groups/{id}: the room, if it belongs to `org`.
+    pub async fn scim_group(&self, org: &OrgId, room: &RoomId) -> Result<Option<ScimGroup>> {
+        let found = rows(
+            &self.db,
+            "SELECT id, display_name, created_at FROM rooms WHERE organization_id = ? AND id = ?",
+            vec![org.as_str().into(), room.as_str().into()],
+        )
+        .await?;
+        Ok(groups_with_members(&self.db, org, found).await?.pop())
+    }
+
+    /// POST /Groups: CreateRoom's steps with the organization's first
+    /// active admin (by ID) as room admin, then the members as room
+    /// MEMBERs (each an ACTIVE member of `org`). One transaction.
+    pub async fn scim_create_group(
+        &self,
+        actor: Actor,
+        org: &OrgId,
+        display_name: &str,
+        members: &[IdentityId],
+    ) -> Result<ScimGroup> {
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            let admin = org_admins(&txn, org, None)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::precondition(
+                        Reason::NotActiveMember,
+                        format!(
+                            "organization {org} has no active admin to be the new room's admin"
+                        ),
+                    )
+                })?;
+            let id = RoomId::generate();
+            txn.exec(
+                "INSERT INTO rooms (id, organization_id, display_name, created_at) \
+                 VALUES (?, ?, ?, ?)",
+                vec![
+                    id.as_str().into(),
+                    org.as_str().into(),
+                    display_name.into(),
+                    txn.now_ms().into(),
+                ],
+            )
+            .await?;
+            insert_room_member(&txn, &id, org, &admin, RoomRole::Admin, true).await?;
+            txn.emit(
+                NewEvent::new(EventType::RoomCreated, id.as_str())
+                    .org(org)
+                    .room(&id)
+                    .reason("PROVISIONING"),
+            );
+            txn.emit(
+                member_event(EventType::RoomMemberAdded, org, &admin)
+                    .room(&id)
+                    .reason("PROVISIONING")
+                    .attr("role", RoomRole::Admin.as_str()),
+            );
+            for m in members {
+                add_to_room(&mut txn, org, &id, m).await?;
+            }
+            let group = load_group(&txn, org, &id).await?;
+            Ok((txn, group))
+        })
+        .await
+    }
+
+    /// PATCH / PUT /Groups/{id}: rename (ROOM_UPDATED), then members
+    /// added (AddRoomMember's steps) and removed (RemoveRoomMember's, with
+    /// the provisioning hand-over for a last room admin). An unchanged
+    /// group writes nothing. One transaction.
+    pub async fn scim_update_group(
+        &self,
+        actor: Actor,
+        org: &OrgId,
+        room: &RoomId,
+        change: ScimGroupChange,
+    ) -> Result<ScimGroup> {
+        let change = &change;
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            let current = load_group(&txn, org, room).await?;
+            let mut changed = false;
+            if let Some(name) = &change.display_name
+                && *name != current.display_name
+            {
+                txn.exec(
+                    "UPDATE rooms SET display_name = ? WHERE id = ?",
+                    vec![name.clone().into(), room.as_str().into()],
+                )
+                .await?;
+                txn.emit(
+                    NewEvent::new(EventType::RoomUpdated, room.as_str())
+                        .org(org)
+                        .room(room),
+                );
+                changed = true;
+            }
+            let mut add = change.add.clone();
+            // A replaced member list keeps the room's admins (the room
+            // needs one; SCIM does not know room roles).
+            let mut unlisted = Vec::new();
+            if let Some(all) = &change.replace {
+                add.extend(all.iter().cloned());
+                unlisted.extend(current.members.iter().filter(|m| !all.contains(m)).cloned());
+            }
+            for m in &add {
+                changed |= add_to_room(&mut txn, org, room, m).await?;
+            }
+            for m in &change.remove {
+                changed |= remove_from_room(&mut txn, org, room, m, false).await?;
+            }
+            for m in &unlisted {
+                changed |= remove_from_room(&mut txn, org, room, m, true).await?;
+            }
+            if !changed {
+                txn.nothing_changed();
+            }
+            let group = load_group(&txn, org, room).await?;
+            Ok((txn, group))
         })
         .await
     }

@@ -865,7 +865,175 @@ async fn scim_filters_outside_eq_and_are_invalid_filter(b: Backend) {
     s.stop().await;
 }
 
+async fn room_members(s: &TestServer, room: &str) -> Vec<(String, i32)> {
+    s.svc_membership()
+        .list_room_members(pb::ListRoomMembersRequest {
+            room_id: room.to_owned(),
+            page_size: 1000,
+            page_token: String::new(),
+        })
+        .await
+        .expect("room members")
+        .into_inner()
+        .room_members
+        .into_iter()
+        .map(|m| (m.identity_id, m.role))
+        .collect()
+}
+
+/// Group push as Okta and Entra do it: create with members, rename,
+/// members added and removed by PATCH, a PUT of the whole list; the room
+/// keeps the organization's admin as room admin. No DELETE (501).
+async fn scim_group_push(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, admin, _) = org(&s, 10).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let r = scim
+            .send(
+                "POST",
+                "/Users",
+                user_body(&format!("g{i}@example.com"), &format!("g-{i}")),
+            )
+            .await;
+        users.push(r.body["id"].as_str().expect("id").to_owned());
+    }
+    let lookup = scim
+        .get("/Groups?filter=displayName%20eq%20%22Engineering%22")
+        .await;
+    assert_eq!(lookup.body["totalResults"], json!(0));
+    let created = scim
+        .send(
+            "POST",
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Engineering", "members": [{"value": users[0]}]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let room = created.body["id"].as_str().expect("id").to_owned();
+    assert!(room.starts_with("room_"));
+    let members = room_members(&s, &room).await;
+    assert!(
+        members.contains(&(admin.clone(), pb::RoomRole::Admin as i32)),
+        "{members:?}"
+    );
+    assert!(members.contains(&(users[0].clone(), pb::RoomRole::Member as i32)));
+    assert!(allowed_in_room(&s, &org, &room, &users[0]).await);
+
+    // Okta: rename and add; Entra: remove by value list and by path.
+    let patched = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "replace", "value": {"id": room, "displayName": "Eng"}},
+                {"op": "add", "path": "members", "value": [{"value": users[1]}, {"value": users[2]}]},
+            ]}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["displayName"], json!("Eng"));
+    assert_eq!(room_members(&s, &room).await.len(), 4);
+    let removed = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"value": users[1]}]},
+                {"op": "remove", "path": format!("members[value eq \"{}\"]", users[2])},
+            ]}),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let members = room_members(&s, &room).await;
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert!(!allowed_in_room(&s, &org, &room, &users[1]).await);
+    // Adding someone twice and removing an absent member change nothing.
+    let again = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": users[0]}]},
+                {"op": "remove", "path": "members", "value": [{"value": users[1]}]},
+            ]}),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    // PUT: the whole list; the room admin stays.
+    let put = scim
+        .send(
+            "PUT",
+            &format!("/Groups/{room}"),
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Eng", "members": [{"value": users[2]}]}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let mut ids: Vec<String> = room_members(&s, &room)
+        .await
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    ids.sort();
+    let mut want = vec![admin.clone(), users[2].clone()];
+    want.sort();
+    assert_eq!(ids, want);
+
+    let got = scim.get(&format!("/Groups/{room}")).await;
+    assert_eq!(got.body["members"].as_array().map(Vec::len), Some(2));
+    let listed = scim
+        .get("/Groups?filter=displayName%20eq%20%22Eng%22")
+        .await;
+    assert_eq!(listed.body["totalResults"], json!(1));
+
+    // Not a member of the organization: refused, nothing changed.
+    let outsider = s.create_identity("Out").await;
+    let r = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": outsider}]}]}),
+        )
+        .await;
+    assert_error(&r, 409, None);
+    assert_error(
+        &scim.raw("DELETE", &format!("/Groups/{room}"), None).await,
+        501,
+        None,
+    );
+    // Another organization's token sees no such group.
+    let (other, _, _) = self::org(&s, 5).await;
+    let (_, other_token) = scim_token(&s, &other).await;
+    assert_error(
+        &Scim::new(&s, &other_token)
+            .get(&format!("/Groups/{room}"))
+            .await,
+        404,
+        None,
+    );
+    s.stop().await;
+}
+
+async fn allowed_in_room(s: &TestServer, org: &str, room: &str, identity: &str) -> bool {
+    s.svc_membership()
+        .check_access(pb::CheckAccessRequest {
+            identity_id: identity.to_owned(),
+            organization_id: org.to_owned(),
+            room_id: room.to_owned(),
+        })
+        .await
+        .expect("check access")
+        .into_inner()
+        .allowed
+}
+
 db_tests!(
+    scim_group_push,
     scim_discovery_needs_a_token_and_answers_scim_json,
     scim_tokens_are_created_listed_and_revoked_over_grpc,
     scim_token_of_a_plain_member_is_refused,
