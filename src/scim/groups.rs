@@ -14,10 +14,10 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::users::{canonical, invalid, millis, number, query_param, text};
+use super::users::{canonical, invalid, millis, query_param, text};
 use super::{
-    LIST_SCHEMA, MAX_RESULTS, ScimError, ScimState, authenticate, base_url, filter, json_body,
-    scim_json,
+    ListParams, ScimError, ScimState, authenticate, base_url, filter, json_body, list_response,
+    project, scim_json,
 };
 use crate::domain::validate::{self, Violations};
 use crate::domain::{IdentityId, RoomId, ScimGroup, ScimGroupChange};
@@ -242,16 +242,70 @@ pub(crate) async fn list_groups(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let q = query.as_deref();
-    let start = number(q, "startIndex")?.unwrap_or(1).max(1);
-    let count = number(q, "count")?
-        .unwrap_or(MAX_RESULTS as i64)
-        .clamp(0, MAX_RESULTS as i64) as u64;
-    let filter = match query_param(q, "filter") {
-        Some(f) => filter::parse_groups(&f).map_err(|d| ScimError::bad("invalidFilter", d))?,
+    let params = ListParams::from_query(query.as_deref())?;
+    list(&state, &headers, &token, params).await
+}
+
+/// POST /Groups/.search.
+pub(crate) async fn search_groups(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let body = json_body(body).await?;
+    let params = ListParams::from_search(&body)?;
+    list(&state, &headers, &token, params).await
+}
+
+/// The rendered Groups matching `p` (None: the filter is not a Group
+/// filter) with their total, for the server-wide POST /.search.
+pub(crate) async fn matching(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: &ListParams,
+    offset: u64,
+    limit: u64,
+) -> Result<Option<(u64, Vec<Value>)>, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => match filter::parse_groups(f) {
+            Ok(f) => f,
+            Err(_) => return Ok(None),
+        },
         None => Some((None, None)),
     };
-    let base = base_url(&state, &headers);
+    let Some((name, id)) = filter else {
+        return Ok(Some((0, Vec::new())));
+    };
+    let base = base_url(state, headers);
+    let (total, groups) = state
+        .ctx
+        .store
+        .scim_groups(&token.org_id, name.as_deref(), id.as_deref(), offset, limit)
+        .await?;
+    let rendered = groups
+        .iter()
+        .map(|g| {
+            let mut r = render(g, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(Some((total, rendered)))
+}
+
+async fn list(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: ListParams,
+) -> Result<Response, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => filter::parse_groups(f).map_err(|d| ScimError::bad("invalidFilter", d))?,
+        None => Some((None, None)),
+    };
+    let base = base_url(state, headers);
     let (total, groups) = match filter {
         Some((name, id)) => {
             state
@@ -261,30 +315,29 @@ pub(crate) async fn list_groups(
                     &token.org_id,
                     name.as_deref(),
                     id.as_deref(),
-                    (start - 1) as u64,
-                    count,
+                    (p.start - 1) as u64,
+                    p.count,
                 )
                 .await?
         }
         None => (0, Vec::new()),
     };
-    let resources: Vec<Value> = groups.iter().map(|g| render(g, &base)).collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    let resources: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let mut r = render(g, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(list_response(total, p.start, resources))
 }
 
 pub(crate) async fn get_group(
     State(state): State<ScimState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let id = group_id(&id)?;
@@ -295,7 +348,17 @@ pub(crate) async fn get_group(
         .scim_group(&token.org_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(group_response(StatusCode::OK, &group, &base))
+    let q = query.as_deref();
+    let (attrs, excluded) = (
+        query_param(q, "attributes"),
+        query_param(q, "excludedAttributes"),
+    );
+    if attrs.is_none() && excluded.is_none() {
+        return Ok(group_response(StatusCode::OK, &group, &base));
+    }
+    let mut body = render(&group, &base);
+    project(&mut body, attrs.as_deref(), excluded.as_deref());
+    Ok(scim_json(StatusCode::OK, &body))
 }
 
 pub(crate) async fn create_group(

@@ -210,6 +210,132 @@ pub(crate) async fn json_body(body: Body) -> Result<serde_json::Map<String, Valu
     }
 }
 
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) applied to a
+/// rendered resource: `id` and `schemas` always stay; names without case,
+/// sub-attributes (`name.givenName`) by their top-level attribute.
+pub(crate) fn project(resource: &mut Value, attributes: Option<&str>, excluded: Option<&str>) {
+    let names = |raw: &str| -> Vec<String> {
+        raw.split(',')
+            .map(|a| {
+                let a = a.trim();
+                let a = a.rsplit_once(':').map_or(a, |(_, n)| n);
+                a.split('.').next().unwrap_or(a).to_ascii_lowercase()
+            })
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    let Value::Object(map) = resource else {
+        return;
+    };
+    let always = |k: &str| k == "id" || k == "schemas";
+    if let Some(keep) = attributes.map(names).filter(|k| !k.is_empty()) {
+        map.retain(|k, _| always(k) || keep.contains(&k.to_ascii_lowercase()));
+    } else if let Some(drop) = excluded.map(names) {
+        map.retain(|k, _| always(k) || !drop.contains(&k.to_ascii_lowercase()));
+    }
+}
+
+/// The parameters of a list (GET query or POST /.search body).
+pub(crate) struct ListParams {
+    pub(crate) filter: Option<String>,
+    /// 1-based.
+    pub(crate) start: i64,
+    pub(crate) count: u64,
+    pub(crate) attributes: Option<String>,
+    pub(crate) excluded: Option<String>,
+}
+
+impl ListParams {
+    fn new(
+        filter: Option<String>,
+        start: Option<i64>,
+        count: Option<i64>,
+        attributes: Option<String>,
+        excluded: Option<String>,
+    ) -> Self {
+        ListParams {
+            filter,
+            start: start.unwrap_or(1).max(1),
+            count: count
+                .unwrap_or(MAX_RESULTS as i64)
+                .clamp(0, MAX_RESULTS as i64) as u64,
+            attributes,
+            excluded,
+        }
+    }
+
+    /// From the query string.
+    pub(crate) fn from_query(q: Option<&str>) -> Result<Self, ScimError> {
+        use users::{number, query_param};
+        Ok(Self::new(
+            query_param(q, "filter"),
+            number(q, "startIndex")?,
+            number(q, "count")?,
+            query_param(q, "attributes"),
+            query_param(q, "excludedAttributes"),
+        ))
+    }
+
+    /// From a SearchRequest body (RFC 7644 §3.4.3).
+    pub(crate) fn from_search(body: &serde_json::Map<String, Value>) -> Result<Self, ScimError> {
+        let get = |name: &str| {
+            body.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::bad("invalidValue", format!("{name} must be an integer"))
+                }),
+            }
+        };
+        let list = |name: &str| -> Result<Option<String>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(a)) => Ok(Some(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )),
+                Some(_) => Err(ScimError::bad(
+                    "invalidValue",
+                    format!("{name} must be a list of attribute names"),
+                )),
+            }
+        };
+        let filter = match get("filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(f)) => Some(f.clone()),
+            Some(_) => return Err(ScimError::bad("invalidFilter", "filter must be a string")),
+        };
+        Ok(Self::new(
+            filter,
+            int("startIndex")?,
+            int("count")?,
+            list("attributes")?,
+            list("excludedAttributes")?,
+        ))
+    }
+}
+
+/// A ListResponse of rendered resources.
+pub(crate) fn list_response(total: u64, start: i64, resources: Vec<Value>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    )
+}
+
 /// `scheme://host/scim/v2` as the client addressed it.
 pub(crate) fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
     let host = headers
@@ -240,6 +366,11 @@ pub(crate) fn router(state: ScimState) -> Router {
             get(users::list_users).post(users::create_user),
         )
         .route(
+            &format!("{BASE}/Users/.search"),
+            axum::routing::post(users::search_users),
+        )
+        .route(&format!("{BASE}/.search"), axum::routing::post(search_all))
+        .route(
             &format!("{BASE}/Users/{{id}}"),
             get(users::get_user)
                 .put(users::replace_user)
@@ -249,6 +380,10 @@ pub(crate) fn router(state: ScimState) -> Router {
         .route(
             &format!("{BASE}/Groups"),
             get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            &format!("{BASE}/Groups/.search"),
+            axum::routing::post(groups::search_groups),
         )
         .route(
             &format!("{BASE}/Groups/{{id}}"),
@@ -322,6 +457,40 @@ pub async fn serve(
                 .await
         }
     }
+}
+
+/// POST /.search (RFC 7644 §3.4.3): Users, then Groups, each when the
+/// filter applies to it; 400 invalidFilter when it applies to neither.
+async fn search_all(
+    axum::extract::State(state): axum::extract::State<ScimState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let body = json_body(body).await?;
+    let p = ListParams::from_search(&body)?;
+    // Enough of each type to cover the requested window of the union.
+    let window = (p.start as u64 - 1).saturating_add(p.count);
+    let users = users::matching(&state, &headers, &token, &p, 0, window).await?;
+    let groups = groups::matching(&state, &headers, &token, &p, 0, window).await?;
+    if users.is_none() && groups.is_none() {
+        let detail = match &p.filter {
+            Some(f) => filter::parse(f).err().unwrap_or_default(),
+            None => String::new(),
+        };
+        return Err(ScimError::bad("invalidFilter", detail));
+    }
+    let (mut total, mut all) = (0, Vec::new());
+    for (n, items) in [users, groups].into_iter().flatten() {
+        total += n;
+        all.extend(items);
+    }
+    let page: Vec<Value> = all
+        .into_iter()
+        .skip(p.start as usize - 1)
+        .take(p.count as usize)
+        .collect();
+    Ok(list_response(total, p.start, page))
 }
 
 // ---- discovery (RFC 7644 §4) ----------------------------------------------

@@ -13,8 +13,8 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::{
-    LIST_SCHEMA, MAX_RESULTS, ScimError, ScimState, USER_SCHEMA, authenticate, base_url, filter,
-    json_body, scim_json,
+    ListParams, ScimError, ScimState, USER_SCHEMA, authenticate, base_url, filter, json_body,
+    list_response, project, scim_json,
 };
 use crate::domain::validate::{self, Violations};
 use crate::domain::{IdentityId, MemberState, NewScimUser, ScimUser, ScimUserFilter};
@@ -400,43 +400,96 @@ pub(crate) async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let q = query.as_deref();
-    let start = number(q, "startIndex")?.unwrap_or(1).max(1);
-    let count = number(q, "count")?
-        .unwrap_or(MAX_RESULTS as i64)
-        .clamp(0, MAX_RESULTS as i64) as u64;
-    let filter = match query_param(q, "filter") {
-        Some(f) => filter::parse(&f).map_err(|d| ScimError::bad("invalidFilter", d))?,
+    let params = ListParams::from_query(query.as_deref())?;
+    list(&state, &headers, &token, params).await
+}
+
+/// POST /Users/.search.
+pub(crate) async fn search_users(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let body = json_body(body).await?;
+    let params = ListParams::from_search(&body)?;
+    list(&state, &headers, &token, params).await
+}
+
+/// The rendered Users matching `p` (None: the filter is not a User filter)
+/// with their total, for the server-wide POST /.search.
+pub(crate) async fn matching(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: &ListParams,
+    offset: u64,
+    limit: u64,
+) -> Result<Option<(u64, Vec<Value>)>, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => match filter::parse(f) {
+            Ok(f) => f,
+            Err(_) => return Ok(None),
+        },
         None => Some(ScimUserFilter::default()),
     };
-    let base = base_url(&state, &headers);
+    let Some(f) = filter else {
+        return Ok(Some((0, Vec::new())));
+    };
+    let base = base_url(state, headers);
+    let (total, users) = state
+        .ctx
+        .store
+        .scim_users(&token.org_id, &f, offset, limit)
+        .await?;
+    let rendered = users
+        .iter()
+        .map(|u| {
+            let mut r = render(u, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(Some((total, rendered)))
+}
+
+async fn list(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: ListParams,
+) -> Result<Response, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => filter::parse(f).map_err(|d| ScimError::bad("invalidFilter", d))?,
+        None => Some(ScimUserFilter::default()),
+    };
+    let base = base_url(state, headers);
     let (total, users) = match filter {
         Some(f) => {
             state
                 .ctx
                 .store
-                .scim_users(&token.org_id, &f, (start - 1) as u64, count)
+                .scim_users(&token.org_id, &f, (p.start - 1) as u64, p.count)
                 .await?
         }
         None => (0, Vec::new()),
     };
-    let resources: Vec<Value> = users.iter().map(|u| render(u, &base)).collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    let resources: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut r = render(u, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(list_response(total, p.start, resources))
 }
 
 pub(crate) async fn get_user(
     State(state): State<ScimState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let id = user_id(&id)?;
@@ -447,7 +500,18 @@ pub(crate) async fn get_user(
         .scim_user(&token.org_id, &id)
         .await?
         .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
-    Ok(user_response(StatusCode::OK, &user, &base))
+    let q = query.as_deref();
+    let mut resp = user_response(StatusCode::OK, &user, &base);
+    if query_param(q, "attributes").is_some() || query_param(q, "excludedAttributes").is_some() {
+        let mut body = render(&user, &base);
+        project(
+            &mut body,
+            query_param(q, "attributes").as_deref(),
+            query_param(q, "excludedAttributes").as_deref(),
+        );
+        resp = scim_json(StatusCode::OK, &body);
+    }
+    Ok(resp)
 }
 
 pub(crate) async fn create_user(

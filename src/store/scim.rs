@@ -54,13 +54,16 @@ fn token_from_row(r: &QueryResult) -> Result<ScimToken> {
 
 /// The User columns: every member of the organization, with its SCIM
 /// attributes when a SCIM client set them (a member added over gRPC has
-/// its identity ID as userName and its identity's name and e-mail).
+/// its identity ID as userName and its identity's name and e-mail until a
+/// SCIM client writes its attributes).
 const USER_SELECT: &str = "SELECT m.identity_id AS identity_id, \
      m.organization_id AS organization_id, \
      COALESCE(su.user_name, m.identity_id) AS user_name, su.external_id AS external_id, \
-     COALESCE(su.display_name, i.display_name) AS display_name, \
+     CASE WHEN su.identity_id IS NULL THEN i.display_name ELSE su.display_name END \
+     AS display_name, \
      su.given_name AS given_name, su.family_name AS family_name, \
-     COALESCE(su.email, i.email) AS email, m.state AS state, \
+     CASE WHEN su.identity_id IS NULL THEN i.email ELSE su.email END AS email, \
+     m.state AS state, \
      COALESCE(su.created_at, m.joined_at) AS created_at, \
      COALESCE(su.updated_at, m.joined_at) AS updated_at \
      FROM members m JOIN identities i ON i.id = m.identity_id \
@@ -628,7 +631,9 @@ impl Store {
             values.push(e.clone().into());
         }
         if let Some(e) = &filter.email {
-            cond.push_str(" AND LOWER(COALESCE(su.email, i.email)) = ?");
+            cond.push_str(
+                " AND LOWER(CASE WHEN su.identity_id IS NULL THEN i.email ELSE su.email END) = ?",
+            );
             values.push(e.to_lowercase().into());
         }
         if let Some(id) = &filter.identity_id {
