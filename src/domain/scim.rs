@@ -58,8 +58,14 @@ pub struct ScimUser {
     pub given_name: Option<String>,
     /// `name.familyName`.
     pub family_name: Option<String>,
+    /// `name.formatted`.
+    pub formatted_name: Option<String>,
     /// The primary `emails[].value`.
     pub email: Option<String>,
+    /// Its `type`, as sent.
+    pub email_type: Option<String>,
+    /// Its `primary`, as sent.
+    pub email_primary: Option<bool>,
     /// The membership's state (`active` = ACTIVE).
     pub state: MemberState,
     /// When the SCIM record was created.
@@ -81,8 +87,14 @@ pub struct NewScimUser {
     pub given_name: Option<String>,
     /// `name.familyName`.
     pub family_name: Option<String>,
+    /// `name.formatted`.
+    pub formatted_name: Option<String>,
     /// Primary e-mail.
     pub email: Option<String>,
+    /// Its `type`.
+    pub email_type: Option<String>,
+    /// Its `primary`.
+    pub email_primary: Option<bool>,
     /// `active` (default true); false creates the member, then deactivates it.
     pub active: bool,
 }

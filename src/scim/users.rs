@@ -52,7 +52,7 @@ fn render(u: &ScimUser, base: &str) -> Value {
     if let Some(d) = &u.display_name {
         user["displayName"] = json!(d);
     }
-    if u.given_name.is_some() || u.family_name.is_some() {
+    if u.given_name.is_some() || u.family_name.is_some() || u.formatted_name.is_some() {
         let mut name = Map::new();
         if let Some(g) = &u.given_name {
             name.insert("givenName".into(), json!(g));
@@ -65,11 +65,16 @@ fn render(u: &ScimUser, base: &str) -> Value {
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
+        let formatted = u.formatted_name.clone().unwrap_or(formatted);
         name.insert("formatted".into(), json!(formatted));
         user["name"] = Value::Object(name);
     }
     if let Some(e) = &u.email {
-        user["emails"] = json!([{"value": e, "type": "work", "primary": true}]);
+        user["emails"] = json!([{
+            "value": e,
+            "type": u.email_type.as_deref().unwrap_or("work"),
+            "primary": u.email_primary.unwrap_or(true),
+        }]);
     }
     user
 }
@@ -96,7 +101,10 @@ fn attrs_of(u: &ScimUser) -> NewScimUser {
         display_name: u.display_name.clone(),
         given_name: u.given_name.clone(),
         family_name: u.family_name.clone(),
+        formatted_name: u.formatted_name.clone(),
         email: u.email.clone(),
+        email_type: u.email_type.clone(),
+        email_primary: u.email_primary,
         active: u.state == MemberState::Active,
     }
 }
@@ -119,6 +127,40 @@ pub(super) fn text(field: &str, v: &Value) -> Result<Option<String>, ScimError> 
         Value::String(s) => Ok(Some(s.trim().to_owned())),
         _ => Err(invalid(format!("{field} must be a string"))),
     }
+}
+
+/// Sets the primary (else the first) entry of `emails`: value, type,
+/// primary.
+fn set_emails(u: &mut NewScimUser, v: &Value) -> Result<(), ScimError> {
+    let entries: Vec<&Value> = match v {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        _ => return Err(invalid("emails must be a list of {\"value\": …}")),
+    };
+    let primary = entries
+        .iter()
+        .find(|e| {
+            e.get("primary")
+                .is_some_and(|p| boolean("primary", p).unwrap_or(false))
+        })
+        .or_else(|| entries.first());
+    match primary {
+        Some(e) => {
+            u.email = text("emails.value", e.get("value").unwrap_or(&Value::Null))?;
+            u.email_type = text("emails.type", e.get("type").unwrap_or(&Value::Null))?;
+            u.email_primary = match e.get("primary") {
+                None | Some(Value::Null) => None,
+                Some(p) => Some(boolean("emails.primary", p)?),
+            };
+        }
+        None => {
+            u.email = None;
+            u.email_type = None;
+            u.email_primary = None;
+        }
+    }
+    Ok(())
 }
 
 /// The primary (else the first) `emails[].value`.
@@ -189,12 +231,14 @@ fn set(u: &mut NewScimUser, path: &str, v: &Value) -> Result<(), ScimError> {
             Value::Null => {
                 u.given_name = None;
                 u.family_name = None;
+                u.formatted_name = None;
             }
             _ => return Err(invalid("name must be an object")),
         },
         "name.givenname" => u.given_name = text("name.givenName", v)?,
         "name.familyname" => u.family_name = text("name.familyName", v)?,
-        "emails" => u.email = primary_email(v)?,
+        "name.formatted" => u.formatted_name = text("name.formatted", v)?,
+        "emails" => set_emails(u, v)?,
         "emails.value" => {
             u.email = match v {
                 Value::Array(_) | Value::Object(_) => primary_email(v)?,
@@ -221,10 +265,16 @@ fn remove(u: &mut NewScimUser, path: &str) -> Result<(), ScimError> {
         "name" => {
             u.given_name = None;
             u.family_name = None;
+            u.formatted_name = None;
         }
         "name.givenname" => u.given_name = None,
         "name.familyname" => u.family_name = None,
-        "emails" | "emails.value" => u.email = None,
+        "name.formatted" => u.formatted_name = None,
+        "emails" | "emails.value" => {
+            u.email = None;
+            u.email_type = None;
+            u.email_primary = None;
+        }
         _ => {}
     }
     Ok(())
@@ -260,6 +310,8 @@ fn check(u: &NewScimUser) -> Result<(), ScimError> {
         ("displayName", &u.display_name),
         ("name.givenName", &u.given_name),
         ("name.familyName", &u.family_name),
+        ("name.formatted", &u.formatted_name),
+        ("emails.type", &u.email_type),
     ] {
         if let Some(x) = value {
             validate::display_name(&mut v, field, x, MAX_NAME);

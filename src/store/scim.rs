@@ -62,6 +62,8 @@ const USER_SELECT: &str = "SELECT m.identity_id AS identity_id, \
      CASE WHEN su.identity_id IS NULL THEN i.display_name ELSE su.display_name END \
      AS display_name, \
      su.given_name AS given_name, su.family_name AS family_name, \
+     su.formatted_name AS formatted_name, su.email_type AS email_type, \
+     su.email_primary AS email_primary, \
      CASE WHEN su.identity_id IS NULL THEN i.email ELSE su.email END AS email, \
      m.state AS state, \
      COALESCE(su.created_at, m.joined_at) AS created_at, \
@@ -81,7 +83,15 @@ fn user_from_row(r: &QueryResult) -> Result<ScimUser> {
         display_name: r.try_get("", "display_name")?,
         given_name: r.try_get("", "given_name")?,
         family_name: r.try_get("", "family_name")?,
+        formatted_name: r.try_get("", "formatted_name")?,
         email: r.try_get("", "email")?,
+        email_type: r.try_get("", "email_type")?,
+        email_primary: match r.try_get::<Option<bool>>("", "email_primary") {
+            Ok(b) => b,
+            Err(_) => r
+                .try_get::<Option<i64>>("", "email_primary")?
+                .map(|v| v != 0),
+        },
         state: MemberState::from_db(&state).unwrap_or(MemberState::Deactivated),
         created_at: to_time(r.try_get("", "created_at")?),
         updated_at: to_time(r.try_get("", "updated_at")?),
@@ -228,20 +238,26 @@ async fn put_attributes(
 ) -> Result<bool> {
     let current = txn
         .query_one(
-            "SELECT user_name, external_id, display_name, given_name, family_name, email \
+            "SELECT user_name, external_id, display_name, given_name, family_name, \
+             formatted_name, email, email_type, \
+             CASE WHEN email_primary IS NULL THEN NULL WHEN email_primary THEN 'true' \
+             ELSE 'false' END AS email_primary \
              FROM scim_users WHERE organization_id = ? AND identity_id = ?",
             vec![org.as_str().into(), identity.as_str().into()],
         )
         .await?;
     let now = txn.now_ms();
-    let values = |r: &QueryResult| -> Result<[Option<String>; 6]> {
+    let values = |r: &QueryResult| -> Result<[Option<String>; 9]> {
         Ok([
             r.try_get("", "user_name")?,
             r.try_get("", "external_id")?,
             r.try_get("", "display_name")?,
             r.try_get("", "given_name")?,
             r.try_get("", "family_name")?,
+            r.try_get("", "formatted_name")?,
             r.try_get("", "email")?,
+            r.try_get("", "email_type")?,
+            r.try_get("", "email_primary")?,
         ])
     };
     let wanted = [
@@ -250,7 +266,10 @@ async fn put_attributes(
         u.display_name.clone(),
         u.given_name.clone(),
         u.family_name.clone(),
+        u.formatted_name.clone(),
         u.email.clone(),
+        u.email_type.clone(),
+        u.email_primary.map(|b| b.to_string()),
     ];
     let attrs: Vec<Value> = vec![
         u.user_name.clone().into(),
@@ -259,8 +278,11 @@ async fn put_attributes(
         u.display_name.clone().into(),
         u.given_name.clone().into(),
         u.family_name.clone().into(),
+        u.formatted_name.clone().into(),
         u.email.clone().into(),
         u.email.as_ref().map(|e| e.to_lowercase()).into(),
+        u.email_type.clone().into(),
+        u.email_primary.into(),
     ];
     let result = match current {
         Some(r) if values(&r)? == wanted => return Ok(false),
@@ -269,7 +291,8 @@ async fn put_attributes(
             v.extend([now.into(), org.as_str().into(), identity.as_str().into()]);
             txn.exec(
                 "UPDATE scim_users SET user_name = ?, user_name_key = ?, external_id = ?, \
-                 display_name = ?, given_name = ?, family_name = ?, email = ?, email_key = ?, \
+                 display_name = ?, given_name = ?, family_name = ?, formatted_name = ?, \
+                 email = ?, email_key = ?, email_type = ?, email_primary = ?, \
                  updated_at = ? WHERE organization_id = ? AND identity_id = ?",
                 v,
             )
@@ -281,8 +304,9 @@ async fn put_attributes(
             v.extend([now.into(), now.into()]);
             txn.exec(
                 "INSERT INTO scim_users (organization_id, identity_id, user_name, user_name_key, \
-                 external_id, display_name, given_name, family_name, email, email_key, \
-                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 external_id, display_name, given_name, family_name, formatted_name, email, \
+                 email_key, email_type, email_primary, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 v,
             )
             .await

@@ -50,7 +50,10 @@ impl MigrationTrait for Migration {
                     .col(string_null("display_name"))
                     .col(string_null("given_name"))
                     .col(string_null("family_name"))
+                    .col(string_null("formatted_name"))
                     .col(string_null("email"))
+                    .col(string_null("email_type"))
+                    .col(boolean_null("email_primary"))
                     // lower(email), for `emails.value eq`.
                     .col(string_null("email_key"))
                     .col(big_integer("created_at"))
