@@ -350,8 +350,37 @@ pub(crate) fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
     format!("{}://{host}{BASE}", state.scheme)
 }
 
+/// One access-log line per SCIM request (target `roster::access`, like the
+/// gRPC calls'): method, path without the query (filters hold user names),
+/// status, latency.
+async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "roster::access",
+        method = %method,
+        path = %truncate(path, 256),
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
+        "scim"
+    );
+    response
+}
+
 /// The SCIM routes.
 pub(crate) fn router(state: ScimState) -> Router {
+    let log = state.ctx.config.access_log;
+    let app = routes(state);
+    if log {
+        app.layer(axum::middleware::from_fn(access_log))
+    } else {
+        app
+    }
+}
+
+fn routes(state: ScimState) -> Router {
     Router::new()
         .route(
             &format!("{BASE}/ServiceProviderConfig"),
