@@ -814,9 +814,16 @@ impl Store {
     ) -> Result<ScimUser> {
         let change = &change;
         self.write(&actor, |mut txn| async move {
+            // Identities before organizations (lock order). A revoked or
+            // unknown identity is no member of anything.
             lock_active_identity(&txn, identity)
                 .await
-                .map_err(|_| member_not_found(org, identity))?;
+                .map_err(|e| match e {
+                    Error::NotFound { .. } | Error::FailedPrecondition { .. } => {
+                        member_not_found(org, identity)
+                    }
+                    other => other,
+                })?;
             lock_org(&txn, org).await?;
             let m = load_member(txn.conn(), org, identity)
                 .await?
