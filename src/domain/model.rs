@@ -270,7 +270,7 @@ impl Principal {
 pub struct Actor {
     /// Kind of actor.
     pub kind: ActorKind,
-    /// Identity ID, key name, or empty for the system.
+    /// Identity ID, key name, SCIM token ID, or empty for the system.
     pub id: String,
 }
 

@@ -88,8 +88,8 @@ type Actor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Kind of principal.
 	Type ActorType `protobuf:"varint,1,opt,name=type,proto3,enum=roster.v1.ActorType" json:"type,omitempty"`
-	// The identity ID for identities, the key name for services, empty for the
-	// system itself.
+	// The identity ID for identities, the key name for services, the token ID
+	// (`stk_…`) for SCIM tokens, empty for the system itself.
 	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -26,8 +26,8 @@ export type Actor = Message<"roster.v1.Actor"> & {
   type: ActorType;
 
   /**
-   * The identity ID for identities, the key name for services, empty for the
-   * system itself.
+   * The identity ID for identities, the key name for services, the token ID
+   * (`stk_…`) for SCIM tokens, empty for the system itself.
    *
    * @generated from field: string id = 2;
    */
