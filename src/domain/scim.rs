@@ -125,6 +125,8 @@ pub struct ScimGroup {
     pub org_id: OrgId,
     /// The room's display name.
     pub display_name: String,
+    /// The client's ID of the group, unique per organization when set.
+    pub external_id: Option<String>,
     /// The room's members, by identity ID.
     pub members: Vec<IdentityId>,
     /// Creation time.
@@ -137,6 +139,8 @@ pub struct ScimGroup {
 pub struct ScimGroupChange {
     /// New display name.
     pub display_name: Option<String>,
+    /// New externalId (`Some(None)`: removed).
+    pub external_id: Option<Option<String>>,
     /// Members to add (as room MEMBER); present ones stay as they are.
     pub add: Vec<IdentityId>,
     /// Members to take out of the room; absent ones are skipped.

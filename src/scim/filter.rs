@@ -33,25 +33,26 @@ pub(crate) fn parse(raw: &str) -> Result<Option<ScimUserFilter>, String> {
     Ok(Some(filter))
 }
 
-/// A Group filter: (displayName, id) conditions.
-pub(crate) type GroupFilter = (Option<String>, Option<String>);
+/// A Group filter: (displayName, id, externalId) conditions.
+pub(crate) type GroupFilter = (Option<String>, Option<String>, Option<String>);
 
-/// The Group filter (`displayName eq`, `id eq`, `and`); `None`: nothing
+/// The Group filter (`displayName eq`, `id eq`, `externalId eq`, `and`); `None`: nothing
 /// can match.
 pub(crate) fn parse_groups(raw: &str) -> Result<Option<GroupFilter>, String> {
     let Some(conds) = parse_eq(
         raw,
         "urn:ietf:params:scim:schemas:core:2.0:Group:",
-        &["displayname", "id"],
-        "displayName, id",
+        &["displayname", "id", "externalid"],
+        "displayName, id, externalId",
     )?
     else {
         return Ok(None);
     };
-    let mut filter: GroupFilter = (None, None);
+    let mut filter: GroupFilter = (None, None, None);
     for (attr, value) in conds {
         match attr.as_str() {
             "displayname" => filter.0 = Some(value),
+            "externalid" => filter.2 = Some(value),
             _ => filter.1 = Some(value),
         }
     }
@@ -214,7 +215,7 @@ mod tests {
         assert!(parse_groups(r#"members eq "x""#).is_err());
         assert_eq!(
             parse_groups(r#"displayName eq "Ops""#).unwrap(),
-            Some((Some("Ops".to_owned()), None))
+            Some((Some("Ops".to_owned()), None, None))
         );
     }
 }

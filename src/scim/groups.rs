@@ -38,7 +38,7 @@ fn render(g: &ScimGroup, base: &str) -> Value {
         .iter()
         .map(|m| json!({"value": m.as_str(), "$ref": format!("{base}/Users/{m}"), "type": "User"}))
         .collect();
-    json!({
+    let mut group = json!({
         "schemas": [GROUP_SCHEMA],
         "id": g.room_id.as_str(),
         "displayName": g.display_name,
@@ -48,7 +48,11 @@ fn render(g: &ScimGroup, base: &str) -> Value {
             "created": millis(g.created_at),
             "location": format!("{base}/Groups/{}", g.room_id),
         },
-    })
+    });
+    if let Some(e) = &g.external_id {
+        group["externalId"] = json!(e);
+    }
+    group
 }
 
 fn group_response(status: StatusCode, g: &ScimGroup, base: &str) -> Response {
@@ -74,6 +78,17 @@ fn display_name(v: &Value) -> Result<String, ScimError> {
     let name = validate::display_name(&mut viol, "displayName", &name, MAX_ROOM_NAME);
     viol.finish()?;
     Ok(name)
+}
+
+/// An externalId: at most 256 characters, no control characters.
+fn external_id(v: &Value) -> Result<Option<String>, ScimError> {
+    let Some(ext) = text("externalId", v)? else {
+        return Ok(None);
+    };
+    let mut viol = Violations::new();
+    let ext = validate::display_name(&mut viol, "externalId", &ext, 256);
+    viol.finish()?;
+    Ok(Some(ext))
 }
 
 /// `[{"value": "ID"}, …]` (or one such object) as identity IDs.
@@ -192,6 +207,10 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
             ("add" | "replace", Some("displayname")) => {
                 change.display_name = Some(display_name(value)?)
             }
+            ("add" | "replace", Some("externalid")) => {
+                change.external_id = Some(external_id(value)?)
+            }
+            ("remove", Some("externalid")) => change.external_id = Some(None),
             ("add" | "replace", None) => {
                 let obj = value.as_object().ok_or_else(|| {
                     invalid(format!(
@@ -201,6 +220,7 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
                 for (k, v) in obj {
                     match canonical(k).as_str() {
                         "displayname" => change.display_name = Some(display_name(v)?),
+                        "externalid" => change.external_id = Some(external_id(v)?),
                         "members" if kind == "add" => change.add.extend(member_ids(v)?),
                         "members" => change.replace = Some(member_ids(v)?),
                         _ => {}
@@ -224,16 +244,19 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
     Ok(())
 }
 
-/// displayName and members of a full Group body (POST, PUT).
-fn parse_group(body: &Map<String, Value>) -> Result<(String, Vec<IdentityId>), ScimError> {
+/// displayName, externalId and members of a full Group body (POST, PUT).
+type GroupBody = (String, Option<String>, Vec<IdentityId>);
+
+fn parse_group(body: &Map<String, Value>) -> Result<GroupBody, ScimError> {
     let get = |name: &str| {
         body.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     };
     let name = display_name(get("displayName").unwrap_or(&Value::Null))?;
+    let external = external_id(get("externalId").unwrap_or(&Value::Null))?;
     let members = member_ids(get("members").unwrap_or(&Value::Null))?;
-    Ok((name, members))
+    Ok((name, external, members))
 }
 
 pub(crate) async fn list_groups(
@@ -273,16 +296,23 @@ pub(crate) async fn matching(
             Ok(f) => f,
             Err(_) => return Ok(None),
         },
-        None => Some((None, None)),
+        None => Some((None, None, None)),
     };
-    let Some((name, id)) = filter else {
+    let Some((name, id, ext)) = filter else {
         return Ok(Some((0, Vec::new())));
     };
     let base = base_url(state, headers);
     let (total, groups) = state
         .ctx
         .store
-        .scim_groups(&token.org_id, name.as_deref(), id.as_deref(), offset, limit)
+        .scim_groups(
+            &token.org_id,
+            name.as_deref(),
+            id.as_deref(),
+            ext.as_deref(),
+            offset,
+            limit,
+        )
         .await?;
     let rendered = groups
         .iter()
@@ -303,11 +333,11 @@ async fn list(
 ) -> Result<Response, ScimError> {
     let filter = match &p.filter {
         Some(f) => filter::parse_groups(f).map_err(|d| ScimError::bad("invalidFilter", d))?,
-        None => Some((None, None)),
+        None => Some((None, None, None)),
     };
     let base = base_url(state, headers);
     let (total, groups) = match filter {
-        Some((name, id)) => {
+        Some((name, id, ext)) => {
             state
                 .ctx
                 .store
@@ -315,6 +345,7 @@ async fn list(
                     &token.org_id,
                     name.as_deref(),
                     id.as_deref(),
+                    ext.as_deref(),
                     (p.start - 1) as u64,
                     p.count,
                 )
@@ -368,12 +399,18 @@ pub(crate) async fn create_group(
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let body = json_body(body).await?;
-    let (name, members) = parse_group(&body)?;
+    let (name, external, members) = parse_group(&body)?;
     let base = base_url(&state, &headers);
     let group = state
         .ctx
         .store
-        .scim_create_group(token.actor(), &token.org_id, &name, &members)
+        .scim_create_group(
+            token.actor(),
+            &token.org_id,
+            &name,
+            external.as_deref(),
+            &members,
+        )
         .await?;
     Ok(group_response(StatusCode::CREATED, &group, &base))
 }
@@ -387,9 +424,10 @@ pub(crate) async fn replace_group(
     let token = authenticate(&state, &headers).await?;
     let id = group_id(&id)?;
     let body = json_body(body).await?;
-    let (name, members) = parse_group(&body)?;
+    let (name, external, members) = parse_group(&body)?;
     let change = ScimGroupChange {
         display_name: Some(name),
+        external_id: Some(external),
         replace: Some(members),
         ..Default::default()
     };

@@ -607,6 +607,7 @@ fn group_schema(base: &str) -> Value {
         "description": "A room of the token's organization; members are its users",
         "attributes": [
             attr("displayName", "string", true, "none", "readWrite"),
+            attr("externalId", "string", false, "server", "readWrite"),
             members,
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{}", groups::GROUP_SCHEMA)},

@@ -354,6 +354,47 @@ async fn org_admins(
     .collect()
 }
 
+/// A room as a Group row (alias `r`, with `scim_groups` as `sg`).
+const GROUP_SELECT: &str = "SELECT r.id AS id, r.display_name AS display_name, \
+     r.created_at AS created_at, sg.external_id AS external_id \
+     FROM rooms r LEFT JOIN scim_groups sg ON sg.room_id = r.id";
+
+/// Sets (or, with None, clears) a room's SCIM externalId; refuses one
+/// another room of `org` holds. Returns whether it changed.
+async fn put_group_external_id(
+    txn: &Txn,
+    org: &OrgId,
+    room: &RoomId,
+    current: Option<&str>,
+    wanted: Option<&str>,
+) -> Result<bool> {
+    if current == wanted {
+        return Ok(false);
+    }
+    txn.exec(
+        "DELETE FROM scim_groups WHERE room_id = ?",
+        vec![room.as_str().into()],
+    )
+    .await?;
+    if let Some(ext) = wanted {
+        let taken = txn
+            .query_one(
+                "SELECT room_id FROM scim_groups WHERE organization_id = ? AND external_id = ?",
+                vec![org.as_str().into(), ext.into()],
+            )
+            .await?;
+        if taken.is_some() {
+            return Err(external_id_taken(ext));
+        }
+        txn.exec(
+            "INSERT INTO scim_groups (room_id, organization_id, external_id) VALUES (?, ?, ?)",
+            vec![room.as_str().into(), org.as_str().into(), ext.into()],
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
 /// The rooms of `org` with their members (one query for the rooms' members).
 async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     c: &C,
@@ -367,6 +408,7 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
                 room_id: RoomId::from_trusted(r.try_get("", "id")?),
                 org_id: org.clone(),
                 display_name: r.try_get("", "display_name")?,
+                external_id: r.try_get("", "external_id")?,
                 members: Vec::new(),
                 created_at: to_time(r.try_get("", "created_at")?),
             })
@@ -399,7 +441,7 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
 async fn load_group(txn: &Txn, org: &OrgId, room: &RoomId) -> Result<ScimGroup> {
     let rows = txn
         .query_all(
-            "SELECT id, display_name, created_at FROM rooms WHERE organization_id = ? AND id = ?",
+            &format!("{GROUP_SELECT} WHERE r.organization_id = ? AND r.id = ?"),
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
@@ -891,22 +933,29 @@ impl Store {
         org: &OrgId,
         display_name: Option<&str>,
         room: Option<&str>,
+        external_id: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<ScimGroup>)> {
-        let mut cond = String::from(" WHERE organization_id = ?");
+        let mut cond = String::from(" WHERE r.organization_id = ?");
         let mut values: Vec<Value> = vec![org.as_str().into()];
         if let Some(d) = display_name {
-            cond.push_str(" AND display_name = ?");
+            cond.push_str(" AND r.display_name = ?");
             values.push(d.into());
         }
         if let Some(r) = room {
-            cond.push_str(" AND id = ?");
+            cond.push_str(" AND r.id = ?");
             values.push(r.into());
+        }
+        if let Some(e) = external_id {
+            cond.push_str(" AND sg.external_id = ?");
+            values.push(e.into());
         }
         let total = count(
             &self.db,
-            &format!("SELECT COUNT(*) AS n FROM rooms{cond}"),
+            &format!(
+                "SELECT COUNT(*) AS n FROM rooms r LEFT JOIN scim_groups sg ON sg.room_id = r.id{cond}"
+            ),
             values.clone(),
         )
         .await?;
@@ -917,9 +966,7 @@ impl Store {
         values.push((offset.min(i64::MAX as u64) as i64).into());
         let found = rows(
             &self.db,
-            &format!(
-                "SELECT id, display_name, created_at FROM rooms{cond} ORDER BY id LIMIT ? OFFSET ?"
-            ),
+            &format!("{GROUP_SELECT}{cond} ORDER BY r.id LIMIT ? OFFSET ?"),
             values,
         )
         .await?;
@@ -930,7 +977,7 @@ impl Store {
     pub async fn scim_group(&self, org: &OrgId, room: &RoomId) -> Result<Option<ScimGroup>> {
         let found = rows(
             &self.db,
-            "SELECT id, display_name, created_at FROM rooms WHERE organization_id = ? AND id = ?",
+            &format!("{GROUP_SELECT} WHERE r.organization_id = ? AND r.id = ?"),
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
@@ -945,6 +992,7 @@ impl Store {
         actor: Actor,
         org: &OrgId,
         display_name: &str,
+        external_id: Option<&str>,
         members: &[IdentityId],
     ) -> Result<ScimGroup> {
         self.write(&actor, |mut txn| async move {
@@ -986,6 +1034,7 @@ impl Store {
                     .reason("PROVISIONING")
                     .attr("role", RoomRole::Admin.as_str()),
             );
+            put_group_external_id(&txn, org, &id, None, external_id).await?;
             for m in members {
                 add_to_room(&mut txn, org, &id, m).await?;
             }
@@ -1019,6 +1068,23 @@ impl Store {
                     vec![name.clone().into(), room.as_str().into()],
                 )
                 .await?;
+                txn.emit(
+                    NewEvent::new(EventType::RoomUpdated, room.as_str())
+                        .org(org)
+                        .room(room),
+                );
+                changed = true;
+            }
+            if let Some(ext) = &change.external_id
+                && put_group_external_id(
+                    &txn,
+                    org,
+                    room,
+                    current.external_id.as_deref(),
+                    ext.as_deref(),
+                )
+                .await?
+            {
                 txn.emit(
                     NewEvent::new(EventType::RoomUpdated, room.as_str())
                         .org(org)

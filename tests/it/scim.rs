@@ -909,7 +909,8 @@ async fn scim_group_push(b: Backend) {
             "POST",
             "/Groups",
             json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                   "displayName": "Engineering", "members": [{"value": users[0]}]}),
+                   "displayName": "Engineering", "externalId": "okta-grp-1",
+                   "members": [{"value": users[0]}]}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -922,6 +923,20 @@ async fn scim_group_push(b: Backend) {
     );
     assert!(members.contains(&(users[0].clone(), pb::RoomRole::Member as i32)));
     assert!(allowed_in_room(&s, &org, &room, &users[0]).await);
+    assert_eq!(created.body["externalId"], json!("okta-grp-1"));
+    let by_ext = scim
+        .get("/Groups?filter=externalId%20eq%20%22okta-grp-1%22")
+        .await;
+    assert_eq!(by_ext.body["totalResults"], json!(1));
+    assert_eq!(by_ext.body["Resources"][0]["id"], json!(room));
+    let twin = scim
+        .send(
+            "POST",
+            "/Groups",
+            json!({"displayName": "Twin", "externalId": "okta-grp-1"}),
+        )
+        .await;
+    assert_error(&twin, 409, Some("uniqueness"));
 
     // Okta: rename and add; Entra: remove by value list and by path.
     let patched = scim

@@ -96,10 +96,37 @@ impl MigrationTrait for Migration {
         manager
             .create_index(index("scim_users_identity", "scim_users", &["identity_id"]))
             .await?;
+        // A SCIM Group's externalId, beside its room.
+        manager
+            .create_table(
+                Table::create()
+                    .table("scim_groups")
+                    .if_not_exists()
+                    .col(string("room_id").primary_key())
+                    .col(string("organization_id"))
+                    .col(string("external_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("scim_groups_external_id")
+                    .table("scim_groups")
+                    .col("organization_id")
+                    .col("external_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("scim_groups").if_exists().to_owned())
+            .await?;
         manager
             .drop_table(Table::drop().table("scim_users").if_exists().to_owned())
             .await?;
