@@ -29,6 +29,10 @@ cargo test --all-targets --locked
 # debug server binary built by `cargo test` is enough for smoke tests.
 ROSTER_BIN="${CARGO_TARGET_DIR:-target}/debug/roster" scripts/clients-test.sh
 
+# SCIM compliance: scim2-tester (PyPI, pinned in scripts/scim/requirements.txt,
+# in a venv like the SDK tools) against a live `roster serve --scim-listen`.
+ROSTER_BIN="${CARGO_TARGET_DIR:-target}/debug/roster" scripts/scim-test.sh
+
 # roster-bench end to end on both backends with the quick data set and
 # 1 s scenarios. A debug build, so its figures mean nothing here; it has
 # to run through (a failed call or backend exits non-zero).

@@ -166,6 +166,9 @@ fn harmless_without_identity(t: EventType) -> bool {
             | EventType::ScheduledChangeExecuted
             | EventType::ScheduledChangeFailed
             | EventType::DeactivationReturnDue
+            | EventType::ScimTokenCreated
+            | EventType::ScimTokenRevoked
+            | EventType::RoomUpdated
     )
 }
 

@@ -122,6 +122,11 @@ pub struct ServeArgs {
     /// address, e.g. `0.0.0.0:9464`; off when unset.
     #[arg(long, env = "ROSTER_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve SCIM 2.0 provisioning (RFC 7644) under `/scim/v2` on this
+    /// address, e.g. `0.0.0.0:8443`, with the gRPC TLS files when TLS is
+    /// on; off when unset.
+    #[arg(long, env = "ROSTER_SCIM_LISTEN")]
+    pub scim_listen: Option<SocketAddr>,
     /// Also serve plaintext gRPC health (only `grpc.health.v1`) on this
     /// address, for kubelet probes, which cannot speak TLS; off when unset.
     #[arg(long, env = "ROSTER_HEALTH_LISTEN")]
@@ -185,6 +190,8 @@ pub struct Config {
     pub event_retention: Duration,
     /// Prometheus metrics address, if any (tests pass a listener instead).
     pub metrics_listen: Option<SocketAddr>,
+    /// SCIM 2.0 address, if any (tests pass a listener instead).
+    pub scim_listen: Option<SocketAddr>,
     /// Plaintext health-only gRPC address for probes, if any.
     pub health_listen: Option<SocketAddr>,
     /// TLS for gRPC, off when None.
@@ -216,6 +223,7 @@ impl Config {
             erasure_scrub_interval: Duration::from_secs(5),
             event_retention: Duration::from_secs(90 * 24 * 3600),
             metrics_listen: None,
+            scim_listen: None,
             health_listen: None,
             tls: None,
             tls_reload_interval: Duration::from_secs(10),
@@ -243,6 +251,7 @@ impl TryFrom<ServeArgs> for Config {
             erasure_scrub_interval: args.erasure_scrub_interval,
             event_retention: args.event_retention,
             metrics_listen: args.metrics_listen,
+            scim_listen: args.scim_listen,
             health_listen: args.health_listen,
             tls: match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls::TlsFiles {
@@ -348,6 +357,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)
+            .field("scim_listen", &self.scim_listen)
             .field("health_listen", &self.health_listen)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
@@ -377,6 +387,7 @@ impl std::fmt::Debug for Config {
             .field("erasure_scrub_interval", &self.erasure_scrub_interval)
             .field("event_retention", &self.event_retention)
             .field("metrics_listen", &self.metrics_listen)
+            .field("scim_listen", &self.scim_listen)
             .field("health_listen", &self.health_listen)
             .field("tls", &self.tls)
             .field("tls_reload_interval", &self.tls_reload_interval)

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod metrics;
 pub mod ratelimit;
 pub mod scheduler;
+pub mod scim;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;
@@ -116,12 +117,13 @@ pub async fn grant_package_admin(
 }
 
 /// Runs the service on `listener` until `shutdown` completes: migrations,
-/// the first-start service key, background jobs, then gRPC, and Prometheus
-/// metrics on `metrics_listener` when given.
+/// the first-start service key, background jobs, then gRPC, Prometheus
+/// metrics on `metrics_listener` and SCIM 2.0 on `scim_listener` when given.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    scim_listener: Option<TcpListener>,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -129,6 +131,13 @@ pub async fn run(
     let tls = match &config.tls {
         Some(files) => Some(tls::Reloader::load(files.clone(), &[b"h2"]).context("loading TLS")?),
         None => None,
+    };
+    // SCIM speaks HTTP/1.1: its own acceptor over the same files.
+    let scim_tls = match (&config.tls, &scim_listener) {
+        (Some(files), Some(_)) => Some(
+            tls::Reloader::load(files.clone(), &[b"http/1.1"]).context("loading TLS for SCIM")?,
+        ),
+        _ => None,
     };
     let store = open_store(&config, clock).await?;
     let addr = listener.local_addr()?;
@@ -180,6 +189,9 @@ pub async fn run(
     if let Some(t) = &tls {
         tasks.push(t.spawn_watch(config.tls_reload_interval, stop_rx.clone()));
     }
+    if let Some(t) = &scim_tls {
+        tasks.push(t.spawn_watch(config.tls_reload_interval, stop_rx.clone()));
+    }
     if store.backend() == sea_orm::DbBackend::Sqlite {
         tasks.push(spawn_checkpoints(store.clone(), stop_rx.clone()));
     }
@@ -218,6 +230,21 @@ pub async fn run(
             }
         }));
         tracing::info!(addr = %maddr, "serving Prometheus metrics at /metrics");
+    }
+    if let Some(l) = scim_listener {
+        let saddr = l.local_addr()?;
+        let mut stop = ctx.stop.clone();
+        let c = ctx.clone();
+        let secure = scim_tls.is_some();
+        tasks.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = scim::serve(c, l, scim_tls, stopped).await {
+                tracing::warn!(error = %e, "SCIM endpoint stopped");
+            }
+        }));
+        tracing::info!(addr = %saddr, tls = secure, "serving SCIM 2.0 at /scim/v2");
     }
     tracing::info!(
         %addr,

@@ -26,7 +26,23 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            roster::run(config, listener, metrics, Arc::new(SystemClock), shutdown).await
+            let scim = match config.scim_listen {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding the SCIM address {addr}"))?,
+                ),
+                None => None,
+            };
+            roster::run(
+                config,
+                listener,
+                metrics,
+                scim,
+                Arc::new(SystemClock),
+                shutdown,
+            )
+            .await
         }
         Command::Migrate(db) => {
             let mut config = Config::with_database(db.database_url);

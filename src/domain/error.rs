@@ -119,6 +119,8 @@ reasons! {
     ScheduledChangeNotFound => "SCHEDULED_CHANGE_NOT_FOUND",
     /// W3: the scheduled change already ran, failed or was cancelled.
     ScheduledChangeNotPending => "SCHEDULED_CHANGE_NOT_PENDING",
+    /// No SCIM provisioning token with this ID in this organization.
+    ScimTokenNotFound => "SCIM_TOKEN_NOT_FOUND",
 }
 
 /// One offending request field (`google.rpc.BadRequest.FieldViolation`).

@@ -163,6 +163,12 @@ resource_id!(
     "ses_"
 );
 resource_id!(
+    /// A SCIM provisioning token (`stk_…`; the secret itself is not an ID).
+    ScimTokenId,
+    "stk_"
+);
+
+resource_id!(
     /// A scheduled change (`sch_…`, W3).
     ScheduledChangeId,
     "sch_"

@@ -9,13 +9,18 @@ pub mod model;
 pub mod paging;
 pub mod policy;
 pub mod schedule;
+pub mod scim;
 pub mod secrets;
 pub mod validate;
 
 pub use error::{Error, FieldViolation, Reason, Result};
 pub use ids::{
-    AssignmentId, CredentialId, IdentityId, OrgId, PackageId, RoomId, ScheduledChangeId, SessionId,
+    AssignmentId, CredentialId, IdentityId, OrgId, PackageId, RoomId, ScheduledChangeId,
+    ScimTokenId, SessionId,
 };
 pub use model::*;
 pub use paging::{Page, PageRequest};
 pub use schedule::{ScheduledAction, ScheduledChange, ScheduledChangeState};
+pub use scim::{
+    NewScimUser, ScimGroup, ScimGroupChange, ScimToken, ScimUser, ScimUserChange, ScimUserFilter,
+};

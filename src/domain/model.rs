@@ -136,6 +136,8 @@ text_enum!(
         Service = "SERVICE",
         /// Roster itself.
         System = "SYSTEM",
+        /// A SCIM provisioning token (the token's ID, `stk_…`).
+        ScimToken = "SCIM_TOKEN",
     }
 );
 
@@ -204,6 +206,14 @@ text_enum!(
         DeactivationReturnDue = "DEACTIVATION_RETURN_DUE",
         /// UndoRemoveMember (W6).
         MemberRestored = "MEMBER_RESTORED",
+        /// CreateScimToken.
+        ScimTokenCreated = "SCIM_TOKEN_CREATED",
+        /// RevokeScimToken.
+        ScimTokenRevoked = "SCIM_TOKEN_REVOKED",
+        /// A SCIM client changed a user's userName, externalId or name.
+        ScimUserUpdated = "SCIM_USER_UPDATED",
+        /// A room was renamed (SCIM Group displayName).
+        RoomUpdated = "ROOM_UPDATED",
     }
 );
 
@@ -260,7 +270,7 @@ impl Principal {
 pub struct Actor {
     /// Kind of actor.
     pub kind: ActorKind,
-    /// Identity ID, key name, or empty for the system.
+    /// Identity ID, key name, SCIM token ID, or empty for the system.
     pub id: String,
 }
 

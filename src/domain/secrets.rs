@@ -20,6 +20,8 @@ use super::error::{Error, Result};
 pub const SESSION_TOKEN_PREFIX: &str = "rss_";
 /// Prefix of service keys.
 pub const SERVICE_KEY_PREFIX: &str = "rsk_";
+/// Prefix of SCIM provisioning tokens.
+pub const SCIM_TOKEN_PREFIX: &str = "rst_";
 
 /// argon2id parameters: OWASP's first recommendation (19 MiB, 2 passes,
 /// 1 lane). They bound SignIn throughput; the benchmark reports ops/s.
@@ -151,6 +153,11 @@ pub fn is_session_token_shape(s: &str) -> bool {
 /// A fresh service key (256 random bits).
 pub fn new_service_key() -> String {
     random_token(SERVICE_KEY_PREFIX)
+}
+
+/// A new SCIM provisioning token (shown once; only its hash is stored).
+pub fn new_scim_token() -> String {
+    random_token(SCIM_TOKEN_PREFIX)
 }
 
 /// A generated credential password (24 URL-safe characters, 144 bits).

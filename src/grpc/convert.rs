@@ -193,6 +193,7 @@ impl From<domain::ActorKind> for pb::ActorType {
             domain::ActorKind::Identity => pb::ActorType::Identity,
             domain::ActorKind::Service => pb::ActorType::Service,
             domain::ActorKind::System => pb::ActorType::System,
+            domain::ActorKind::ScimToken => pb::ActorType::ScimToken,
         }
     }
 }

@@ -478,6 +478,10 @@ mod tests {
             EventType::ScheduledChangeFailed,
             EventType::DeactivationReturnDue,
             EventType::MemberRestored,
+            EventType::ScimTokenCreated,
+            EventType::ScimTokenRevoked,
+            EventType::ScimUserUpdated,
+            EventType::RoomUpdated,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

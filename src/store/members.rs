@@ -9,7 +9,7 @@ use super::records::{
     to_member,
 };
 use super::rows::keyset_page;
-use super::{Store, seats};
+use super::{Store, Txn, seats};
 use crate::domain::{
     Actor, AttachMethod, Error, EventType, IdentityId, Member, MemberRole, MemberState, OrgId,
     PackageId, Page, PageRequest, Reason, Result,
@@ -152,42 +152,54 @@ impl Store {
         identity: &IdentityId,
     ) -> Result<Member> {
         self.write(&actor, |mut txn| async move {
-            // Never deleted, so only revocation can make this fail; a revoked
-            // identity is no member any more either (NOT_FOUND otherwise).
-            lock_active_identity(&txn, identity).await?;
-            lock_org(&txn, org).await?;
-            let mut m = load_member(txn.conn(), org, identity)
-                .await?
-                .ok_or_else(|| member_not_found(org, identity))?;
-            if m.state != MemberState::Deactivated.as_str() {
-                return Err(Error::precondition(
-                    Reason::NotDeactivated,
-                    format!("{identity} is not deactivated in organization {org}"),
-                ));
-            }
-            let now = txn.now_ms();
-            // Activity restarts now, or an idle guest would be swept again at once.
-            txn.exec(
-                "UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
-             deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
-             deactivated_by = NULL, last_activity_at = ? \
-             WHERE organization_id = ? AND identity_id = ?",
-                vec![now.into(), org.as_str().into(), identity.as_str().into()],
-            )
-            .await?;
-            let package = PackageId::from_trusted(m.package_id.clone());
-            txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
-            seats::attach(&mut txn, &package, identity, AttachMethod::Membership, None).await?;
-
-            m.state = MemberState::Active.as_str().to_owned();
-            m.deactivation_reason = None;
-            m.deactivation_note = None;
-            m.expected_return_at = None;
-            m.deactivated_at = None;
-            m.deactivated_by = None;
-            m.last_activity_at = now;
-            Ok((txn, to_member(m)))
+            let member = apply_reactivation(&mut txn, org, identity).await?;
+            Ok((txn, member))
         })
         .await
     }
+}
+
+/// M5's effect (shared by ReactivateMember and SCIM `active=true`): locks
+/// the identity and the organization, reactivates the DEACTIVATED member,
+/// MEMBER_REACTIVATED, takes the seat.
+pub(super) async fn apply_reactivation(
+    txn: &mut Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+) -> Result<Member> {
+    // Never deleted, so only revocation can make this fail; a revoked
+    // identity is no member any more either (NOT_FOUND otherwise).
+    lock_active_identity(txn, identity).await?;
+    lock_org(txn, org).await?;
+    let mut m = load_member(txn.conn(), org, identity)
+        .await?
+        .ok_or_else(|| member_not_found(org, identity))?;
+    if m.state != MemberState::Deactivated.as_str() {
+        return Err(Error::precondition(
+            Reason::NotDeactivated,
+            format!("{identity} is not deactivated in organization {org}"),
+        ));
+    }
+    let now = txn.now_ms();
+    // Activity restarts now, or an idle guest would be swept again at once.
+    txn.exec(
+        "UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
+     deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
+     deactivated_by = NULL, last_activity_at = ? \
+     WHERE organization_id = ? AND identity_id = ?",
+        vec![now.into(), org.as_str().into(), identity.as_str().into()],
+    )
+    .await?;
+    let package = PackageId::from_trusted(m.package_id.clone());
+    txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
+    seats::attach(txn, &package, identity, AttachMethod::Membership, None).await?;
+
+    m.state = MemberState::Active.as_str().to_owned();
+    m.deactivation_reason = None;
+    m.deactivation_note = None;
+    m.expected_return_at = None;
+    m.deactivated_at = None;
+    m.deactivated_by = None;
+    m.last_activity_at = now;
+    Ok(to_member(m))
 }

@@ -31,7 +31,8 @@ mod txn;
 // `tests::store_files_import_each_other_in_layers`): rows, rules -> seats,
 // records -> room_guard -> organizations, members, rooms, assignments,
 // offboarding, access, inactivity -> offboard_identity (W2) -> identity (revocation removes from
-// every organization) and license; scheduled (W3) runs offboarding's and offboard_identity's steps.
+// every organization) and license; scheduled (W3) runs offboarding's and offboard_identity's steps;
+// scim (SCIM tokens, Users, Groups) runs members', offboarding's and room_guard's.
 mod access;
 mod assignments;
 mod batches;
@@ -46,6 +47,7 @@ mod rooms;
 mod rows;
 mod rules;
 mod scheduled;
+mod scim;
 mod undo;
 
 use std::future::Future;

@@ -67,7 +67,8 @@ impl Store {
     /// free space, so the two tables whose old row versions hold personal
     /// data (`identities`: names, e-mails, avatars; `members` and
     /// `removed_members`, W6's undo copies: deactivation notes;
-    /// `request_results`, W5's recorded responses) are rewritten with VACUUM FULL; the others hold only IDs and
+    /// `request_results`, W5's recorded responses; `scim_users`: the IdP's
+    /// names and e-mails) are rewritten with VACUUM FULL; the others hold only IDs and
     /// get a plain VACUUM.
     ///
     /// VACUUM FULL copies the row versions that some snapshot may still
@@ -129,6 +130,7 @@ impl Store {
                 conn.execute("VACUUM FULL members").await?;
                 conn.execute("VACUUM FULL removed_members").await?;
                 conn.execute("VACUUM FULL request_results").await?;
+                conn.execute("VACUUM FULL scim_users").await?;
                 conn.execute(
                     "VACUUM room_members, removed_room_members, sessions, package_admins, \
                      attachments",

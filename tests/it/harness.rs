@@ -91,6 +91,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Where it serves Prometheus metrics (plain HTTP `GET /metrics`).
     pub metrics_addr: SocketAddr,
+    /// Where it serves SCIM 2.0 (plain HTTP, base path `/scim/v2`).
+    pub scim_addr: SocketAddr,
     /// Its database URL (shared by replicas).
     pub database_url: String,
     /// The server's clock; tests move it forward.
@@ -214,12 +216,17 @@ impl TestServer {
             .await
             .expect("bind metrics");
         let metrics_addr = metrics.local_addr().expect("metrics addr");
+        let scim = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind SCIM");
+        let scim_addr = scim.local_addr().expect("SCIM addr");
         let clock = Arc::new(ManualClock::default());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(roster::run(
             config,
             listener,
             Some(metrics),
+            Some(scim),
             clock.clone(),
             async {
                 let _ = rx.await;
@@ -231,6 +238,7 @@ impl TestServer {
         let server = TestServer {
             addr,
             metrics_addr,
+            scim_addr,
             database_url: url,
             clock,
             backend,

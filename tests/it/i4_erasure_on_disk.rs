@@ -50,6 +50,7 @@ async fn database_files(
                 "members",
                 "removed_members",
                 "request_results",
+                "scim_users",
                 "room_members",
                 "sessions",
                 "package_admins",

@@ -29,6 +29,7 @@ mod migrations;
 mod ops;
 mod proxy;
 mod replicas;
+mod scim;
 mod shutdown;
 mod telemetry;
 mod tls;

@@ -72,6 +72,8 @@ fn replace(path: &Path, contents: &str) {
 /// A TLS server on `127.0.0.1:0` reading its files from `dir`.
 struct TlsServer {
     addr: SocketAddr,
+    /// SCIM over HTTPS with the same files.
+    scim_addr: SocketAddr,
     dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -116,11 +118,16 @@ impl TlsServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let scim = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind SCIM");
+        let scim_addr = scim.local_addr().expect("SCIM addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(roster::run(
             config,
             listener,
             None,
+            Some(scim),
             std::sync::Arc::new(roster::store::ManualClock::default()),
             async {
                 let _ = rx.await;
@@ -128,6 +135,7 @@ impl TlsServer {
         ));
         TlsServer {
             addr,
+            scim_addr,
             dir,
             shutdown: Some(tx),
             task,
@@ -320,7 +328,48 @@ async fn o6_certificate_reload_keeps_open_connections(b: Backend) {
     s.stop().await;
 }
 
+/// SCIM is served over HTTPS with the gRPC certificate; plain HTTP gets
+/// no SCIM answer.
+async fn scim_listener_uses_the_grpc_tls_files(b: Backend) {
+    let ca = Ca::new("Test CA");
+    let s = TlsServer::start(b, &ca.server(), None).await;
+    s.ready(&ca, None).await;
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA"))
+        .build()
+        .expect("client");
+    let url = format!(
+        "https://localhost:{}/scim/v2/ServiceProviderConfig",
+        s.scim_addr.port()
+    );
+    let resp = client.get(&url).send().await.expect("HTTPS request");
+    // No token: a SCIM 401, over TLS.
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/scim+json")
+    );
+    let plain = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let answer = plain
+        .get(format!(
+            "http://127.0.0.1:{}/scim/v2/ServiceProviderConfig",
+            s.scim_addr.port()
+        ))
+        .send()
+        .await;
+    assert!(answer.is_err(), "plain HTTP got an answer: {answer:?}");
+    s.stop().await;
+}
+
 crate::db_tests!(
+    scim_listener_uses_the_grpc_tls_files,
     o6_tls_serves_grpc_and_refuses_plaintext,
     o6_mtls_requires_a_client_certificate_from_the_client_ca,
     o6_certificate_reload_keeps_open_connections,

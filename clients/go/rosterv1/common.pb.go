@@ -33,6 +33,9 @@ const (
 	ActorType_ACTOR_TYPE_SERVICE ActorType = 2
 	// Roster itself (for example the inactive-guest sweep).
 	ActorType_ACTOR_TYPE_SYSTEM ActorType = 3
+	// A SCIM client, through a provisioning token (CreateScimToken); the
+	// actor ID is the token's ID.
+	ActorType_ACTOR_TYPE_SCIM_TOKEN ActorType = 4
 )
 
 // Enum value maps for ActorType.
@@ -42,12 +45,14 @@ var (
 		1: "ACTOR_TYPE_IDENTITY",
 		2: "ACTOR_TYPE_SERVICE",
 		3: "ACTOR_TYPE_SYSTEM",
+		4: "ACTOR_TYPE_SCIM_TOKEN",
 	}
 	ActorType_value = map[string]int32{
 		"ACTOR_TYPE_UNSPECIFIED": 0,
 		"ACTOR_TYPE_IDENTITY":    1,
 		"ACTOR_TYPE_SERVICE":     2,
 		"ACTOR_TYPE_SYSTEM":      3,
+		"ACTOR_TYPE_SCIM_TOKEN":  4,
 	}
 )
 
@@ -83,8 +88,8 @@ type Actor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Kind of principal.
 	Type ActorType `protobuf:"varint,1,opt,name=type,proto3,enum=roster.v1.ActorType" json:"type,omitempty"`
-	// The identity ID for identities, the key name for services, empty for the
-	// system itself.
+	// The identity ID for identities, the key name for services, the token ID
+	// (`stk_…`) for SCIM tokens, empty for the system itself.
 	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -141,12 +146,13 @@ const file_roster_v1_common_proto_rawDesc = "" +
 	"\x16roster/v1/common.proto\x12\troster.v1\"A\n" +
 	"\x05Actor\x12(\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x14.roster.v1.ActorTypeR\x04type\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id*o\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id*\x8a\x01\n" +
 	"\tActorType\x12\x1a\n" +
 	"\x16ACTOR_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ACTOR_TYPE_IDENTITY\x10\x01\x12\x16\n" +
 	"\x12ACTOR_TYPE_SERVICE\x10\x02\x12\x15\n" +
-	"\x11ACTOR_TYPE_SYSTEM\x10\x03BY\n" +
+	"\x11ACTOR_TYPE_SYSTEM\x10\x03\x12\x19\n" +
+	"\x15ACTOR_TYPE_SCIM_TOKEN\x10\x04BY\n" +
 	"\rdev.roster.v1B\vCommonProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (

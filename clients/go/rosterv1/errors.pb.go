@@ -138,6 +138,9 @@ const (
 	// The organization's removal_undo_window for this removal has passed; add
 	// the identity again instead. (W6; code FAILED_PRECONDITION)
 	ErrorReason_ERROR_REASON_UNDO_WINDOW_PASSED ErrorReason = 45
+	// No SCIM provisioning token with this ID in this organization (code
+	// NOT_FOUND).
+	ErrorReason_ERROR_REASON_SCIM_TOKEN_NOT_FOUND ErrorReason = 46
 )
 
 // Enum value maps for ErrorReason.
@@ -189,6 +192,7 @@ var (
 		43: "ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING",
 		44: "ERROR_REASON_NO_REMOVAL_TO_UNDO",
 		45: "ERROR_REASON_UNDO_WINDOW_PASSED",
+		46: "ERROR_REASON_SCIM_TOKEN_NOT_FOUND",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -237,6 +241,7 @@ var (
 		"ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING": 43,
 		"ERROR_REASON_NO_REMOVAL_TO_UNDO":           44,
 		"ERROR_REASON_UNDO_WINDOW_PASSED":           45,
+		"ERROR_REASON_SCIM_TOKEN_NOT_FOUND":         46,
 	}
 )
 
@@ -271,7 +276,7 @@ var File_roster_v1_errors_proto protoreflect.FileDescriptor
 
 const file_roster_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x16roster/v1/errors.proto\x12\troster.v1*\xa5\r\n" +
+	"\x16roster/v1/errors.proto\x12\troster.v1*\xcc\r\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12 \n" +
@@ -319,7 +324,8 @@ const file_roster_v1_errors_proto_rawDesc = "" +
 	"'ERROR_REASON_SCHEDULED_CHANGE_NOT_FOUND\x10*\x12-\n" +
 	")ERROR_REASON_SCHEDULED_CHANGE_NOT_PENDING\x10+\x12#\n" +
 	"\x1fERROR_REASON_NO_REMOVAL_TO_UNDO\x10,\x12#\n" +
-	"\x1fERROR_REASON_UNDO_WINDOW_PASSED\x10-BY\n" +
+	"\x1fERROR_REASON_UNDO_WINDOW_PASSED\x10-\x12%\n" +
+	"!ERROR_REASON_SCIM_TOKEN_NOT_FOUND\x10.BY\n" +
 	"\rdev.roster.v1B\vErrorsProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (

@@ -103,6 +103,17 @@ const (
 	// UndoRemoveMember: a removed member is back as it was. Attributes:
 	// role, state, rooms_restored, rooms_gone, assignments_restored. (W6)
 	EventType_EVENT_TYPE_MEMBER_RESTORED EventType = 31
+	// CreateScimToken: a SCIM provisioning token was created for the
+	// organization. Subject: the token ID. Attributes:
+	// include_sub_organizations.
+	EventType_EVENT_TYPE_SCIM_TOKEN_CREATED EventType = 32
+	// RevokeScimToken. Subject: the token ID.
+	EventType_EVENT_TYPE_SCIM_TOKEN_REVOKED EventType = 33
+	// A SCIM client changed a member's SCIM attributes (userName,
+	// externalId, name, e-mail); the values are not in the event.
+	EventType_EVENT_TYPE_SCIM_USER_UPDATED EventType = 34
+	// A room was renamed (a SCIM Group's displayName). Subject: the room ID.
+	EventType_EVENT_TYPE_ROOM_UPDATED EventType = 35
 )
 
 // Enum value maps for EventType.
@@ -140,6 +151,10 @@ var (
 		29: "EVENT_TYPE_SCHEDULED_CHANGE_FAILED",
 		30: "EVENT_TYPE_DEACTIVATION_RETURN_DUE",
 		31: "EVENT_TYPE_MEMBER_RESTORED",
+		32: "EVENT_TYPE_SCIM_TOKEN_CREATED",
+		33: "EVENT_TYPE_SCIM_TOKEN_REVOKED",
+		34: "EVENT_TYPE_SCIM_USER_UPDATED",
+		35: "EVENT_TYPE_ROOM_UPDATED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":                0,
@@ -174,6 +189,10 @@ var (
 		"EVENT_TYPE_SCHEDULED_CHANGE_FAILED":    29,
 		"EVENT_TYPE_DEACTIVATION_RETURN_DUE":    30,
 		"EVENT_TYPE_MEMBER_RESTORED":            31,
+		"EVENT_TYPE_SCIM_TOKEN_CREATED":         32,
+		"EVENT_TYPE_SCIM_TOKEN_REVOKED":         33,
+		"EVENT_TYPE_SCIM_USER_UPDATED":          34,
+		"EVENT_TYPE_ROOM_UPDATED":               35,
 	}
 )
 
@@ -691,7 +710,7 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"k\n" +
 	"\x17ListAuditEventsResponse\x12(\n" +
 	"\x06events\x18\x01 \x03(\v2\x10.roster.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xec\b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf1\t\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_TYPE_IDENTITY_CREATED\x10\x01\x12&\n" +
@@ -725,7 +744,11 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"$EVENT_TYPE_SCHEDULED_CHANGE_EXECUTED\x10\x1c\x12&\n" +
 	"\"EVENT_TYPE_SCHEDULED_CHANGE_FAILED\x10\x1d\x12&\n" +
 	"\"EVENT_TYPE_DEACTIVATION_RETURN_DUE\x10\x1e\x12\x1e\n" +
-	"\x1aEVENT_TYPE_MEMBER_RESTORED\x10\x1f2\xb8\x01\n" +
+	"\x1aEVENT_TYPE_MEMBER_RESTORED\x10\x1f\x12!\n" +
+	"\x1dEVENT_TYPE_SCIM_TOKEN_CREATED\x10 \x12!\n" +
+	"\x1dEVENT_TYPE_SCIM_TOKEN_REVOKED\x10!\x12 \n" +
+	"\x1cEVENT_TYPE_SCIM_USER_UPDATED\x10\"\x12\x1b\n" +
+	"\x17EVENT_TYPE_ROOM_UPDATED\x10#2\xb8\x01\n" +
 	"\fEventService\x12N\n" +
 	"\vWatchEvents\x12\x1d.roster.v1.WatchEventsRequest\x1a\x1e.roster.v1.WatchEventsResponse0\x01\x12X\n" +
 	"\x0fListAuditEvents\x12!.roster.v1.ListAuditEventsRequest\x1a\".roster.v1.ListAuditEventsResponseBY\n" +

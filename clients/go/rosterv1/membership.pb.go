@@ -5511,6 +5511,385 @@ func (x *CancelScheduledChangeRequest) GetRequestId() string {
 	return ""
 }
 
+// A SCIM provisioning token, without its secret.
+type ScimToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `stk_…`; the actor ID of the token's changes.
+	ScimTokenId string `protobuf:"bytes,1,opt,name=scim_token_id,json=scimTokenId,proto3" json:"scim_token_id,omitempty"`
+	// The organization it provisions.
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// Whether it also acts in the organization's sub-organizations.
+	IncludeSubOrganizations bool `protobuf:"varint,3,opt,name=include_sub_organizations,json=includeSubOrganizations,proto3" json:"include_sub_organizations,omitempty"`
+	// Free text given at creation (say, "Entra ID"); at most 200 characters.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// Who created it: `IDENTITY:<id>` or `SERVICE:<key name>`.
+	CreatedBy string `protobuf:"bytes,5,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Creation time.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Set once revoked.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScimToken) Reset() {
+	*x = ScimToken{}
+	mi := &file_roster_v1_membership_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScimToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScimToken) ProtoMessage() {}
+
+func (x *ScimToken) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScimToken.ProtoReflect.Descriptor instead.
+func (*ScimToken) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ScimToken) GetScimTokenId() string {
+	if x != nil {
+		return x.ScimTokenId
+	}
+	return ""
+}
+
+func (x *ScimToken) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *ScimToken) GetIncludeSubOrganizations() bool {
+	if x != nil {
+		return x.IncludeSubOrganizations
+	}
+	return false
+}
+
+func (x *ScimToken) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *ScimToken) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *ScimToken) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ScimToken) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+// Request for CreateScimToken.
+type CreateScimTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// Let the token act in the organization's sub-organizations too.
+	IncludeSubOrganizations bool `protobuf:"varint,2,opt,name=include_sub_organizations,json=includeSubOrganizations,proto3" json:"include_sub_organizations,omitempty"`
+	// Free text, at most 200 characters.
+	Description   string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateScimTokenRequest) Reset() {
+	*x = CreateScimTokenRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateScimTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateScimTokenRequest) ProtoMessage() {}
+
+func (x *CreateScimTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateScimTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateScimTokenRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *CreateScimTokenRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *CreateScimTokenRequest) GetIncludeSubOrganizations() bool {
+	if x != nil {
+		return x.IncludeSubOrganizations
+	}
+	return false
+}
+
+func (x *CreateScimTokenRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// Response for CreateScimToken.
+type CreateScimTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token's metadata.
+	ScimToken *ScimToken `protobuf:"bytes,1,opt,name=scim_token,json=scimToken,proto3" json:"scim_token,omitempty"`
+	// The secret (`rst_…`), shown only now: give it to the IdP as its
+	// bearer token.
+	Token         string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateScimTokenResponse) Reset() {
+	*x = CreateScimTokenResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateScimTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateScimTokenResponse) ProtoMessage() {}
+
+func (x *CreateScimTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateScimTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateScimTokenResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *CreateScimTokenResponse) GetScimToken() *ScimToken {
+	if x != nil {
+		return x.ScimToken
+	}
+	return nil
+}
+
+func (x *CreateScimTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// Request for ListScimTokens.
+type ListScimTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListScimTokensRequest) Reset() {
+	*x = ListScimTokensRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScimTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScimTokensRequest) ProtoMessage() {}
+
+func (x *ListScimTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScimTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListScimTokensRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *ListScimTokensRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+// Response for ListScimTokens.
+type ListScimTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tokens, oldest first.
+	ScimTokens    []*ScimToken `protobuf:"bytes,1,rep,name=scim_tokens,json=scimTokens,proto3" json:"scim_tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScimTokensResponse) Reset() {
+	*x = ListScimTokensResponse{}
+	mi := &file_roster_v1_membership_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScimTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScimTokensResponse) ProtoMessage() {}
+
+func (x *ListScimTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScimTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListScimTokensResponse) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *ListScimTokensResponse) GetScimTokens() []*ScimToken {
+	if x != nil {
+		return x.ScimTokens
+	}
+	return nil
+}
+
+// Request for RevokeScimToken.
+type RevokeScimTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The organization.
+	OrganizationId string `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The token (`stk_…`).
+	ScimTokenId string `protobuf:"bytes,2,opt,name=scim_token_id,json=scimTokenId,proto3" json:"scim_token_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeScimTokenRequest) Reset() {
+	*x = RevokeScimTokenRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeScimTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeScimTokenRequest) ProtoMessage() {}
+
+func (x *RevokeScimTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeScimTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeScimTokenRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *RevokeScimTokenRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *RevokeScimTokenRequest) GetScimTokenId() string {
+	if x != nil {
+		return x.ScimTokenId
+	}
+	return ""
+}
+
+func (x *RevokeScimTokenRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_roster_v1_membership_proto protoreflect.FileDescriptor
 
 const file_roster_v1_membership_proto_rawDesc = "" +
@@ -5916,6 +6295,35 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x1cCancelScheduledChangeRequest\x12.\n" +
 	"\x13scheduled_change_id\x18\x01 \x01(\tR\x11scheduledChangeId\x12\x1d\n" +
 	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"\xcf\x02\n" +
+	"\tScimToken\x12\"\n" +
+	"\rscim_token_id\x18\x01 \x01(\tR\vscimTokenId\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12:\n" +
+	"\x19include_sub_organizations\x18\x03 \x01(\bR\x17includeSubOrganizations\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x05 \x01(\tR\tcreatedBy\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"\x9f\x01\n" +
+	"\x16CreateScimTokenRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12:\n" +
+	"\x19include_sub_organizations\x18\x02 \x01(\bR\x17includeSubOrganizations\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"d\n" +
+	"\x17CreateScimTokenResponse\x123\n" +
+	"\n" +
+	"scim_token\x18\x01 \x01(\v2\x14.roster.v1.ScimTokenR\tscimToken\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"@\n" +
+	"\x15ListScimTokensRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"O\n" +
+	"\x16ListScimTokensResponse\x125\n" +
+	"\vscim_tokens\x18\x01 \x03(\v2\x14.roster.v1.ScimTokenR\n" +
+	"scimTokens\"\x84\x01\n" +
+	"\x16RevokeScimTokenRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\"\n" +
+	"\rscim_token_id\x18\x02 \x01(\tR\vscimTokenId\x12\x1d\n" +
+	"\n" +
 	"request_id\x18c \x01(\tR\trequestId*o\n" +
 	"\n" +
 	"MemberRole\x12\x1b\n" +
@@ -5966,7 +6374,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x1eSCHEDULED_CHANGE_STATE_PENDING\x10\x01\x12\x1f\n" +
 	"\x1bSCHEDULED_CHANGE_STATE_DONE\x10\x02\x12!\n" +
 	"\x1dSCHEDULED_CHANGE_STATE_FAILED\x10\x03\x12$\n" +
-	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\xec\x14\n" +
+	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\xe9\x16\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -5999,7 +6407,10 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x12RunInactivitySweep\x12$.roster.v1.RunInactivitySweepRequest\x1a%.roster.v1.RunInactivitySweepResponse\x12Z\n" +
 	"\x14ScheduleMemberChange\x12&.roster.v1.ScheduleMemberChangeRequest\x1a\x1a.roster.v1.ScheduledChange\x12g\n" +
 	"\x14ListScheduledChanges\x12&.roster.v1.ListScheduledChangesRequest\x1a'.roster.v1.ListScheduledChangesResponse\x12\\\n" +
-	"\x15CancelScheduledChange\x12'.roster.v1.CancelScheduledChangeRequest\x1a\x1a.roster.v1.ScheduledChangeB]\n" +
+	"\x15CancelScheduledChange\x12'.roster.v1.CancelScheduledChangeRequest\x1a\x1a.roster.v1.ScheduledChange\x12X\n" +
+	"\x0fCreateScimToken\x12!.roster.v1.CreateScimTokenRequest\x1a\".roster.v1.CreateScimTokenResponse\x12U\n" +
+	"\x0eListScimTokens\x12 .roster.v1.ListScimTokensRequest\x1a!.roster.v1.ListScimTokensResponse\x12J\n" +
+	"\x0fRevokeScimToken\x12!.roster.v1.RevokeScimTokenRequest\x1a\x14.roster.v1.ScimTokenB]\n" +
 	"\rdev.roster.v1B\x0fMembershipProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3"
 
 var (
@@ -6015,7 +6426,7 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 }
 
 var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -6093,34 +6504,40 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(*ListScheduledChangesRequest)(nil),       // 73: roster.v1.ListScheduledChangesRequest
 	(*ListScheduledChangesResponse)(nil),      // 74: roster.v1.ListScheduledChangesResponse
 	(*CancelScheduledChangeRequest)(nil),      // 75: roster.v1.CancelScheduledChangeRequest
-	(*durationpb.Duration)(nil),               // 76: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 77: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 78: google.protobuf.FieldMask
-	(*anypb.Any)(nil),                         // 79: google.protobuf.Any
-	(*Actor)(nil),                             // 80: roster.v1.Actor
-	(*emptypb.Empty)(nil),                     // 81: google.protobuf.Empty
+	(*ScimToken)(nil),                         // 76: roster.v1.ScimToken
+	(*CreateScimTokenRequest)(nil),            // 77: roster.v1.CreateScimTokenRequest
+	(*CreateScimTokenResponse)(nil),           // 78: roster.v1.CreateScimTokenResponse
+	(*ListScimTokensRequest)(nil),             // 79: roster.v1.ListScimTokensRequest
+	(*ListScimTokensResponse)(nil),            // 80: roster.v1.ListScimTokensResponse
+	(*RevokeScimTokenRequest)(nil),            // 81: roster.v1.RevokeScimTokenRequest
+	(*durationpb.Duration)(nil),               // 82: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 83: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 84: google.protobuf.FieldMask
+	(*anypb.Any)(nil),                         // 85: google.protobuf.Any
+	(*Actor)(nil),                             // 86: roster.v1.Actor
+	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	76,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	77,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 2: roster.v1.Organization.removal_undo_window:type_name -> google.protobuf.Duration
+	82,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	83,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	82,  // 2: roster.v1.Organization.removal_undo_window:type_name -> google.protobuf.Duration
 	10,  // 3: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
 	10,  // 4: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	78,  // 5: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	84,  // 5: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,   // 6: roster.v1.Member.role:type_name -> roster.v1.MemberRole
 	1,   // 7: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	77,  // 8: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	77,  // 9: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	83,  // 8: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	83,  // 9: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
 	15,  // 10: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
 	2,   // 11: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	77,  // 12: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	77,  // 13: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	83,  // 12: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	83,  // 13: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,   // 14: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
 	0,   // 15: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
 	1,   // 16: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
 	0,   // 17: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
 	14,  // 18: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	77,  // 19: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 19: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
 	20,  // 20: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
 	3,   // 21: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
 	4,   // 22: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
@@ -6128,16 +6545,16 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	3,   // 24: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
 	4,   // 25: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
 	22,  // 26: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	78,  // 27: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	84,  // 27: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	22,  // 28: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
 	2,   // 29: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	77,  // 30: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
-	77,  // 31: roster.v1.RemoveMemberResponse.undo_expire_time:type_name -> google.protobuf.Timestamp
+	83,  // 30: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	83,  // 31: roster.v1.RemoveMemberResponse.undo_expire_time:type_name -> google.protobuf.Timestamp
 	14,  // 32: roster.v1.UndoRemoveMemberResponse.member:type_name -> roster.v1.Member
 	5,   // 33: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
 	5,   // 34: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
 	37,  // 35: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
-	79,  // 36: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
+	85,  // 36: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
 	0,   // 37: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
 	41,  // 38: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
 	39,  // 39: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
@@ -6145,7 +6562,7 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	43,  // 41: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
 	40,  // 42: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
 	2,   // 43: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
-	77,  // 44: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
+	83,  // 44: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
 	45,  // 45: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
 	39,  // 46: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
 	14,  // 47: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
@@ -6157,7 +6574,7 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	51,  // 53: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
 	40,  // 54: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
 	6,   // 55: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	77,  // 56: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 56: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
 	54,  // 57: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
 	54,  // 58: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
 	62,  // 59: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
@@ -6170,86 +6587,96 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	69,  // 66: roster.v1.ScheduledChange.deactivate:type_name -> roster.v1.ScheduledDeactivation
 	70,  // 67: roster.v1.ScheduledChange.remove:type_name -> roster.v1.ScheduledRemoval
 	71,  // 68: roster.v1.ScheduledChange.offboard_identity:type_name -> roster.v1.ScheduledOffboarding
-	77,  // 69: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
+	83,  // 69: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
 	9,   // 70: roster.v1.ScheduledChange.state:type_name -> roster.v1.ScheduledChangeState
-	80,  // 71: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
-	77,  // 72: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
-	77,  // 73: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
-	80,  // 74: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
-	77,  // 75: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
+	86,  // 71: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
+	83,  // 72: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 73: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
+	86,  // 74: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
+	83,  // 75: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
 	2,   // 76: roster.v1.ScheduledDeactivation.reason:type_name -> roster.v1.DeactivationReason
-	77,  // 77: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	83,  // 77: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
 	5,   // 78: roster.v1.ScheduledOffboarding.action:type_name -> roster.v1.OffboardingAction
 	68,  // 79: roster.v1.ScheduleMemberChangeRequest.scheduled_change:type_name -> roster.v1.ScheduledChange
 	9,   // 80: roster.v1.ListScheduledChangesRequest.state:type_name -> roster.v1.ScheduledChangeState
 	68,  // 81: roster.v1.ListScheduledChangesResponse.scheduled_changes:type_name -> roster.v1.ScheduledChange
-	11,  // 82: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
-	12,  // 83: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
-	13,  // 84: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
-	16,  // 85: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
-	17,  // 86: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
-	18,  // 87: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
-	21,  // 88: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
-	23,  // 89: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
-	24,  // 90: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
-	25,  // 91: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	26,  // 92: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	27,  // 93: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	29,  // 94: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	30,  // 95: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	31,  // 96: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	33,  // 97: roster.v1.MembershipService.UndoRemoveMember:input_type -> roster.v1.UndoRemoveMemberRequest
-	35,  // 98: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	36,  // 99: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
-	42,  // 100: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
-	46,  // 101: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
-	50,  // 102: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
-	55,  // 103: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	56,  // 104: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	58,  // 105: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	60,  // 106: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	63,  // 107: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	65,  // 108: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	66,  // 109: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	72,  // 110: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
-	73,  // 111: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
-	75,  // 112: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
-	10,  // 113: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	10,  // 114: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	10,  // 115: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	14,  // 116: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	14,  // 117: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	19,  // 118: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	20,  // 119: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	22,  // 120: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	22,  // 121: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	81,  // 122: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	81,  // 123: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	28,  // 124: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	14,  // 125: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	14,  // 126: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	32,  // 127: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	34,  // 128: roster.v1.MembershipService.UndoRemoveMember:output_type -> roster.v1.UndoRemoveMemberResponse
-	53,  // 129: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	38,  // 130: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
-	44,  // 131: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
-	48,  // 132: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
-	52,  // 133: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
-	54,  // 134: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	57,  // 135: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	59,  // 136: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	61,  // 137: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	64,  // 138: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	81,  // 139: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	67,  // 140: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	68,  // 141: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
-	74,  // 142: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
-	68,  // 143: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
-	113, // [113:144] is the sub-list for method output_type
-	82,  // [82:113] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	83,  // 82: roster.v1.ScimToken.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 83: roster.v1.ScimToken.revoke_time:type_name -> google.protobuf.Timestamp
+	76,  // 84: roster.v1.CreateScimTokenResponse.scim_token:type_name -> roster.v1.ScimToken
+	76,  // 85: roster.v1.ListScimTokensResponse.scim_tokens:type_name -> roster.v1.ScimToken
+	11,  // 86: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
+	12,  // 87: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
+	13,  // 88: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
+	16,  // 89: roster.v1.MembershipService.AddMember:input_type -> roster.v1.AddMemberRequest
+	17,  // 90: roster.v1.MembershipService.UpdateMemberRole:input_type -> roster.v1.UpdateMemberRoleRequest
+	18,  // 91: roster.v1.MembershipService.ListMembers:input_type -> roster.v1.ListMembersRequest
+	21,  // 92: roster.v1.MembershipService.CreateRoom:input_type -> roster.v1.CreateRoomRequest
+	23,  // 93: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
+	24,  // 94: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
+	25,  // 95: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
+	26,  // 96: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	27,  // 97: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	29,  // 98: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	30,  // 99: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	31,  // 100: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	33,  // 101: roster.v1.MembershipService.UndoRemoveMember:input_type -> roster.v1.UndoRemoveMemberRequest
+	35,  // 102: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	36,  // 103: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	42,  // 104: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
+	46,  // 105: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
+	50,  // 106: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
+	55,  // 107: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	56,  // 108: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	58,  // 109: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	60,  // 110: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	63,  // 111: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	65,  // 112: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	66,  // 113: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	72,  // 114: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
+	73,  // 115: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
+	75,  // 116: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
+	77,  // 117: roster.v1.MembershipService.CreateScimToken:input_type -> roster.v1.CreateScimTokenRequest
+	79,  // 118: roster.v1.MembershipService.ListScimTokens:input_type -> roster.v1.ListScimTokensRequest
+	81,  // 119: roster.v1.MembershipService.RevokeScimToken:input_type -> roster.v1.RevokeScimTokenRequest
+	10,  // 120: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	10,  // 121: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	10,  // 122: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	14,  // 123: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	14,  // 124: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	19,  // 125: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	20,  // 126: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	22,  // 127: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	22,  // 128: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	87,  // 129: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	87,  // 130: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	28,  // 131: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	14,  // 132: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	14,  // 133: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	32,  // 134: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	34,  // 135: roster.v1.MembershipService.UndoRemoveMember:output_type -> roster.v1.UndoRemoveMemberResponse
+	53,  // 136: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	38,  // 137: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	44,  // 138: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
+	48,  // 139: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
+	52,  // 140: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
+	54,  // 141: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	57,  // 142: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	59,  // 143: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	61,  // 144: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	64,  // 145: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	87,  // 146: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	67,  // 147: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	68,  // 148: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
+	74,  // 149: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
+	68,  // 150: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
+	78,  // 151: roster.v1.MembershipService.CreateScimToken:output_type -> roster.v1.CreateScimTokenResponse
+	80,  // 152: roster.v1.MembershipService.ListScimTokens:output_type -> roster.v1.ListScimTokensResponse
+	76,  // 153: roster.v1.MembershipService.RevokeScimToken:output_type -> roster.v1.ScimToken
+	120, // [120:154] is the sub-list for method output_type
+	86,  // [86:120] is the sub-list for method input_type
+	86,  // [86:86] is the sub-list for extension type_name
+	86,  // [86:86] is the sub-list for extension extendee
+	0,   // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_roster_v1_membership_proto_init() }
@@ -6269,7 +6696,7 @@ func file_roster_v1_membership_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   66,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

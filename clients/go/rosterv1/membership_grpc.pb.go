@@ -51,6 +51,9 @@ const (
 	MembershipService_ScheduleMemberChange_FullMethodName       = "/roster.v1.MembershipService/ScheduleMemberChange"
 	MembershipService_ListScheduledChanges_FullMethodName       = "/roster.v1.MembershipService/ListScheduledChanges"
 	MembershipService_CancelScheduledChange_FullMethodName      = "/roster.v1.MembershipService/CancelScheduledChange"
+	MembershipService_CreateScimToken_FullMethodName            = "/roster.v1.MembershipService/CreateScimToken"
+	MembershipService_ListScimTokens_FullMethodName             = "/roster.v1.MembershipService/ListScimTokens"
+	MembershipService_RevokeScimToken_FullMethodName            = "/roster.v1.MembershipService/RevokeScimToken"
 )
 
 // MembershipServiceClient is the client API for MembershipService service.
@@ -362,6 +365,33 @@ type MembershipServiceClient interface {
 	// PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
 	// with metadata `state`: it already ran, failed or was cancelled).
 	CancelScheduledChange(ctx context.Context, in *CancelScheduledChangeRequest, opts ...grpc.CallOption) (*ScheduledChange, error)
+	// Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+	// connection of an IdP such as Okta or Microsoft Entra ID). The token is
+	// returned once, in `token`; only its SHA-256 hash is stored. It
+	// authenticates `Authorization: Bearer` on the SCIM listener
+	// (`--scim-listen`, base path /scim/v2) and acts only inside this
+	// organization (and its sub-organizations when
+	// `include_sub_organizations`); the audit events of its changes have
+	// actor type SCIM_TOKEN and the token's ID. Audited as
+	// SCIM_TOKEN_CREATED.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	CreateScimToken(ctx context.Context, in *CreateScimTokenRequest, opts ...grpc.CallOption) (*CreateScimTokenResponse, error)
+	// Lists an organization's SCIM tokens, revoked ones included, oldest
+	// first; never the secrets.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	ListScimTokens(ctx context.Context, in *ListScimTokensRequest, opts ...grpc.CallOption) (*ListScimTokensResponse, error)
+	// Revokes a SCIM token: from the return on, every SCIM request with it is
+	// answered 401. Revoking a revoked token changes nothing. Audited as
+	// SCIM_TOKEN_REVOKED.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+	// PERMISSION_DENIED.
+	RevokeScimToken(ctx context.Context, in *RevokeScimTokenRequest, opts ...grpc.CallOption) (*ScimToken, error)
 }
 
 type membershipServiceClient struct {
@@ -682,6 +712,36 @@ func (c *membershipServiceClient) CancelScheduledChange(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *membershipServiceClient) CreateScimToken(ctx context.Context, in *CreateScimTokenRequest, opts ...grpc.CallOption) (*CreateScimTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateScimTokenResponse)
+	err := c.cc.Invoke(ctx, MembershipService_CreateScimToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListScimTokens(ctx context.Context, in *ListScimTokensRequest, opts ...grpc.CallOption) (*ListScimTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListScimTokensResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListScimTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) RevokeScimToken(ctx context.Context, in *RevokeScimTokenRequest, opts ...grpc.CallOption) (*ScimToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScimToken)
+	err := c.cc.Invoke(ctx, MembershipService_RevokeScimToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MembershipServiceServer is the server API for MembershipService service.
 // All implementations must embed UnimplementedMembershipServiceServer
 // for forward compatibility.
@@ -991,6 +1051,33 @@ type MembershipServiceServer interface {
 	// PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
 	// with metadata `state`: it already ran, failed or was cancelled).
 	CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*ScheduledChange, error)
+	// Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+	// connection of an IdP such as Okta or Microsoft Entra ID). The token is
+	// returned once, in `token`; only its SHA-256 hash is stored. It
+	// authenticates `Authorization: Bearer` on the SCIM listener
+	// (`--scim-listen`, base path /scim/v2) and acts only inside this
+	// organization (and its sub-organizations when
+	// `include_sub_organizations`); the audit events of its changes have
+	// actor type SCIM_TOKEN and the token's ID. Audited as
+	// SCIM_TOKEN_CREATED.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	CreateScimToken(context.Context, *CreateScimTokenRequest) (*CreateScimTokenResponse, error)
+	// Lists an organization's SCIM tokens, revoked ones included, oldest
+	// first; never the secrets.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+	ListScimTokens(context.Context, *ListScimTokensRequest) (*ListScimTokensResponse, error)
+	// Revokes a SCIM token: from the return on, every SCIM request with it is
+	// answered 401. Revoking a revoked token changes nothing. Audited as
+	// SCIM_TOKEN_REVOKED.
+	//
+	// Callers: organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+	// PERMISSION_DENIED.
+	RevokeScimToken(context.Context, *RevokeScimTokenRequest) (*ScimToken, error)
 	mustEmbedUnimplementedMembershipServiceServer()
 }
 
@@ -1093,6 +1180,15 @@ func (UnimplementedMembershipServiceServer) ListScheduledChanges(context.Context
 }
 func (UnimplementedMembershipServiceServer) CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*ScheduledChange, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelScheduledChange not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreateScimToken(context.Context, *CreateScimTokenRequest) (*CreateScimTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateScimToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListScimTokens(context.Context, *ListScimTokensRequest) (*ListScimTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListScimTokens not implemented")
+}
+func (UnimplementedMembershipServiceServer) RevokeScimToken(context.Context, *RevokeScimTokenRequest) (*ScimToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeScimToken not implemented")
 }
 func (UnimplementedMembershipServiceServer) mustEmbedUnimplementedMembershipServiceServer() {}
 func (UnimplementedMembershipServiceServer) testEmbeddedByValue()                           {}
@@ -1673,6 +1769,60 @@ func _MembershipService_CancelScheduledChange_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_CreateScimToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateScimTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreateScimToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreateScimToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreateScimToken(ctx, req.(*CreateScimTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListScimTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListScimTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListScimTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListScimTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListScimTokens(ctx, req.(*ListScimTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_RevokeScimToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeScimTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).RevokeScimToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_RevokeScimToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).RevokeScimToken(ctx, req.(*RevokeScimTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MembershipService_ServiceDesc is the grpc.ServiceDesc for MembershipService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1803,6 +1953,18 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelScheduledChange",
 			Handler:    _MembershipService_CancelScheduledChange_Handler,
+		},
+		{
+			MethodName: "CreateScimToken",
+			Handler:    _MembershipService_CreateScimToken_Handler,
+		},
+		{
+			MethodName: "ListScimTokens",
+			Handler:    _MembershipService_ListScimTokens_Handler,
+		},
+		{
+			MethodName: "RevokeScimToken",
+			Handler:    _MembershipService_RevokeScimToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

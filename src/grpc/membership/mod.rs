@@ -11,6 +11,7 @@ mod offboarding;
 mod organizations;
 mod rooms;
 mod scheduled;
+mod scim_tokens;
 
 use std::sync::Arc;
 
@@ -318,5 +319,26 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         request: Request<pb::CancelScheduledChangeRequest>,
     ) -> Result<Response<pb::ScheduledChange>, Status> {
         scheduled::cancel_scheduled_change(&self.ctx, request).await
+    }
+
+    async fn create_scim_token(
+        &self,
+        request: Request<pb::CreateScimTokenRequest>,
+    ) -> Result<Response<pb::CreateScimTokenResponse>, Status> {
+        scim_tokens::create_scim_token(&self.ctx, request).await
+    }
+
+    async fn list_scim_tokens(
+        &self,
+        request: Request<pb::ListScimTokensRequest>,
+    ) -> Result<Response<pb::ListScimTokensResponse>, Status> {
+        scim_tokens::list_scim_tokens(&self.ctx, request).await
+    }
+
+    async fn revoke_scim_token(
+        &self,
+        request: Request<pb::RevokeScimTokenRequest>,
+    ) -> Result<Response<pb::ScimToken>, Status> {
+        scim_tokens::revoke_scim_token(&self.ctx, request).await
     }
 }

@@ -13,6 +13,7 @@ mod m20261122_000005_sign_in_failures;
 mod m20261201_000006_replica_leases;
 mod m20261202_000007_scheduled_changes;
 mod m20261202_000008_removal_undo;
+mod m20261202_000009_scim;
 mod m20261202_000010_request_results;
 
 /// All migrations in order.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_replica_leases::Migration),
             Box::new(m20261202_000007_scheduled_changes::Migration),
             Box::new(m20261202_000008_removal_undo::Migration),
+            Box::new(m20261202_000009_scim::Migration),
             Box::new(m20261202_000010_request_results::Migration),
         ]
     }

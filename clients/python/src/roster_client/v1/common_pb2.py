@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16roster/v1/common.proto\x12\troster.v1\"A\n\x05\x41\x63tor\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x14.roster.v1.ActorTypeR\x04type\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id*o\n\tActorType\x12\x1a\n\x16\x41\x43TOR_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43TOR_TYPE_IDENTITY\x10\x01\x12\x16\n\x12\x41\x43TOR_TYPE_SERVICE\x10\x02\x12\x15\n\x11\x41\x43TOR_TYPE_SYSTEM\x10\x03\x42Y\n\rdev.roster.v1B\x0b\x43ommonProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16roster/v1/common.proto\x12\troster.v1\"A\n\x05\x41\x63tor\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x14.roster.v1.ActorTypeR\x04type\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id*\x8a\x01\n\tActorType\x12\x1a\n\x16\x41\x43TOR_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43TOR_TYPE_IDENTITY\x10\x01\x12\x16\n\x12\x41\x43TOR_TYPE_SERVICE\x10\x02\x12\x15\n\x11\x41\x43TOR_TYPE_SYSTEM\x10\x03\x12\x19\n\x15\x41\x43TOR_TYPE_SCIM_TOKEN\x10\x04\x42Y\n\rdev.roster.v1B\x0b\x43ommonProtoP\x01Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'roster_client.v1.common_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\rdev.roster.v1B\013CommonProtoP\001Z9github.com/roster-dev/roster/clients/go/rosterv1;rosterv1'
-  _globals['_ACTORTYPE']._serialized_start=104
-  _globals['_ACTORTYPE']._serialized_end=215
+  _globals['_ACTORTYPE']._serialized_start=105
+  _globals['_ACTORTYPE']._serialized_end=243
   _globals['_ACTOR']._serialized_start=37
   _globals['_ACTOR']._serialized_end=102
 # @@protoc_insertion_point(module_scope)

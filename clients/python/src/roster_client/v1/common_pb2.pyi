@@ -11,10 +11,12 @@ class ActorType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTOR_TYPE_IDENTITY: _ClassVar[ActorType]
     ACTOR_TYPE_SERVICE: _ClassVar[ActorType]
     ACTOR_TYPE_SYSTEM: _ClassVar[ActorType]
+    ACTOR_TYPE_SCIM_TOKEN: _ClassVar[ActorType]
 ACTOR_TYPE_UNSPECIFIED: ActorType
 ACTOR_TYPE_IDENTITY: ActorType
 ACTOR_TYPE_SERVICE: ActorType
 ACTOR_TYPE_SYSTEM: ActorType
+ACTOR_TYPE_SCIM_TOKEN: ActorType
 
 class Actor(_message.Message):
     __slots__ = ("type", "id")

@@ -902,3 +902,61 @@ class CancelScheduledChangeRequest(_message.Message):
     scheduled_change_id: str
     request_id: str
     def __init__(self, scheduled_change_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ScimToken(_message.Message):
+    __slots__ = ("scim_token_id", "organization_id", "include_sub_organizations", "description", "created_by", "create_time", "revoke_time")
+    SCIM_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SUB_ORGANIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    scim_token_id: str
+    organization_id: str
+    include_sub_organizations: bool
+    description: str
+    created_by: str
+    create_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    def __init__(self, scim_token_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., include_sub_organizations: _Optional[bool] = ..., description: _Optional[str] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateScimTokenRequest(_message.Message):
+    __slots__ = ("organization_id", "include_sub_organizations", "description")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_SUB_ORGANIZATIONS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    include_sub_organizations: bool
+    description: str
+    def __init__(self, organization_id: _Optional[str] = ..., include_sub_organizations: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateScimTokenResponse(_message.Message):
+    __slots__ = ("scim_token", "token")
+    SCIM_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scim_token: ScimToken
+    token: str
+    def __init__(self, scim_token: _Optional[_Union[ScimToken, _Mapping]] = ..., token: _Optional[str] = ...) -> None: ...
+
+class ListScimTokensRequest(_message.Message):
+    __slots__ = ("organization_id",)
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    def __init__(self, organization_id: _Optional[str] = ...) -> None: ...
+
+class ListScimTokensResponse(_message.Message):
+    __slots__ = ("scim_tokens",)
+    SCIM_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    scim_tokens: _containers.RepeatedCompositeFieldContainer[ScimToken]
+    def __init__(self, scim_tokens: _Optional[_Iterable[_Union[ScimToken, _Mapping]]] = ...) -> None: ...
+
+class RevokeScimTokenRequest(_message.Message):
+    __slots__ = ("organization_id", "scim_token_id", "request_id")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SCIM_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    scim_token_id: str
+    request_id: str
+    def __init__(self, organization_id: _Optional[str] = ..., scim_token_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...

@@ -201,6 +201,21 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
                 response_deserializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
                 _registered_method=True)
+        self.CreateScimToken = channel.unary_unary(
+                '/roster.v1.MembershipService/CreateScimToken',
+                request_serializer=roster_dot_v1_dot_membership__pb2.CreateScimTokenRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.CreateScimTokenResponse.FromString,
+                _registered_method=True)
+        self.ListScimTokens = channel.unary_unary(
+                '/roster.v1.MembershipService/ListScimTokens',
+                request_serializer=roster_dot_v1_dot_membership__pb2.ListScimTokensRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ListScimTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeScimToken = channel.unary_unary(
+                '/roster.v1.MembershipService/RevokeScimToken',
+                request_serializer=roster_dot_v1_dot_membership__pb2.RevokeScimTokenRequest.SerializeToString,
+                response_deserializer=roster_dot_v1_dot_membership__pb2.ScimToken.FromString,
+                _registered_method=True)
 
 
 class MembershipServiceServicer:
@@ -665,6 +680,48 @@ class MembershipServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateScimToken(self, request, context):
+        """Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+        connection of an IdP such as Okta or Microsoft Entra ID). The token is
+        returned once, in `token`; only its SHA-256 hash is stored. It
+        authenticates `Authorization: Bearer` on the SCIM listener
+        (`--scim-listen`, base path /scim/v2) and acts only inside this
+        organization (and its sub-organizations when
+        `include_sub_organizations`); the audit events of its changes have
+        actor type SCIM_TOKEN and the token's ID. Audited as
+        SCIM_TOKEN_CREATED.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListScimTokens(self, request, context):
+        """Lists an organization's SCIM tokens, revoked ones included, oldest
+        first; never the secrets.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeScimToken(self, request, context):
+        """Revokes a SCIM token: from the return on, every SCIM request with it is
+        answered 401. Revoking a revoked token changes nothing. Audited as
+        SCIM_TOKEN_REVOKED.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+        PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembershipServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -822,6 +879,21 @@ def add_MembershipServiceServicer_to_server(servicer, server):
                     servicer.CancelScheduledChange,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.FromString,
                     response_serializer=roster_dot_v1_dot_membership__pb2.ScheduledChange.SerializeToString,
+            ),
+            'CreateScimToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateScimToken,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.CreateScimTokenRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.CreateScimTokenResponse.SerializeToString,
+            ),
+            'ListScimTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListScimTokens,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.ListScimTokensRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ListScimTokensResponse.SerializeToString,
+            ),
+            'RevokeScimToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeScimToken,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.RevokeScimTokenRequest.FromString,
+                    response_serializer=roster_dot_v1_dot_membership__pb2.ScimToken.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1672,6 +1744,87 @@ class MembershipService:
             '/roster.v1.MembershipService/CancelScheduledChange',
             roster_dot_v1_dot_membership__pb2.CancelScheduledChangeRequest.SerializeToString,
             roster_dot_v1_dot_membership__pb2.ScheduledChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateScimToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/CreateScimToken',
+            roster_dot_v1_dot_membership__pb2.CreateScimTokenRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.CreateScimTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListScimTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/ListScimTokens',
+            roster_dot_v1_dot_membership__pb2.ListScimTokensRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ListScimTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeScimToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/RevokeScimToken',
+            roster_dot_v1_dot_membership__pb2.RevokeScimTokenRequest.SerializeToString,
+            roster_dot_v1_dot_membership__pb2.ScimToken.FromString,
             options,
             channel_credentials,
             insecure,

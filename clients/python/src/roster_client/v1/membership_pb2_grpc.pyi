@@ -369,6 +369,36 @@ class MembershipServiceStub:
     PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
     with metadata `state`: it already ran, failed or was cancelled).
     """
+    CreateScimToken: _grpc.UnaryUnaryMultiCallable[_membership_pb2.CreateScimTokenRequest, _membership_pb2.CreateScimTokenResponse]
+    """Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+    connection of an IdP such as Okta or Microsoft Entra ID). The token is
+    returned once, in `token`; only its SHA-256 hash is stored. It
+    authenticates `Authorization: Bearer` on the SCIM listener
+    (`--scim-listen`, base path /scim/v2) and acts only inside this
+    organization (and its sub-organizations when
+    `include_sub_organizations`); the audit events of its changes have
+    actor type SCIM_TOKEN and the token's ID. Audited as
+    SCIM_TOKEN_CREATED.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    ListScimTokens: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ListScimTokensRequest, _membership_pb2.ListScimTokensResponse]
+    """Lists an organization's SCIM tokens, revoked ones included, oldest
+    first; never the secrets.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    RevokeScimToken: _grpc.UnaryUnaryMultiCallable[_membership_pb2.RevokeScimTokenRequest, _membership_pb2.ScimToken]
+    """Revokes a SCIM token: from the return on, every SCIM request with it is
+    answered 401. Revoking a revoked token changes nothing. Audited as
+    SCIM_TOKEN_REVOKED.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+    PERMISSION_DENIED.
+    """
 
 @_typing.type_check_only
 class MembershipServiceAsyncStub(MembershipServiceStub):
@@ -709,6 +739,36 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
     PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
     with metadata `state`: it already ran, failed or was cancelled).
+    """
+    CreateScimToken: _aio.UnaryUnaryMultiCallable[_membership_pb2.CreateScimTokenRequest, _membership_pb2.CreateScimTokenResponse]  # type: ignore[assignment]
+    """Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+    connection of an IdP such as Okta or Microsoft Entra ID). The token is
+    returned once, in `token`; only its SHA-256 hash is stored. It
+    authenticates `Authorization: Bearer` on the SCIM listener
+    (`--scim-listen`, base path /scim/v2) and acts only inside this
+    organization (and its sub-organizations when
+    `include_sub_organizations`); the audit events of its changes have
+    actor type SCIM_TOKEN and the token's ID. Audited as
+    SCIM_TOKEN_CREATED.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    ListScimTokens: _aio.UnaryUnaryMultiCallable[_membership_pb2.ListScimTokensRequest, _membership_pb2.ListScimTokensResponse]  # type: ignore[assignment]
+    """Lists an organization's SCIM tokens, revoked ones included, oldest
+    first; never the secrets.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+    """
+    RevokeScimToken: _aio.UnaryUnaryMultiCallable[_membership_pb2.RevokeScimTokenRequest, _membership_pb2.ScimToken]  # type: ignore[assignment]
+    """Revokes a SCIM token: from the return on, every SCIM request with it is
+    answered 401. Revoking a revoked token changes nothing. Audited as
+    SCIM_TOKEN_REVOKED.
+
+    Callers: organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+    PERMISSION_DENIED.
     """
 
 class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -1233,6 +1293,54 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT, NOT_FOUND (SCHEDULED_CHANGE_NOT_FOUND),
         PERMISSION_DENIED, FAILED_PRECONDITION (SCHEDULED_CHANGE_NOT_PENDING
         with metadata `state`: it already ran, failed or was cancelled).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateScimToken(
+        self,
+        request: _membership_pb2.CreateScimTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.CreateScimTokenResponse, _abc.Awaitable[_membership_pb2.CreateScimTokenResponse]]:
+        """Creates a SCIM 2.0 provisioning token for an organization (one SCIM
+        connection of an IdP such as Okta or Microsoft Entra ID). The token is
+        returned once, in `token`; only its SHA-256 hash is stored. It
+        authenticates `Authorization: Bearer` on the SCIM listener
+        (`--scim-listen`, base path /scim/v2) and acts only inside this
+        organization (and its sub-organizations when
+        `include_sub_organizations`); the audit events of its changes have
+        actor type SCIM_TOKEN and the token's ID. Audited as
+        SCIM_TOKEN_CREATED.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def ListScimTokens(
+        self,
+        request: _membership_pb2.ListScimTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ListScimTokensResponse, _abc.Awaitable[_membership_pb2.ListScimTokensResponse]]:
+        """Lists an organization's SCIM tokens, revoked ones included, oldest
+        first; never the secrets.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeScimToken(
+        self,
+        request: _membership_pb2.RevokeScimTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_membership_pb2.ScimToken, _abc.Awaitable[_membership_pb2.ScimToken]]:
+        """Revokes a SCIM token: from the return on, every SCIM request with it is
+        answered 401. Revoking a revoked token changes nothing. Audited as
+        SCIM_TOKEN_REVOKED.
+
+        Callers: organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (SCIM_TOKEN_NOT_FOUND),
+        PERMISSION_DENIED.
         """
 
 def add_MembershipServiceServicer_to_server(servicer: MembershipServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

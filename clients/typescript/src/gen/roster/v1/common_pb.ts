@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file roster/v1/common.proto.
  */
 export const file_roster_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChZyb3N0ZXIvdjEvY29tbW9uLnByb3RvEglyb3N0ZXIudjEiNwoFQWN0b3ISIgoEdHlwZRgBIAEoDjIULnJvc3Rlci52MS5BY3RvclR5cGUSCgoCaWQYAiABKAkqbwoJQWN0b3JUeXBlEhoKFkFDVE9SX1RZUEVfVU5TUEVDSUZJRUQQABIXChNBQ1RPUl9UWVBFX0lERU5USVRZEAESFgoSQUNUT1JfVFlQRV9TRVJWSUNFEAISFQoRQUNUT1JfVFlQRV9TWVNURU0QA0JZCg1kZXYucm9zdGVyLnYxQgtDb21tb25Qcm90b1ABWjlnaXRodWIuY29tL3Jvc3Rlci1kZXYvcm9zdGVyL2NsaWVudHMvZ28vcm9zdGVydjE7cm9zdGVydjFiBnByb3RvMw");
+  fileDesc("ChZyb3N0ZXIvdjEvY29tbW9uLnByb3RvEglyb3N0ZXIudjEiNwoFQWN0b3ISIgoEdHlwZRgBIAEoDjIULnJvc3Rlci52MS5BY3RvclR5cGUSCgoCaWQYAiABKAkqigEKCUFjdG9yVHlwZRIaChZBQ1RPUl9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQUNUT1JfVFlQRV9JREVOVElUWRABEhYKEkFDVE9SX1RZUEVfU0VSVklDRRACEhUKEUFDVE9SX1RZUEVfU1lTVEVNEAMSGQoVQUNUT1JfVFlQRV9TQ0lNX1RPS0VOEARCWQoNZGV2LnJvc3Rlci52MUILQ29tbW9uUHJvdG9QAVo5Z2l0aHViLmNvbS9yb3N0ZXItZGV2L3Jvc3Rlci9jbGllbnRzL2dvL3Jvc3RlcnYxO3Jvc3RlcnYxYgZwcm90bzM");
 
 /**
  * Who performed a change.
@@ -26,8 +26,8 @@ export type Actor = Message<"roster.v1.Actor"> & {
   type: ActorType;
 
   /**
-   * The identity ID for identities, the key name for services, empty for the
-   * system itself.
+   * The identity ID for identities, the key name for services, the token ID
+   * (`stk_…`) for SCIM tokens, empty for the system itself.
    *
    * @generated from field: string id = 2;
    */
@@ -74,6 +74,14 @@ export enum ActorType {
    * @generated from enum value: ACTOR_TYPE_SYSTEM = 3;
    */
   SYSTEM = 3,
+
+  /**
+   * A SCIM client, through a provisioning token (CreateScimToken); the
+   * actor ID is the token's ID.
+   *
+   * @generated from enum value: ACTOR_TYPE_SCIM_TOKEN = 4;
+   */
+  SCIM_TOKEN = 4,
 }
 
 /**

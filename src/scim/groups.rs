@@ -1,0 +1,540 @@
+//! /Groups: the rooms of the token's organization (RFC 7643 §4.2), for
+//! Okta's and Entra's group push. The resource `id` is the room ID,
+//! `members[].value` identity IDs (SCIM User IDs). POST creates the room
+//! with the organization's first active admin as its room admin and the
+//! members as room MEMBERs; PATCH renames and adds or removes members
+//! (`members[value eq "…"]`, Entra's `remove` with a value list, Okta's
+//! `replace` of the whole list); PUT replaces name and members. A replaced
+//! member list keeps the room's admins. Rooms cannot be deleted in Roster:
+//! DELETE is 501.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use super::users::{canonical, invalid, millis, query_param, text};
+use super::{
+    ListParams, ScimError, ScimState, authenticate, base_url, filter, json_body, list_response,
+    project, scim_json,
+};
+use crate::domain::validate::{self, Violations};
+use crate::domain::{IdentityId, RoomId, ScimGroup, ScimGroupChange};
+
+/// The Group schema.
+pub(super) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// Longest room name (as CreateRoom).
+const MAX_ROOM_NAME: usize = 200;
+/// Most members named in one request.
+const MAX_MEMBERS: usize = 1000;
+/// Most operations in one PATCH.
+const MAX_OPERATIONS: usize = 100;
+
+fn render(g: &ScimGroup, base: &str) -> Value {
+    let members: Vec<Value> = g
+        .members
+        .iter()
+        .map(|m| json!({"value": m.as_str(), "$ref": format!("{base}/Users/{m}"), "type": "User"}))
+        .collect();
+    let mut group = json!({
+        "schemas": [GROUP_SCHEMA],
+        "id": g.room_id.as_str(),
+        "displayName": g.display_name,
+        "members": members,
+        "meta": {
+            "resourceType": "Group",
+            "created": millis(g.created_at),
+            "location": format!("{base}/Groups/{}", g.room_id),
+        },
+    });
+    if let Some(e) = &g.external_id {
+        group["externalId"] = json!(e);
+    }
+    group
+}
+
+fn group_response(status: StatusCode, g: &ScimGroup, base: &str) -> Response {
+    let mut resp = scim_json(status, &render(g, base));
+    if let Ok(loc) = HeaderValue::from_str(&format!("{base}/Groups/{}", g.room_id)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    resp
+}
+
+fn group_id(raw: &str) -> Result<RoomId, ScimError> {
+    RoomId::parse(raw)
+        .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, format!("no group {raw:?}")))
+}
+
+fn not_found(id: &RoomId) -> ScimError {
+    ScimError::new(StatusCode::NOT_FOUND, None, format!("no group {id}"))
+}
+
+fn display_name(v: &Value) -> Result<String, ScimError> {
+    let name = text("displayName", v)?.ok_or_else(|| invalid("displayName is required"))?;
+    let mut viol = Violations::new();
+    let name = validate::display_name(&mut viol, "displayName", &name, MAX_ROOM_NAME);
+    viol.finish()?;
+    Ok(name)
+}
+
+/// An externalId: at most 256 characters, no control characters.
+fn external_id(v: &Value) -> Result<Option<String>, ScimError> {
+    let Some(ext) = text("externalId", v)? else {
+        return Ok(None);
+    };
+    let mut viol = Violations::new();
+    let ext = validate::display_name(&mut viol, "externalId", &ext, 256);
+    viol.finish()?;
+    Ok(Some(ext))
+}
+
+/// `[{"value": "ID"}, …]` (or one such object) as identity IDs.
+fn member_ids(v: &Value) -> Result<Vec<IdentityId>, ScimError> {
+    let entries: Vec<&Value> = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        _ => return Err(invalid("members must be a list of {\"value\": user id}")),
+    };
+    if entries.len() > MAX_MEMBERS {
+        return Err(invalid(format!(
+            "at most {MAX_MEMBERS} members per request"
+        )));
+    }
+    entries
+        .iter()
+        .map(|e| {
+            let raw = e
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("members[].value must be a user id"))?;
+            IdentityId::parse(raw).map_err(|_| {
+                ScimError::bad(
+                    "invalidValue",
+                    format!("members[].value {raw:?} is no user id"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// `members[value eq "ID"]` → the ID.
+fn member_in_path(path: &str) -> Result<Option<IdentityId>, ScimError> {
+    let Some(inner) = path
+        .strip_prefix("members[")
+        .and_then(|p| p.strip_suffix(']'))
+    else {
+        return Ok(None);
+    };
+    let (attr, rest) = inner.trim().split_once(' ').unwrap_or((inner, ""));
+    let (op, value) = rest.trim().split_once(' ').unwrap_or((rest, ""));
+    let value = value.trim().trim_matches('"');
+    if !attr.eq_ignore_ascii_case("value") || !op.eq_ignore_ascii_case("eq") {
+        return Err(ScimError::bad(
+            "invalidPath",
+            "only members[value eq \"id\"] selects a member",
+        ));
+    }
+    IdentityId::parse(value)
+        .map(Some)
+        .map_err(|_| ScimError::bad("invalidValue", format!("{value:?} is no user id")))
+}
+
+fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Result<(), ScimError> {
+    if let Some(schemas) = body.get("schemas")
+        && !schemas
+            .as_array()
+            .is_some_and(|s| s.iter().any(|x| x.as_str() == Some(PATCH_SCHEMA)))
+    {
+        return Err(invalid(format!("schemas must contain {PATCH_SCHEMA}")));
+    }
+    let ops = body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("operations"))
+        .and_then(|(_, v)| v.as_array())
+        .ok_or_else(|| invalid("Operations must be a list of operations"))?;
+    if ops.is_empty() || ops.len() > MAX_OPERATIONS {
+        return Err(invalid(format!(
+            "Operations must hold 1 to {MAX_OPERATIONS} operations"
+        )));
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let op = op
+            .as_object()
+            .ok_or_else(|| invalid(format!("Operations[{i}] must be an object")))?;
+        let get = |name: &str| {
+            op.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        };
+        let kind = get("op")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| invalid(format!("Operations[{i}].op is required")))?;
+        let path = match get("path") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if p.trim().is_empty() => None,
+            Some(Value::String(p)) => Some(p.trim().to_owned()),
+            Some(_) => {
+                return Err(ScimError::bad(
+                    "invalidPath",
+                    format!("Operations[{i}].path must be a string"),
+                ));
+            }
+        };
+        let value = get("value").unwrap_or(&Value::Null);
+        let lower = path.as_deref().map(canonical);
+        match (kind.as_str(), lower.as_deref()) {
+            ("add", Some("members")) => change.add.extend(member_ids(value)?),
+            ("replace", Some("members")) => change.replace = Some(member_ids(value)?),
+            ("remove", Some("members")) => {
+                if value.is_null() {
+                    change.replace = Some(Vec::new());
+                } else {
+                    change.remove.extend(member_ids(value)?);
+                }
+            }
+            ("remove", Some(p)) if p.starts_with("members[") => {
+                let original = path.as_deref().unwrap_or_default();
+                let at = original.find('[').unwrap_or(0);
+                if let Some(id) = member_in_path(&format!("members{}", &original[at..]))? {
+                    change.remove.push(id);
+                }
+            }
+            ("add" | "replace", Some("displayname")) => {
+                change.display_name = Some(display_name(value)?)
+            }
+            ("add" | "replace", Some("externalid")) => {
+                change.external_id = Some(external_id(value)?)
+            }
+            ("remove", Some("externalid")) => change.external_id = Some(None),
+            ("add" | "replace", None) => {
+                let obj = value.as_object().ok_or_else(|| {
+                    invalid(format!(
+                        "Operations[{i}].value must be an object when there is no path"
+                    ))
+                })?;
+                for (k, v) in obj {
+                    match canonical(k).as_str() {
+                        "displayname" => change.display_name = Some(display_name(v)?),
+                        "externalid" => change.external_id = Some(external_id(v)?),
+                        "members" if kind == "add" => change.add.extend(member_ids(v)?),
+                        "members" => change.replace = Some(member_ids(v)?),
+                        _ => {}
+                    }
+                }
+            }
+            ("remove", None) => {
+                return Err(ScimError::bad(
+                    "noTarget",
+                    format!("Operations[{i}]: remove needs a path"),
+                ));
+            }
+            ("add" | "replace" | "remove", Some(_)) => {}
+            (other, _) => {
+                return Err(invalid(format!(
+                    "Operations[{i}].op {other:?} is not add, replace or remove"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// displayName, externalId and members of a full Group body (POST, PUT).
+type GroupBody = (String, Option<String>, Vec<IdentityId>);
+
+fn parse_group(body: &Map<String, Value>) -> Result<GroupBody, ScimError> {
+    let get = |name: &str| {
+        body.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let name = display_name(get("displayName").unwrap_or(&Value::Null))?;
+    let external = external_id(get("externalId").unwrap_or(&Value::Null))?;
+    let members = member_ids(get("members").unwrap_or(&Value::Null))?;
+    Ok((name, external, members))
+}
+
+pub(crate) async fn list_groups(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let params = ListParams::from_query(query.as_deref())?;
+    list(&state, &headers, &token, params).await
+}
+
+/// POST /Groups/.search.
+pub(crate) async fn search_groups(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let body = json_body(body).await?;
+    let params = ListParams::from_search(&body)?;
+    list(&state, &headers, &token, params).await
+}
+
+/// The rendered Groups matching `p` (None: the filter is not a Group
+/// filter) with their total, for the server-wide POST /.search.
+pub(crate) async fn matching(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: &ListParams,
+    offset: u64,
+    limit: u64,
+) -> Result<Option<(u64, Vec<Value>)>, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => match filter::parse_groups(f) {
+            Ok(f) => f,
+            Err(_) => return Ok(None),
+        },
+        None => Some((None, None, None)),
+    };
+    let Some((name, id, ext)) = filter else {
+        return Ok(Some((0, Vec::new())));
+    };
+    let base = base_url(state, headers);
+    let (total, groups) = state
+        .ctx
+        .store
+        .scim_groups(
+            &token.org_id,
+            name.as_deref(),
+            id.as_deref(),
+            ext.as_deref(),
+            offset,
+            limit,
+        )
+        .await?;
+    let rendered = groups
+        .iter()
+        .map(|g| {
+            let mut r = render(g, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(Some((total, rendered)))
+}
+
+async fn list(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    p: ListParams,
+) -> Result<Response, ScimError> {
+    let filter = match &p.filter {
+        Some(f) => filter::parse_groups(f).map_err(|d| ScimError::bad("invalidFilter", d))?,
+        None => Some((None, None, None)),
+    };
+    let base = base_url(state, headers);
+    let (total, groups) = match filter {
+        Some((name, id, ext)) => {
+            state
+                .ctx
+                .store
+                .scim_groups(
+                    &token.org_id,
+                    name.as_deref(),
+                    id.as_deref(),
+                    ext.as_deref(),
+                    (p.start - 1) as u64,
+                    p.count,
+                )
+                .await?
+        }
+        None => (0, Vec::new()),
+    };
+    let resources: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let mut r = render(g, &base);
+            project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
+            r
+        })
+        .collect();
+    Ok(list_response(total, p.start, resources))
+}
+
+pub(crate) async fn get_group(
+    State(state): State<ScimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let id = group_id(&id)?;
+    let base = base_url(&state, &headers);
+    let group = state
+        .ctx
+        .store
+        .scim_group(&token.org_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let q = query.as_deref();
+    let (attrs, excluded) = (
+        query_param(q, "attributes"),
+        query_param(q, "excludedAttributes"),
+    );
+    if attrs.is_none() && excluded.is_none() {
+        return Ok(group_response(StatusCode::OK, &group, &base));
+    }
+    let mut body = render(&group, &base);
+    project(&mut body, attrs.as_deref(), excluded.as_deref());
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+pub(crate) async fn create_group(
+    State(state): State<ScimState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let body = json_body(body).await?;
+    let (name, external, members) = parse_group(&body)?;
+    let base = base_url(&state, &headers);
+    let group = state
+        .ctx
+        .store
+        .scim_create_group(
+            token.actor(),
+            &token.org_id,
+            &name,
+            external.as_deref(),
+            &members,
+        )
+        .await?;
+    Ok(group_response(StatusCode::CREATED, &group, &base))
+}
+
+pub(crate) async fn replace_group(
+    State(state): State<ScimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let id = group_id(&id)?;
+    let body = json_body(body).await?;
+    let (name, external, members) = parse_group(&body)?;
+    let change = ScimGroupChange {
+        display_name: Some(name),
+        external_id: Some(external),
+        replace: Some(members),
+        ..Default::default()
+    };
+    update(&state, &headers, &token, &id, change).await
+}
+
+pub(crate) async fn patch_group(
+    State(state): State<ScimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let id = group_id(&id)?;
+    let body = json_body(body).await?;
+    let mut change = ScimGroupChange::default();
+    apply_patch(&mut change, &body)?;
+    update(&state, &headers, &token, &id, change).await
+}
+
+async fn update(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    id: &RoomId,
+    change: ScimGroupChange,
+) -> Result<Response, ScimError> {
+    let store = &state.ctx.store;
+    if store.scim_group(&token.org_id, id).await?.is_none() {
+        return Err(not_found(id));
+    }
+    let group = store
+        .scim_update_group(token.actor(), &token.org_id, id, change)
+        .await?;
+    Ok(group_response(
+        StatusCode::OK,
+        &group,
+        &base_url(state, headers),
+    ))
+}
+
+pub(crate) async fn delete_group(
+    State(state): State<ScimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimError> {
+    let token = authenticate(&state, &headers).await?;
+    let id = group_id(&id)?;
+    if state
+        .ctx
+        .store
+        .scim_group(&token.org_id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(not_found(&id));
+    }
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "Roster cannot delete rooms; remove the group's members instead",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_and_entra_group_patches_parse() {
+        let a = "ABCD1234";
+        let b = "EFGH5678";
+        let mut c = ScimGroupChange::default();
+        apply_patch(
+            &mut c,
+            json!({"schemas": [PATCH_SCHEMA], "Operations": [
+                {"op": "Add", "path": "members", "value": [{"value": a}]},
+                {"op": "Remove", "path": "members", "value": [{"value": b}]},
+                {"op": "remove", "path": format!("members[value eq \"{b}\"]")},
+                {"op": "Replace", "path": "displayName", "value": "Ops"},
+            ]})
+            .as_object()
+            .expect("object"),
+        )
+        .unwrap();
+        assert_eq!(c.add.len(), 1);
+        assert_eq!(c.remove.len(), 2);
+        assert_eq!(c.display_name.as_deref(), Some("Ops"));
+        let mut c = ScimGroupChange::default();
+        apply_patch(
+            &mut c,
+            json!({"Operations": [{"op": "replace", "value": {"id": "x", "displayName": "Ops 2", "members": [{"value": a}]}}]})
+                .as_object()
+                .expect("object"),
+        )
+        .unwrap();
+        assert_eq!(c.replace.as_deref().map(<[IdentityId]>::len), Some(1));
+        for bad in [
+            json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "nope"}]}]}),
+            json!({"Operations": [{"op": "remove", "path": "members[display eq \"x\"]"}]}),
+            json!({"Operations": [{"op": "replace", "path": "displayName", "value": ""}]}),
+        ] {
+            let mut c = ScimGroupChange::default();
+            assert!(
+                apply_patch(&mut c, bad.as_object().expect("object")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
