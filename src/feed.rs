@@ -241,6 +241,12 @@ impl Feed {
                 }
             }
         }));
+        if let Some(lease) = &self.lease {
+            let (lease, db, stop) = (lease.clone(), self.store.db().clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                lease.run_acknowledgements(&db, stop).await;
+            }));
+        }
         if self.store.backend() == DbBackend::Postgres {
             let feed = self.clone();
             let mut stop_listen = stop;

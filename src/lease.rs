@@ -13,17 +13,28 @@
 //! followed by `NOTIFY roster_acks`; writers also poll every few
 //! milliseconds in case a notification is lost.
 //!
+//! Waiting writers share their reads of `replica_leases`: one task per
+//! replica ([`Lease::run_acknowledgements`]) reads the lowest sequence
+//! number every other live replica has applied (a *round*) while anyone
+//! waits, and releases each writer whose commit preceded the start of that
+//! round and whose last event is at or below it. So the database sees one
+//! acknowledgement query per round however many writes wait, on the
+//! replica's own connections (`Store::control`), and a round wakes only
+//! the writers it releases: a burst of writes can take neither the
+//! connection pool nor the CPU from the feed and the renewals it waits for.
+//!
 //! Clock assumption: the replica's monotonic clock and the database clock
 //! run at the same rate to within `MARGIN` per `LEASE` (no assumption about
 //! their offset). A dead or partitioned replica costs writers a one-time
 //! wait of at most one `LEASE`; after that its row has expired and nobody
 //! waits for it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot, watch};
 
 use crate::domain::{Error, Result};
 use crate::store::statement;
@@ -52,6 +63,20 @@ pub struct Lease {
     acks: Notify,
     /// Renewals so far (for tests and the benchmark).
     renewals: AtomicU64,
+    /// Acknowledgement rounds started so far.
+    rounds_started: AtomicU64,
+    /// Writers waiting, by the sequence number they wait for.
+    waiting: std::sync::Mutex<Waiting>,
+    /// Wakes the acknowledgement task: a writer started waiting.
+    wanted: Notify,
+}
+
+/// The writers waiting for acknowledgements.
+#[derive(Debug, Default)]
+struct Waiting {
+    next: u64,
+    /// (sequence number, writer) -> (rounds started before it waited, wake-up).
+    writers: BTreeMap<(i64, u64), (u64, oneshot::Sender<()>)>,
 }
 
 impl Lease {
@@ -66,6 +91,9 @@ impl Lease {
             ),
             acks: Notify::new(),
             renewals: AtomicU64::new(0),
+            rounds_started: AtomicU64::new(0),
+            waiting: std::sync::Mutex::default(),
+            wanted: Notify::new(),
         }
     }
 
@@ -140,47 +168,116 @@ impl Lease {
 
     /// Waits until every other replica with a live lease has applied
     /// `seq`, or its lease has expired. Bounded by one lease for a dead or
-    /// partitioned replica.
-    pub async fn await_replicas(&self, db: &DatabaseConnection, seq: i64) -> Result<()> {
-        let start = Instant::now();
+    /// partitioned replica. Call after the commit of `seq`: only rounds
+    /// started after this call count. Needs [`Lease::run_acknowledgements`]
+    /// running (the feed starts it).
+    pub async fn await_replicas(&self, seq: i64) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            // Read under the lock the task takes to start a round, so a
+            // round numbered above `after` began after this commit.
+            let after = self.rounds_started.load(Ordering::SeqCst);
+            let id = w.next;
+            w.next += 1;
+            w.writers.insert((seq, id), (after, tx));
+        }
+        self.wanted.notify_one();
+        match tokio::time::timeout(ACK_CAP, rx).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Error::Unavailable(format!(
+                "the change (event {seq}) is committed, but not every replica confirmed it \
+                 within {ACK_CAP:?}"
+            ))),
+        }
+    }
+
+    /// The acknowledgement task: while writers wait, reads the other
+    /// replicas' acknowledgements (at once, then after each renewal
+    /// notification or every `ACK_POLL`) and releases the writers each
+    /// round covers. Returns once `stop` has changed and nobody waits.
+    pub async fn run_acknowledgements(
+        &self,
+        db: &DatabaseConnection,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            let idle = {
+                let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                // Writers that gave up (ACK_CAP) leave.
+                w.writers.retain(|_, (_, tx)| !tx.is_closed());
+                w.writers.is_empty()
+            };
+            if idle {
+                tokio::select! {
+                    _ = self.wanted.notified() => {}
+                    _ = stop.changed() => return,
+                }
+                continue;
+            }
+            let notified = self.acks.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let number = {
+                let _w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                self.rounds_started.fetch_add(1, Ordering::SeqCst) + 1
+            };
+            if let Some(confirmed) = self.round(db).await {
+                let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                let covered: Vec<(i64, u64)> = w
+                    .writers
+                    .range(..=(confirmed, u64::MAX))
+                    .filter(|(_, (after, _))| *after < number)
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in covered {
+                    if let Some((_, tx)) = w.writers.remove(&k) {
+                        let _ = tx.send(());
+                    }
+                }
+                if w.writers.is_empty() {
+                    continue;
+                }
+            }
+            // Someone still waits: for a renewal, a new writer, or the poll
+            // (also after `stop`: the calls draining at shutdown still
+            // need their acknowledgements).
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = self.wanted.notified() => {}
+                _ = tokio::time::sleep(ACK_POLL) => {}
+            }
+        }
+    }
+
+    /// The lowest sequence number the other live replicas have applied
+    /// (`i64::MAX` when there is none), `None` when the read failed.
+    async fn round(&self, db: &DatabaseConnection) -> Option<i64> {
         // FOR SHARE waits for a renewal in flight, and the expiry is judged
         // on the database clock after the locks are held: a replica whose
         // row is seen expired here can only come back as a rejoin.
         let sql = format!(
             "WITH r AS MATERIALIZED (SELECT applied_seq, expires_at FROM replica_leases \
              WHERE id <> ? FOR SHARE) \
-             SELECT COUNT(*) AS n FROM r WHERE applied_seq < ? AND expires_at > {DB_NOW_MS}"
+             SELECT MIN(applied_seq) AS m FROM r WHERE expires_at > {DB_NOW_MS}"
         );
-        loop {
-            let notified = self.acks.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let pending = db
-                .query_one_raw(statement(
-                    DbBackend::Postgres,
-                    &sql,
-                    vec![self.id.clone().into(), seq.into()],
-                ))
-                .await
-                .map_err(Error::from)
-                .and_then(|row| match row {
-                    Some(r) => Ok(r.try_get::<i64>("", "n")?),
-                    None => Ok(0),
-                });
-            match pending {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read replica acknowledgements"),
-            }
-            if start.elapsed() > ACK_CAP {
-                return Err(Error::Unavailable(format!(
-                    "the change (event {seq}) is committed, but not every replica confirmed \
-                     it within {ACK_CAP:?}"
-                )));
-            }
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep(ACK_POLL) => {}
+        let read = db
+            .query_one_raw(statement(
+                DbBackend::Postgres,
+                &sql,
+                vec![self.id.clone().into()],
+            ))
+            .await
+            .map_err(Error::from)
+            .and_then(|row| match row {
+                Some(r) => Ok(r.try_get::<Option<i64>>("", "m")?.unwrap_or(i64::MAX)),
+                None => Ok(i64::MAX),
+            });
+        match read {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read replica acknowledgements");
+                None
             }
         }
     }

@@ -44,6 +44,11 @@ pub mod bench_pb {
     tonic::include_proto!("roster.bench.v1");
 }
 
+/// Connections of the PostgreSQL pool kept for the replica's own
+/// bookkeeping (`Store::control`): the LISTEN connection, the feed's log
+/// reads and lease renewals, the writers' acknowledgement rounds.
+const CONTROL_CONNECTIONS: u32 = 4;
+
 /// Connects to the configured database and applies pending migrations
 /// (with `no_migrate`, only checks that none are pending).
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Store> {
@@ -59,7 +64,17 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
             config::redact_url(&config.database_url)
         )
     })?;
-    let store = Store::new(db, clock).with_read_timeout(config.db_acquire_timeout);
+    let mut store = Store::new(db, clock).with_read_timeout(config.db_acquire_timeout);
+    if store.backend() == sea_orm::DbBackend::Postgres {
+        let control = store::connect_with(
+            &config.database_url,
+            CONTROL_CONNECTIONS,
+            config.db_acquire_timeout,
+        )
+        .await
+        .context("opening the replica's bookkeeping connections")?;
+        store = store.with_control(control);
+    }
     if config.no_migrate {
         store.check_schema().await.context("checking the schema")?;
     } else {
@@ -159,7 +174,7 @@ pub async fn run(
     }
 
     let caches = Arc::new(cache::Caches::new());
-    let feed = feed::Feed::new(store.clone(), caches.clone()).await?;
+    let feed = feed::Feed::new(store.control(), caches.clone()).await?;
     let observer: Arc<dyn store::CommitObserver> = feed.clone();
     store.set_observer(&observer);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -94,6 +94,12 @@ pub trait CommitObserver: Send + Sync {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// The replica's own bookkeeping (C0): the feed's log reads, the lease
+    /// renewal and listener, the acknowledgement rounds of waiting
+    /// writers. A pool of its own on PostgreSQL, so that a burst of calls
+    /// that takes every connection of `db` cannot stop the very renewals
+    /// those calls' commits wait for; `db` itself otherwise.
+    control: DatabaseConnection,
     clock: Arc<dyn Clock>,
     /// Weak: the observer (the feed) holds a `Store` itself.
     observer: Arc<std::sync::RwLock<Option<std::sync::Weak<dyn CommitObserver>>>>,
@@ -150,6 +156,7 @@ impl Store {
     /// Wraps a connection. Call [`Store::migrate`] before use.
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
         Store {
+            control: db.clone(),
             db,
             clock,
             observer: Arc::new(std::sync::RwLock::new(None)),
@@ -157,6 +164,21 @@ impl Store {
             lease: Arc::new(std::sync::OnceLock::new()),
             read_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             waits: PoolWaits::default(),
+        }
+    }
+
+    /// Gives the replica's bookkeeping its own pool (see `control`).
+    pub fn with_control(mut self, control: DatabaseConnection) -> Self {
+        self.control = control;
+        self
+    }
+
+    /// This store on the bookkeeping pool: for the feed, whose reads and
+    /// lease renewals must not queue behind the calls.
+    pub fn control(&self) -> Store {
+        Store {
+            db: self.control.clone(),
+            ..self.clone()
         }
     }
 
@@ -192,7 +214,7 @@ impl Store {
     /// event `seq` (or its lease ran out); at once without a lease.
     pub async fn await_replicas(&self, seq: i64) -> Result<()> {
         match self.lease.get() {
-            Some(lease) => lease.await_replicas(&self.db, seq).await,
+            Some(lease) => lease.await_replicas(seq).await,
             None => Ok(()),
         }
     }

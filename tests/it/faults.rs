@@ -476,7 +476,100 @@ async fn c0_a_stopped_database_fails_fast_and_health_follows() {
     }
 }
 
+// ---- a burst of writes ---------------------------------------------------
+
+/// C0 under load: a burst of writes on B, far more than B's connection
+/// pool holds, while A is a live replica. Each commit waits for A's
+/// acknowledgement; neither those waits nor the writes queueing for a
+/// connection may starve B's own feed and lease renewal (had B's renewal
+/// queued behind the writes for longer than a lease, B would have lapsed:
+/// caches off, writers on A no longer waiting for it). So both leases stay
+/// live throughout, and every write answers OK or, when no connection
+/// came free in time, UNAVAILABLE.
+async fn c0_a_burst_of_writes_does_not_starve_the_feed() {
+    const WRITES: usize = 1000;
+    let a = TestServer::start(Backend::Postgres).await;
+    let b = a.replica_tuned(|c| c.db_max_connections = 2).await;
+    let start = Instant::now();
+    while live_leases(&a.database_url).await < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never took a lease"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let sampler = async {
+        let (mut samples, mut lapsed) = (0usize, 0usize);
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            samples += 1;
+            if live_leases(&a.database_url).await < 2 {
+                lapsed += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (samples, lapsed)
+    };
+    // The burst on a connection of its own, so the probes do not queue
+    // behind its streams.
+    let own = tonic::transport::Channel::from_shared(format!("http://{}", b.addr))
+        .expect("uri")
+        .connect_lazy();
+    let bearer: tonic::metadata::MetadataValue<_> =
+        format!("Bearer {SERVICE_KEY}").parse().expect("ascii");
+    let burst = async {
+        let calls = (0..WRITES).map(|i| {
+            let bearer = bearer.clone();
+            let mut svc = pb::identity_service_client::IdentityServiceClient::with_interceptor(
+                own.clone(),
+                move |mut req: tonic::Request<()>| {
+                    req.metadata_mut().insert("authorization", bearer.clone());
+                    Ok(req)
+                },
+            );
+            async move {
+                svc.create_identity(pb::CreateIdentityRequest {
+                    identity: Some(pb::Identity {
+                        display_name: format!("Burst {i}"),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ())
+            }
+        });
+        let results = futures::future::join_all(calls).await;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        results
+    };
+    let started = Instant::now();
+    let ((samples, lapsed), results) = tokio::join!(sampler, burst);
+    let took = started.elapsed();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    for r in &results {
+        if let Err(s) = r {
+            assert_eq!(
+                s.code(),
+                Code::Unavailable,
+                "a write failed otherwise: {s:?}"
+            );
+        }
+    }
+    assert!(ok > 0, "no write of the burst succeeded");
+    assert!(
+        samples >= 5,
+        "the burst ({took:?}) ended before it was sampled ({samples} samples)"
+    );
+    assert_eq!(
+        lapsed, 0,
+        "a lease lapsed in {lapsed} of {samples} samples during a burst of {WRITES} writes on \
+         B ({ok} OK, {took:?})"
+    );
+}
+
 pg_tests!(
+    c0_a_burst_of_writes_does_not_starve_the_feed,
     c0_a_killed_replica_delays_a_write_by_at_most_one_lease,
     c0_a_partitioned_replica_never_serves_the_old_answer,
     c0_a_stopped_database_fails_fast_and_health_follows,

@@ -25,9 +25,8 @@ use crate::{Ctx, SERVICE_KEY};
 
 /// Writes per write-latency row.
 const WRITES: usize = 50;
-/// Members toggled (deactivated, reactivated) by the churn on replica B;
-/// each comes round every `CHURNERS / rate` seconds.
-const CHURNERS: usize = 100;
+/// Churn writes in flight at most.
+const CHURN_IN_FLIGHT: usize = 32;
 
 struct Writes {
     revoke: Stats,
@@ -233,67 +232,89 @@ pub async fn replica_rows(
     }
     // Churn: 1 % of the members change per second, on B.
     let members: usize = seeded.orgs.iter().map(|o| o.members.len()).sum();
-    under_churn(ctx, hot, &b_chan[0], org, (members / 100).max(1), rows).await?;
+    let orgs: Vec<&str> = seeded.orgs.iter().map(|o| o.id.as_str()).collect();
+    under_churn(ctx, hot, &b_chan[0], &orgs, (members / 100).max(1), rows).await?;
     drop(b_chan);
     drop(replica);
     partitioned_replica(ctx, url, &hot.sessions[0], rows).await
 }
 
-/// Deactivates and reactivates `churners` in turn, `rate` changes per
-/// second, each on its own task so the rate holds however long one write
-/// takes.
+/// Member churn on another replica: every churner alternates
+/// DeactivateMember and ReactivateMember once per second on its own task
+/// (start times spread over the first second), so `churners.len()` changes
+/// per second as long as the writes keep up, with at most `CHURN_IN_FLIGHT`
+/// of them in flight (as a well-behaved client would: the rest wait their
+/// turn instead of queueing for B's connection pool). A refused or failed
+/// change is counted, and the first one kept for the report.
 struct Churn {
     stop: Arc<AtomicBool>,
     changes: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
+    failures: Arc<AtomicU64>,
+    first_failure: Arc<std::sync::Mutex<Option<tonic::Status>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Churn {
-    fn start(
-        m: MembershipServiceClient<Authed>,
-        org: &str,
-        churners: Vec<String>,
-        rate: usize,
-    ) -> Churn {
+    fn start(m: MembershipServiceClient<Authed>, churners: Vec<(String, String)>) -> Churn {
         let stop = Arc::new(AtomicBool::new(false));
         let changes = Arc::new(AtomicU64::new(0));
-        let (s, n, org) = (stop.clone(), changes.clone(), org.to_owned());
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1) / rate as u32);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            let mut i = 0usize;
-            while !s.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let id = churners[i % churners.len()].clone();
-                let deactivate = (i / churners.len()).is_multiple_of(2);
-                tokio::spawn(Self::change(
-                    m.clone(),
-                    org.clone(),
-                    id,
-                    deactivate,
-                    n.clone(),
-                ));
-                i += 1;
-            }
-        });
+        let failures = Arc::new(AtomicU64::new(0));
+        let first_failure = Arc::new(std::sync::Mutex::new(None));
+        let n = churners.len().max(1) as u32;
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(CHURN_IN_FLIGHT));
+        let tasks = churners
+            .into_iter()
+            .enumerate()
+            .map(|(i, (org, id))| {
+                let (stop, changes) = (stop.clone(), changes.clone());
+                let (failures, first) = (failures.clone(), first_failure.clone());
+                let (mut m, in_flight) = (m.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    let start = tokio::time::Instant::now() + Duration::from_secs(1) * i as u32 / n;
+                    let mut tick = tokio::time::interval_at(start, Duration::from_secs(1));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    let mut deactivated = false;
+                    while !stop.load(Ordering::Relaxed) {
+                        tick.tick().await;
+                        let Ok(_turn) = in_flight.acquire().await else {
+                            break;
+                        };
+                        match Self::change(&mut m, &org, &id, !deactivated).await {
+                            Ok(()) => {
+                                deactivated = !deactivated;
+                                changes.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(status) => {
+                                if let Ok(mut f) = first.lock() {
+                                    f.get_or_insert(status);
+                                }
+                                failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
         Churn {
             stop,
             changes,
-            task,
+            failures,
+            first_failure,
+            tasks,
         }
     }
 
     async fn change(
-        mut m: MembershipServiceClient<Authed>,
-        org: String,
-        id: String,
+        m: &mut MembershipServiceClient<Authed>,
+        org: &str,
+        id: &str,
         deactivate: bool,
-        changes: Arc<AtomicU64>,
-    ) {
-        let res = if deactivate {
+    ) -> Result<(), tonic::Status> {
+        let (organization_id, identity_id) = (org.to_owned(), id.to_owned());
+        if deactivate {
             m.deactivate_member(pb::DeactivateMemberRequest {
-                organization_id: org,
-                identity_id: id,
+                organization_id,
+                identity_id,
                 ..Default::default()
             })
             .await
@@ -301,51 +322,79 @@ impl Churn {
         } else {
             m.reactivate_member(pb::ReactivateMemberRequest {
                 request_id: String::new(),
-                organization_id: org,
-                identity_id: id,
+                organization_id,
+                identity_id,
             })
             .await
             .map(|_| ())
-        };
-        if res.is_ok() {
-            changes.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Stops; returns the changes made since the last reset.
-    async fn finish(self) -> u64 {
+    /// Zeroes the counts (after the warm-up).
+    fn reset(&self) {
+        self.changes.store(0, Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+    }
+
+    /// Stops; returns the changes and failures since the last reset, and
+    /// the first failure.
+    async fn finish(self) -> (u64, u64, Option<tonic::Status>) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.task.await;
-        self.changes.load(Ordering::Relaxed)
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let first = self.first_failure.lock().ok().and_then(|mut f| f.take());
+        (
+            self.changes.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+            first,
+        )
     }
 }
 
 /// CheckAccess and ValidateSession on A while B changes `rate` members
-/// per second; ratios to echo runs bracketing both.
+/// (spread over `orgs`) per second; ratios to echo runs bracketing both.
 async fn under_churn(
     ctx: &Ctx<'_>,
     hot: &HotPaths<'_>,
     b: &Channel,
-    org: &str,
+    orgs: &[&str],
     rate: usize,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let (label, echo) = (ctx.label, ctx.echo);
     let (in_flight, duration) = (ctx.args.in_flight, ctx.duration);
     eprintln!("[{label}] hot paths under churn ({rate} member changes/s on B) …");
-    let churners = new_members(b, org, "Churn", CHURNERS).await?;
-    let churn = Churn::start(membership_client(b), org, churners, rate);
+    // Spread over the organizations as real churn is (one organization's
+    // changes queue on its row lock).
+    let mut churners = Vec::with_capacity(rate);
+    for i in 0..rate {
+        let org = orgs[i % orgs.len()];
+        let id = new_members(b, org, "Churn", 1).await?.remove(0);
+        churners.push((org.to_owned(), id));
+    }
+    let churn = Churn::start(membership_client(b), churners);
     // Steady state first, as for the plain CheckAccess row: every probe
     // answered once, so the row measures what the churn costs.
     hot.warm_probes().await?;
     let t = Instant::now();
-    churn.changes.store(0, Ordering::Relaxed);
+    churn.reset();
     let echo_before = echo.measure(in_flight, duration).await?.ops;
     let access = hot.load(Call::CheckAccess, in_flight).await?;
     let validate = hot.load(Call::ValidateSession, in_flight).await?;
     let echo_after = echo.measure(in_flight, duration).await?.ops;
-    let changes = churn.finish().await;
+    let (changes, failures, first) = churn.finish().await;
     let achieved = changes as f64 / t.elapsed().as_secs_f64();
+    if failures > 0 {
+        let first = first.map_or(String::new(), |s| {
+            format!("{:?}: {}", s.code(), s.message())
+        });
+        eprintln!("  churn: {failures} changes refused or failed; the first: {first}");
+        rows.push(Row::note(
+            format!("churn changes refused or failed: {failures} (first: {first})"),
+            label,
+        ));
+    }
     let echo_ops = (echo_before + echo_after) / 2.0;
     for (what, st) in [("CheckAccess", &access), ("ValidateSession", &validate)] {
         let name =
