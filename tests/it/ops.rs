@@ -115,7 +115,7 @@ async fn o1_reflection_serves_the_error_detail_types(b: Backend) {
 }
 
 /// `GET /metrics` on the metrics listener, whole HTTP response as text.
-pub(crate) async fn scrape(s: &TestServer) -> String {
+async fn scrape(s: &TestServer) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
         .await
