@@ -214,6 +214,8 @@ text_enum!(
         ScimUserUpdated = "SCIM_USER_UPDATED",
         /// A room was renamed (SCIM Group displayName).
         RoomUpdated = "ROOM_UPDATED",
+        /// DeleteRoom or a SCIM Group DELETE.
+        RoomDeleted = "ROOM_DELETED",
     }
 );
 

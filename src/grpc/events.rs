@@ -482,6 +482,7 @@ mod tests {
             EventType::ScimTokenRevoked,
             EventType::ScimUserUpdated,
             EventType::RoomUpdated,
+            EventType::RoomDeleted,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

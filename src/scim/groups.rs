@@ -5,12 +5,12 @@
 //! members as room MEMBERs; PATCH renames and adds or removes members
 //! (`members[value eq "…"]`, Entra's `remove` with a value list, Okta's
 //! `replace` of the whole list); PUT replaces name and members. A replaced
-//! member list keeps the room's admins. Rooms cannot be deleted in Roster:
-//! DELETE is 501.
+//! member list keeps the room's admins. DELETE is DeleteRoom (the room's
+//! memberships and assignments go with it).
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
@@ -476,20 +476,16 @@ pub(crate) async fn delete_group(
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let id = group_id(&id)?;
-    if state
+    state
         .ctx
         .store
-        .scim_group(&token.org_id, &id)
-        .await?
-        .is_none()
-    {
-        return Err(not_found(&id));
-    }
-    Err(ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "Roster cannot delete rooms; remove the group's members instead",
-    ))
+        .scim_delete_group(token.actor(), &token.org_id, &id)
+        .await
+        .map_err(|e| match e {
+            crate::domain::Error::NotFound { .. } => not_found(&id),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

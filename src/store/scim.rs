@@ -24,6 +24,7 @@ use super::records::{
     lock_org, member_event, member_not_found, require_active_member, room_not_found,
 };
 use super::room_guard::{hand_over_rooms, orphaned_rooms};
+use super::rooms::apply_room_deletion;
 use super::rows::{count, one, rows};
 use super::{Store, Txn, is_unique_violation, seats, to_time};
 use crate::domain::{
@@ -1040,6 +1041,18 @@ impl Store {
             }
             let group = load_group(&txn, org, &id).await?;
             Ok((txn, group))
+        })
+        .await
+    }
+
+    /// DELETE /Groups/{id}: DeleteRoom's step (room memberships and the
+    /// room's assignments go with it; ROOM_DELETED, reason PROVISIONING),
+    /// if the room belongs to `org`. One transaction.
+    pub async fn scim_delete_group(&self, actor: Actor, org: &OrgId, room: &RoomId) -> Result<()> {
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            apply_room_deletion(&mut txn, org, room, Some("PROVISIONING")).await?;
+            Ok((txn, ()))
         })
         .await
     }

@@ -886,7 +886,7 @@ async fn room_members(s: &TestServer, room: &str) -> Vec<(String, i32)> {
 
 /// Group push as Okta and Entra do it: create with members, rename,
 /// members added and removed by PATCH, a PUT of the whole list; the room
-/// keeps the organization's admin as room admin. No DELETE (501).
+/// keeps the organization's admin as room admin; DELETE deletes the room.
 async fn scim_group_push(b: Backend) {
     let s = TestServer::start(b).await;
     let (org, admin, _) = org(&s, 10).await;
@@ -1019,20 +1019,57 @@ async fn scim_group_push(b: Backend) {
         )
         .await;
     assert_error(&r, 409, None);
-    assert_error(
-        &scim.raw("DELETE", &format!("/Groups/{room}"), None).await,
-        501,
-        None,
-    );
-    // Another organization's token sees no such group.
+    // Another organization's token sees no such group, and cannot delete it.
     let (other, _, _) = self::org(&s, 5).await;
     let (_, other_token) = scim_token(&s, &other).await;
+    let other_scim = Scim::new(&s, &other_token);
+    assert_error(&other_scim.get(&format!("/Groups/{room}")).await, 404, None);
     assert_error(
-        &Scim::new(&s, &other_token)
-            .get(&format!("/Groups/{room}"))
+        &other_scim
+            .raw("DELETE", &format!("/Groups/{room}"), None)
             .await,
         404,
         None,
+    );
+    // DELETE is DeleteRoom: 204, the room and its memberships are gone.
+    s.create_assignment(&room, &users[2], "Ends with the room")
+        .await;
+    let deleted = scim.raw("DELETE", &format!("/Groups/{room}"), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_error(&scim.get(&format!("/Groups/{room}")).await, 404, None);
+    let access = s
+        .svc_membership()
+        .check_access(pb::CheckAccessRequest {
+            identity_id: users[2].clone(),
+            organization_id: org.clone(),
+            room_id: room.clone(),
+        })
+        .await;
+    assert_eq!(
+        access.map(|_| ()).map_err(|e| e.code()),
+        Err(tonic::Code::NotFound)
+    );
+    assert_error(
+        &scim.raw("DELETE", &format!("/Groups/{room}"), None).await,
+        404,
+        None,
+    );
+    let by_ext = scim
+        .get("/Groups?filter=externalId%20eq%20%22okta-grp-1%22")
+        .await;
+    assert_eq!(by_ext.body["totalResults"], json!(0));
+    let events = s.org_events(&org).await;
+    let gone = events
+        .iter()
+        .find(|e| e.event_type == roster::domain::EventType::RoomDeleted)
+        .expect("ROOM_DELETED");
+    assert_eq!(gone.subject_id, room);
+    assert_eq!(gone.reason, "PROVISIONING");
+    assert_eq!(gone.actor.kind, roster::domain::ActorKind::ScimToken);
+    assert!(
+        gone.attributes
+            .contains(&("assignments_deleted".to_owned(), "1".to_owned())),
+        "{gone:?}"
     );
     s.stop().await;
 }
