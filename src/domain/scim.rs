@@ -68,6 +68,9 @@ pub struct ScimUser {
     pub email_primary: Option<bool>,
     /// The membership's state (`active` = ACTIVE).
     pub state: MemberState,
+    /// A client removed `active` (RFC 7644 §3.5.2.2): the member is
+    /// active (the default) and `active` is not returned.
+    pub active_unassigned: bool,
     /// When the SCIM record was created.
     pub created_at: Timestamp,
     /// When it (or the membership's state through SCIM) last changed.
@@ -97,6 +100,9 @@ pub struct NewScimUser {
     pub email_primary: Option<bool>,
     /// `active` (default true); false creates the member, then deactivates it.
     pub active: bool,
+    /// `active` was removed: reset to its default (true) and unassigned
+    /// until a client sets it again.
+    pub active_unassigned: bool,
 }
 
 /// PUT / PATCH /Users/{id}: the attributes after the change (the SCIM

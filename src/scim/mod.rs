@@ -595,10 +595,16 @@ fn group_resource_type(base: &str) -> Value {
 fn group_schema(base: &str) -> Value {
     let mut members = attr("members", "complex", false, "none", "readWrite");
     members["multiValued"] = Value::Bool(true);
+    // Members are Users (no nested groups): `$ref` references a User,
+    // `type` is "User".
+    let mut reference = attr("$ref", "reference", false, "none", "immutable");
+    reference["referenceTypes"] = json!(["User"]);
+    let mut kind = attr("type", "string", false, "none", "immutable");
+    kind["canonicalValues"] = json!(["User"]);
     members["subAttributes"] = json!([
         attr("value", "string", false, "none", "immutable"),
-        attr("$ref", "reference", false, "none", "immutable"),
-        attr("type", "string", false, "none", "immutable"),
+        reference,
+        kind,
     ]);
     json!({
         "schemas": [SCHEMA_SCHEMA],
@@ -655,6 +661,17 @@ fn attr(name: &str, kind: &str, required: bool, uniqueness: &str, mutability: &s
     })
 }
 
+/// `active`: the membership's state; unassigned (removed) is the default,
+/// an active membership.
+fn active_attr() -> Value {
+    let mut a = attr("active", "boolean", false, "none", "readWrite");
+    a["description"] = json!(
+        "The membership is ACTIVE (true) or DEACTIVATED (false); unassigned (after a remove) \
+         means active, the default"
+    );
+    a
+}
+
 fn user_schema(base: &str) -> Value {
     let mut name = attr("name", "complex", false, "none", "readWrite");
     name["subAttributes"] = json!([
@@ -681,7 +698,7 @@ fn user_schema(base: &str) -> Value {
             attr("displayName", "string", false, "none", "readWrite"),
             name,
             emails,
-            attr("active", "boolean", false, "none", "readWrite"),
+            active_attr(),
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}")},
     })

@@ -38,7 +38,6 @@ fn render(u: &ScimUser, base: &str) -> Value {
         "schemas": [USER_SCHEMA],
         "id": u.identity_id.as_str(),
         "userName": u.user_name,
-        "active": u.state == MemberState::Active,
         "meta": {
             "resourceType": "User",
             "created": millis(u.created_at),
@@ -46,6 +45,12 @@ fn render(u: &ScimUser, base: &str) -> Value {
             "location": format!("{base}/Users/{}", u.identity_id),
         },
     });
+    // A removed `active` stays unassigned while the member is active (its
+    // default); a deactivated member is always `active: false`.
+    let active = u.state == MemberState::Active;
+    if !(active && u.active_unassigned) {
+        user["active"] = json!(active);
+    }
     if let Some(e) = &u.external_id {
         user["externalId"] = json!(e);
     }
@@ -106,6 +111,7 @@ fn attrs_of(u: &ScimUser) -> NewScimUser {
         email_type: u.email_type.clone(),
         email_primary: u.email_primary,
         active: u.state == MemberState::Active,
+        active_unassigned: u.active_unassigned && u.state == MemberState::Active,
     }
 }
 
@@ -221,7 +227,10 @@ fn set(u: &mut NewScimUser, path: &str, v: &Value) -> Result<(), ScimError> {
         }
         "externalid" => u.external_id = text("externalId", v)?,
         "displayname" => u.display_name = text("displayName", v)?,
-        "active" => u.active = boolean("active", v)?,
+        "active" => {
+            u.active = boolean("active", v)?;
+            u.active_unassigned = false;
+        }
         "name" => match v {
             Value::Object(parts) => {
                 for (k, part) in parts {
@@ -262,6 +271,12 @@ fn remove(u: &mut NewScimUser, path: &str) -> Result<(), ScimError> {
         }
         "externalid" => u.external_id = None,
         "displayname" => u.display_name = None,
+        // Unassigned means the default: an active membership (a
+        // deactivated member is reactivated, as by `active: true`).
+        "active" => {
+            u.active = true;
+            u.active_unassigned = true;
+        }
         "name" => {
             u.given_name = None;
             u.family_name = None;
@@ -280,10 +295,12 @@ fn remove(u: &mut NewScimUser, path: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// A full User body (POST, PUT). `active` defaults to `default_active`.
-fn parse_user(body: &Map<String, Value>, default_active: bool) -> Result<NewScimUser, ScimError> {
+/// A full User body (POST, PUT). `active` left out keeps `active` and
+/// `active_unassigned` of `keep` (POST: active).
+fn parse_user(body: &Map<String, Value>, keep: (bool, bool)) -> Result<NewScimUser, ScimError> {
     let mut u = NewScimUser {
-        active: default_active,
+        active: keep.0,
+        active_unassigned: keep.1,
         ..Default::default()
     };
     for (k, v) in body {
@@ -573,7 +590,7 @@ pub(crate) async fn create_user(
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let body = json_body(body).await?;
-    let new = parse_user(&body, true)?;
+    let new = parse_user(&body, (true, false))?;
     let base = base_url(&state, &headers);
     let user = state
         .ctx
@@ -598,7 +615,8 @@ pub(crate) async fn replace_user(
         .await?
         .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
     // `active` left out keeps the member's state.
-    let change = parse_user(&body, current.state == MemberState::Active)?;
+    let kept = attrs_of(&current);
+    let change = parse_user(&body, (kept.active, kept.active_unassigned))?;
     let base = base_url(&state, &headers);
     let user = store
         .scim_update_user(token.actor(), &token.org_id, &id, change)

@@ -134,12 +134,15 @@ pub(super) async fn purge_identity(
         .collect::<Result<_>>()?;
     // Never undoable (W6): earlier removals' copies go too.
     forget_identity(txn, identity).await?;
-    // The SCIM attributes (userName, e-mail, names) are personal data (I4).
-    txn.exec(
-        "DELETE FROM scim_users WHERE identity_id = ?",
-        vec![identity.as_str().into()],
-    )
-    .await?;
+    // The SCIM attributes (userName, e-mail, names) are personal data (I4);
+    // the rooms it stewarded lose it with its room memberships.
+    for table in ["scim_users", "scim_group_stewards"] {
+        txn.exec(
+            &format!("DELETE FROM {table} WHERE identity_id = ?"),
+            vec![identity.as_str().into()],
+        )
+        .await?;
+    }
     if orgs.is_empty() {
         return Ok(orgs);
     }

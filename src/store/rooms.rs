@@ -338,8 +338,10 @@ pub(super) async fn apply_room_deletion(
     let members = txn
         .exec("DELETE FROM room_members WHERE room_id = ?", key())
         .await?;
-    txn.exec("DELETE FROM scim_groups WHERE room_id = ?", key())
-        .await?;
+    for table in ["scim_groups", "scim_group_stewards"] {
+        txn.exec(&format!("DELETE FROM {table} WHERE room_id = ?"), key())
+            .await?;
+    }
     txn.exec("DELETE FROM rooms WHERE id = ?", key()).await?;
     let mut event = NewEvent::new(EventType::RoomDeleted, room.as_str())
         .org(org)

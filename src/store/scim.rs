@@ -67,6 +67,7 @@ const USER_SELECT: &str = "SELECT m.identity_id AS identity_id, \
      su.email_primary AS email_primary, \
      CASE WHEN su.identity_id IS NULL THEN i.email ELSE su.email END AS email, \
      m.state AS state, \
+     CASE WHEN su.active_unassigned THEN 1 ELSE 0 END AS active_unassigned, \
      COALESCE(su.created_at, m.joined_at) AS created_at, \
      COALESCE(su.updated_at, m.joined_at) AS updated_at \
      FROM members m JOIN identities i ON i.id = m.identity_id \
@@ -94,6 +95,10 @@ fn user_from_row(r: &QueryResult) -> Result<ScimUser> {
                 .map(|v| v != 0),
         },
         state: MemberState::from_db(&state).unwrap_or(MemberState::Deactivated),
+        active_unassigned: match r.try_get::<i32>("", "active_unassigned") {
+            Ok(v) => v != 0,
+            Err(_) => r.try_get::<i64>("", "active_unassigned")? != 0,
+        },
         created_at: to_time(r.try_get("", "created_at")?),
         updated_at: to_time(r.try_get("", "updated_at")?),
     })
@@ -242,13 +247,14 @@ async fn put_attributes(
             "SELECT user_name, external_id, display_name, given_name, family_name, \
              formatted_name, email, email_type, \
              CASE WHEN email_primary IS NULL THEN NULL WHEN email_primary THEN 'true' \
-             ELSE 'false' END AS email_primary \
+             ELSE 'false' END AS email_primary, \
+             CASE WHEN active_unassigned THEN 'true' ELSE 'false' END AS active_unassigned \
              FROM scim_users WHERE organization_id = ? AND identity_id = ?",
             vec![org.as_str().into(), identity.as_str().into()],
         )
         .await?;
     let now = txn.now_ms();
-    let values = |r: &QueryResult| -> Result<[Option<String>; 9]> {
+    let values = |r: &QueryResult| -> Result<[Option<String>; 10]> {
         Ok([
             r.try_get("", "user_name")?,
             r.try_get("", "external_id")?,
@@ -259,6 +265,7 @@ async fn put_attributes(
             r.try_get("", "email")?,
             r.try_get("", "email_type")?,
             r.try_get("", "email_primary")?,
+            r.try_get("", "active_unassigned")?,
         ])
     };
     let wanted = [
@@ -271,6 +278,7 @@ async fn put_attributes(
         u.email.clone(),
         u.email_type.clone(),
         u.email_primary.map(|b| b.to_string()),
+        Some(u.active_unassigned.to_string()),
     ];
     let attrs: Vec<Value> = vec![
         u.user_name.clone().into(),
@@ -284,6 +292,7 @@ async fn put_attributes(
         u.email.as_ref().map(|e| e.to_lowercase()).into(),
         u.email_type.clone().into(),
         u.email_primary.into(),
+        u.active_unassigned.into(),
     ];
     let result = match current {
         Some(r) if values(&r)? == wanted => return Ok(false),
@@ -294,7 +303,7 @@ async fn put_attributes(
                 "UPDATE scim_users SET user_name = ?, user_name_key = ?, external_id = ?, \
                  display_name = ?, given_name = ?, family_name = ?, formatted_name = ?, \
                  email = ?, email_key = ?, email_type = ?, email_primary = ?, \
-                 updated_at = ? WHERE organization_id = ? AND identity_id = ?",
+                 active_unassigned = ?, updated_at = ? WHERE organization_id = ? AND identity_id = ?",
                 v,
             )
             .await
@@ -306,8 +315,9 @@ async fn put_attributes(
             txn.exec(
                 "INSERT INTO scim_users (organization_id, identity_id, user_name, user_name_key, \
                  external_id, display_name, given_name, family_name, formatted_name, email, \
-                 email_key, email_type, email_primary, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 email_key, email_type, email_primary, active_unassigned, created_at, \
+                 updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 v,
             )
             .await
@@ -396,7 +406,10 @@ async fn put_group_external_id(
     Ok(true)
 }
 
-/// The rooms of `org` with their members (one query for the rooms' members).
+/// The rooms of `org` with their members (one query for the rooms'
+/// members): every room member but the room's steward, the admin Roster
+/// appointed when a SCIM client created the room (`scim_group_stewards`,
+/// matched with the membership's `added_at`).
 async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     c: &C,
     org: &OrgId,
@@ -422,8 +435,11 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     let members = rows(
         c,
         &format!(
-            "SELECT room_id, identity_id FROM room_members WHERE room_id IN ({}) \
-             ORDER BY room_id, identity_id",
+            "SELECT rm.room_id AS room_id, rm.identity_id AS identity_id FROM room_members rm \
+             WHERE rm.room_id IN ({}) AND NOT EXISTS (SELECT 1 FROM scim_group_stewards st \
+             WHERE st.room_id = rm.room_id AND st.identity_id = rm.identity_id \
+             AND st.added_at = rm.added_at) \
+             ORDER BY rm.room_id, rm.identity_id",
             super::placeholders(ids.len())
         ),
         ids,
@@ -453,7 +469,8 @@ async fn load_group(txn: &Txn, org: &OrgId, room: &RoomId) -> Result<ScimGroup> 
 }
 
 /// AddRoomMember's steps for a group push (room MEMBER, no delete
-/// permission); a present member is left as it is.
+/// permission); a present member is left as it is, but the room's steward
+/// becomes one of the Group's members (ROOM_MEMBER_UPDATED, its role kept).
 async fn add_to_room(
     txn: &mut Txn,
     org: &OrgId,
@@ -464,7 +481,21 @@ async fn add_to_room(
         .await?
         .is_some()
     {
-        return Ok(false);
+        let listed = txn
+            .exec(
+                "DELETE FROM scim_group_stewards WHERE room_id = ? AND identity_id = ?",
+                vec![room.as_str().into(), identity.as_str().into()],
+            )
+            .await?;
+        if listed > 0 {
+            txn.emit(
+                member_event(EventType::RoomMemberUpdated, org, identity)
+                    .room(room)
+                    .reason("PROVISIONING")
+                    .attr("scim_group_member", "true"),
+            );
+        }
+        return Ok(listed > 0);
     }
     require_active_member(txn.conn(), org, identity, Reason::NotActiveMember).await?;
     insert_room_member(txn, room, org, identity, RoomRole::Member, false).await?;
@@ -506,11 +537,13 @@ async fn remove_from_room(
             }
         }
     }
-    txn.exec(
-        "DELETE FROM room_members WHERE room_id = ? AND identity_id = ?",
-        vec![room.as_str().into(), identity.as_str().into()],
-    )
-    .await?;
+    for table in ["room_members", "scim_group_stewards"] {
+        txn.exec(
+            &format!("DELETE FROM {table} WHERE room_id = ? AND identity_id = ?"),
+            vec![room.as_str().into(), identity.as_str().into()],
+        )
+        .await?;
+    }
     txn.emit(
         member_event(EventType::RoomMemberRemoved, org, identity)
             .room(room)
@@ -986,8 +1019,9 @@ impl Store {
     }
 
     /// POST /Groups: CreateRoom's steps with the organization's first
-    /// active admin (by ID) as room admin, then the members as room
-    /// MEMBERs (each an ACTIVE member of `org`). One transaction.
+    /// active admin (by ID) as room admin (the room's steward, not one of
+    /// the Group's members), then the members as room MEMBERs (each an
+    /// ACTIVE member of `org`). One transaction.
     pub async fn scim_create_group(
         &self,
         actor: Actor,
@@ -1023,6 +1057,14 @@ impl Store {
             )
             .await?;
             insert_room_member(&txn, &id, org, &admin, RoomRole::Admin, true).await?;
+            // The admin is the room's steward, not a member the IdP pushed.
+            txn.exec(
+                "INSERT INTO scim_group_stewards (room_id, identity_id, added_at) \
+                 SELECT room_id, identity_id, added_at FROM room_members \
+                 WHERE room_id = ? AND identity_id = ?",
+                vec![id.as_str().into(), admin.as_str().into()],
+            )
+            .await?;
             txn.emit(
                 NewEvent::new(EventType::RoomCreated, id.as_str())
                     .org(org)

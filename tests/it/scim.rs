@@ -1002,8 +1002,15 @@ async fn scim_group_push(b: Backend) {
     want.sort();
     assert_eq!(ids, want);
 
+    // The room admin Roster appointed is the room's steward, not one of the
+    // Group's members: the Group lists what the IdP pushed.
     let got = scim.get(&format!("/Groups/{room}")).await;
-    assert_eq!(got.body["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        got.body["members"],
+        json!([{"value": users[2], "$ref": format!("{}/Users/{}", scim.base, users[2]), "type": "User"}]),
+        "{}",
+        got.body
+    );
     let listed = scim
         .get("/Groups?filter=displayName%20eq%20%22Eng%22")
         .await;
@@ -1087,7 +1094,129 @@ async fn allowed_in_room(s: &TestServer, org: &str, room: &str, identity: &str) 
         .allowed
 }
 
+/// `remove active` (RFC 7644 §3.5.2.2): the attribute is unassigned, which
+/// means its default, an active membership; a deactivated member is
+/// reactivated. Setting it again makes it assigned.
+async fn scim_remove_active_resets_to_the_default(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("una@example.com", "ext-una"))
+        .await;
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let op = |op: &str, value: Option<Value>| {
+        let mut o = json!({"op": op, "path": "active"});
+        if let Some(v) = value {
+            o["value"] = v;
+        }
+        json!({"schemas": [PATCH], "Operations": [o]})
+    };
+    let off = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            op("replace", Some(json!(false))),
+        )
+        .await;
+    assert_eq!(off.body["active"], json!(false), "{}", off.body);
+    assert!(!allowed(&s, &org, &id).await);
+    let removed = scim
+        .send("PATCH", &format!("/Users/{id}"), op("remove", None))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(removed.body.get("active").is_none(), "{}", removed.body);
+    assert!(allowed(&s, &org, &id).await);
+    let got = scim.get(&format!("/Users/{id}")).await;
+    assert!(got.body.get("active").is_none(), "{}", got.body);
+    assert_eq!(got.body["userName"], json!("una@example.com"));
+    // Removing it again changes nothing.
+    let again = scim
+        .send("PATCH", &format!("/Users/{id}"), op("remove", None))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    // A deactivation over gRPC shows as active: false.
+    crate::membership::deactivate(&s, &org, &id, pb::DeactivationReason::Other).await;
+    let paused = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(paused.body["active"], json!(false), "{}", paused.body);
+    let on = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            op("replace", Some(json!(true))),
+        )
+        .await;
+    assert_eq!(on.body["active"], json!(true), "{}", on.body);
+    assert_eq!(
+        scim.get(&format!("/Users/{id}")).await.body["active"],
+        json!(true)
+    );
+    s.stop().await;
+}
+
+/// A Group's members are the ones the IdP pushed: the room admin Roster
+/// appointed for a room a SCIM client created is left out until the IdP
+/// adds that user itself (the room admin's role is kept).
+async fn scim_group_members_are_what_the_idp_pushed(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, admin, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("gm@example.com", "ext-gm"))
+        .await;
+    let user = created.body["id"].as_str().expect("id").to_owned();
+    let group = scim
+        .send(
+            "POST",
+            "/Groups",
+            json!({"displayName": "Pushed", "members": [{"value": user}]}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{}", group.body);
+    let room = group.body["id"].as_str().expect("id").to_owned();
+    let values = |g: &Value| -> Vec<String> {
+        g["members"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(values(&group.body), vec![user.clone()]);
+    assert!(
+        room_members(&s, &room)
+            .await
+            .contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+    );
+    let added = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": admin}]}]}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let mut want = vec![admin.clone(), user.clone()];
+    want.sort();
+    assert_eq!(values(&added.body), want);
+    assert!(
+        room_members(&s, &room)
+            .await
+            .contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+    );
+    let listed = scim.get(&format!("/Groups/{room}")).await;
+    assert_eq!(values(&listed.body), want);
+    s.stop().await;
+}
+
 db_tests!(
+    scim_remove_active_resets_to_the_default,
+    scim_group_members_are_what_the_idp_pushed,
     scim_group_push,
     scim_discovery_needs_a_token_and_answers_scim_json,
     scim_tokens_are_created_listed_and_revoked_over_grpc,
