@@ -609,19 +609,12 @@ pub(crate) async fn replace_user(
     let token = authenticate(&state, &headers).await?;
     let id = user_id(&id)?;
     let body = json_body(body).await?;
-    let store = &state.ctx.store;
-    let current = store
-        .scim_user(&token.org_id, &id)
-        .await?
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
     // `active` left out keeps the member's state.
-    let kept = attrs_of(&current);
-    let change = parse_user(&body, (kept.active, kept.active_unassigned))?;
-    let base = base_url(&state, &headers);
-    let user = store
-        .scim_update_user(token.actor(), &token.org_id, &id, change)
-        .await?;
-    Ok(user_response(StatusCode::OK, &user, &base))
+    update(&state, &headers, &token, &id, |current| {
+        let kept = attrs_of(current);
+        parse_user(&body, (kept.active, kept.active_unassigned))
+    })
+    .await
 }
 
 pub(crate) async fn patch_user(
@@ -633,18 +626,58 @@ pub(crate) async fn patch_user(
     let token = authenticate(&state, &headers).await?;
     let id = user_id(&id)?;
     let body = json_body(body).await?;
-    let store = &state.ctx.store;
-    let current = store
-        .scim_user(&token.org_id, &id)
-        .await?
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
-    let mut change = attrs_of(&current);
-    apply_patch(&mut change, &body)?;
-    let base = base_url(&state, &headers);
-    let user = store
-        .scim_update_user(token.actor(), &token.org_id, &id, change)
-        .await?;
-    Ok(user_response(StatusCode::OK, &user, &base))
+    update(&state, &headers, &token, &id, |current| {
+        let mut change = attrs_of(current);
+        apply_patch(&mut change, &body)?;
+        Ok(change)
+    })
+    .await
+}
+
+/// PUT and PATCH: `change` turns the current user, read inside the store's
+/// write transaction, into the wanted one; its SCIM error (with its
+/// scimType) is the response.
+async fn update<F>(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &crate::domain::ScimToken,
+    id: &IdentityId,
+    change: F,
+) -> Result<Response, ScimError>
+where
+    F: Fn(&ScimUser) -> Result<NewScimUser, ScimError> + Send + Sync,
+{
+    let refused: std::sync::Mutex<Option<ScimError>> = std::sync::Mutex::new(None);
+    let result = state
+        .ctx
+        .store
+        .scim_update_user(token.actor(), &token.org_id, id, |current| {
+            change(current).map_err(|e| {
+                let detail = e.detail.clone();
+                if let Ok(mut slot) = refused.lock() {
+                    *slot = Some(e);
+                }
+                crate::domain::Error::invalid("request", detail)
+            })
+        })
+        .await;
+    match result {
+        Ok(user) => Ok(user_response(
+            StatusCode::OK,
+            &user,
+            &base_url(state, headers),
+        )),
+        Err(crate::domain::Error::NotFound { .. }) => Err(ScimError::new(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("no user {id}"),
+        )),
+        Err(e) => Err(refused
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| e.into())),
+    }
 }
 
 pub(crate) async fn delete_user(

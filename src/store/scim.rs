@@ -876,18 +876,25 @@ impl Store {
         .await
     }
 
-    /// PUT / PATCH /Users/{id}: the SCIM attributes replaced by `change`
-    /// (SCIM_USER_UPDATED when they differ), then `active` applied:
-    /// false deactivates (DeactivateMember's steps after the provisioning
-    /// hand-over), true reactivates (ReactivateMember's). An unchanged user
-    /// writes nothing. One transaction.
-    pub async fn scim_update_user(
+    /// PUT / PATCH /Users/{id}: `change` computes the wanted attributes
+    /// from the current user, read inside the write under the identity's
+    /// and the organization's locks (so a concurrent change is never
+    /// overwritten; `change` may run again when the write is retried). The
+    /// SCIM attributes are replaced (SCIM_USER_UPDATED when they differ),
+    /// then `active` applied: false deactivates (DeactivateMember's steps
+    /// after the provisioning hand-over), true reactivates
+    /// (ReactivateMember's). An unchanged user writes nothing. One
+    /// transaction.
+    pub async fn scim_update_user<F>(
         &self,
         actor: Actor,
         org: &OrgId,
         identity: &IdentityId,
-        change: ScimUserChange,
-    ) -> Result<ScimUser> {
+        change: F,
+    ) -> Result<ScimUser>
+    where
+        F: Fn(&ScimUser) -> Result<ScimUserChange> + Send + Sync,
+    {
         let change = &change;
         self.write(&actor, |mut txn| async move {
             // Identities before organizations (lock order). A revoked or
@@ -901,9 +908,9 @@ impl Store {
                     other => other,
                 })?;
             lock_org(&txn, org).await?;
-            let m = load_member(txn.conn(), org, identity)
-                .await?
-                .ok_or_else(|| member_not_found(org, identity))?;
+            let current = load_user(&txn, org, identity).await?;
+            let change = change(&current)?;
+            let change = &change;
             claim_user_name(&txn, org, Some(identity), &change.user_name).await?;
             claim_external_id(&txn, org, identity, change.external_id.as_deref()).await?;
             let mut changed = put_attributes(&txn, org, identity, change).await?;
@@ -911,7 +918,7 @@ impl Store {
                 // No attributes: userName and the rest are personal data (I4).
                 txn.emit(member_event(EventType::ScimUserUpdated, org, identity));
             }
-            let active = m.state == MemberState::Active.as_str();
+            let active = current.state == MemberState::Active;
             if active && !change.active {
                 deactivate(&mut txn, org, identity).await?;
                 changed = true;

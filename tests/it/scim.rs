@@ -1214,7 +1214,89 @@ async fn scim_group_members_are_what_the_idp_pushed(b: Backend) {
     s.stop().await;
 }
 
+/// PATCH reads the user inside its write: parallel PATCHes of different
+/// attributes all land, and a PATCH racing a deactivation over gRPC never
+/// reactivates the member (it used to apply the `active` it had read
+/// before).
+async fn scim_patch_reads_the_user_inside_its_write(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("pat@example.com", "ext-pat"))
+        .await;
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let path = format!("/Users/{id}");
+    let set = |attr: &str, value: Value| json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": attr, "value": value}]});
+    for round in 0..4 {
+        let attrs = [
+            "displayName",
+            "name.givenName",
+            "name.familyName",
+            "name.formatted",
+            "externalId",
+        ];
+        let replies = futures::future::join_all(
+            attrs
+                .iter()
+                .map(|a| scim.send("PATCH", &path, set(a, json!(format!("{a}-{round}"))))),
+        )
+        .await;
+        for r in &replies {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let got = scim.get(&path).await.body;
+        assert_eq!(
+            got["displayName"],
+            json!(format!("displayName-{round}")),
+            "{got}"
+        );
+        assert_eq!(
+            got["name"]["givenName"],
+            json!(format!("name.givenName-{round}"))
+        );
+        assert_eq!(
+            got["name"]["familyName"],
+            json!(format!("name.familyName-{round}"))
+        );
+        assert_eq!(
+            got["name"]["formatted"],
+            json!(format!("name.formatted-{round}"))
+        );
+        assert_eq!(got["externalId"], json!(format!("externalId-{round}")));
+    }
+    for round in 0..6 {
+        let mut svc = s.svc_membership();
+        let deactivate = svc.deactivate_member(pb::DeactivateMemberRequest {
+            organization_id: org.clone(),
+            identity_id: id.clone(),
+            ..Default::default()
+        });
+        let patch = scim.send(
+            "PATCH",
+            &path,
+            set("displayName", json!(format!("Pat {round}"))),
+        );
+        let (deactivated, patched) = tokio::join!(deactivate, patch);
+        deactivated.expect("deactivate");
+        assert_eq!(patched.status, 200, "{}", patched.body);
+        assert!(!allowed(&s, &org, &id).await, "round {round}");
+        assert_eq!(scim.get(&path).await.body["active"], json!(false));
+        s.svc_membership()
+            .reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
+                organization_id: org.clone(),
+                identity_id: id.clone(),
+            })
+            .await
+            .expect("reactivate");
+    }
+    s.stop().await;
+}
+
 db_tests!(
+    scim_patch_reads_the_user_inside_its_write,
     scim_remove_active_resets_to_the_default,
     scim_group_members_are_what_the_idp_pushed,
     scim_group_push,
