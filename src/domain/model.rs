@@ -216,6 +216,8 @@ text_enum!(
         RoomUpdated = "ROOM_UPDATED",
         /// DeleteRoom or a SCIM Group DELETE.
         RoomDeleted = "ROOM_DELETED",
+        /// A SCIM offboarding left rooms (or the organization) without an admin.
+        LeftWithoutAdmin = "LEFT_WITHOUT_ADMIN",
     }
 );
 

@@ -483,6 +483,7 @@ mod tests {
             EventType::ScimUserUpdated,
             EventType::RoomUpdated,
             EventType::RoomDeleted,
+            EventType::LeftWithoutAdmin,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

@@ -5,19 +5,22 @@
 //!
 //! Every SCIM change is one write with its events, and runs the very
 //! steps of the gRPC calls: AddMember's (`insert_member`, `seats::attach`),
-//! DeactivateMember's and RemoveMember's (`plan_and_guard`,
+//! DeactivateMember's and RemoveMember's (`plan_for_provisioning`, the
+//! guard of `plan_and_guard` under provisioning's policy,
 //! `apply_deactivation`, `apply_removal`), ReactivateMember's
 //! (`apply_reactivation`). Before an offboarding, rooms that would lose
 //! their last active admin are handed to the organization's other active
-//! admins (reason PROVISIONING), so an IdP's automated offboarding is not
-//! refused forever by the M7 guard.
+//! admins (reason PROVISIONING); with none, the offboarding goes ahead
+//! and LEFT_WITHOUT_ADMIN names what was left without an admin, so an
+//! IdP's automated offboarding is never refused by M2/M7 (it would retry
+//! forever).
 
 use sea_orm::{QueryResult, Value};
 
 use super::entities::identity;
 use super::members::apply_reactivation;
 use super::offboarding::{
-    DeactivationInput, OffboardingAction, apply_deactivation, apply_removal, plan_and_guard,
+    DeactivationInput, OffboardingAction, apply_deactivation, apply_removal, plan_for_provisioning,
 };
 use super::records::{
     insert_member, insert_room_member, load_member, load_room_member, lock_active_identity,
@@ -27,6 +30,7 @@ use super::room_guard::{hand_over_rooms, orphaned_rooms};
 use super::rooms::apply_room_deletion;
 use super::rows::{count, one, rows};
 use super::{Store, Txn, is_unique_violation, seats, to_time};
+use crate::domain::policy::LeftWithoutAdmin;
 use crate::domain::{
     Actor, AttachMethod, DeactivationReason, Error, EventType, IdentityId, IdentityState,
     MemberRole, MemberState, NewEvent, NewScimUser, OrgId, PackageId, Reason, Result, RoomId,
@@ -332,7 +336,8 @@ async fn put_attributes(
 /// Provisioning's successor policy (M7): the rooms `identity` would leave
 /// without an active admin get every other ACTIVE ADMIN of `org` as room
 /// admin (reason PROVISIONING, one event per room and admin). With no
-/// other active admin nothing is handed over and the guard refuses.
+/// other active admin nothing is handed over (the offboarding then goes
+/// ahead with LEFT_WITHOUT_ADMIN).
 async fn hand_rooms_to_org_admins(txn: &mut Txn, org: &OrgId, identity: &IdentityId) -> Result<()> {
     let rooms = orphaned_rooms(txn.conn(), org, identity, None).await?;
     if rooms.is_empty() {
@@ -510,7 +515,8 @@ async fn add_to_room(
 
 /// RemoveRoomMember's steps for a group push; the last active room admin
 /// hands the room to the organization's other active admins first
-/// (PROVISIONING), as offboarding does. An absent member is skipped, and
+/// (PROVISIONING), as offboarding does, and with none the room is left
+/// without an admin (LEFT_WITHOUT_ADMIN). An absent member is skipped, and
 /// a room admin too when `keep_admins`.
 async fn remove_from_room(
     txn: &mut Txn,
@@ -530,7 +536,13 @@ async fn remove_from_room(
         if !orphaned.is_empty() {
             let admins = org_admins(txn, org, Some(identity)).await?;
             if admins.is_empty() {
-                return Err(crate::domain::policy::last_room_admin_error(&orphaned));
+                // Nobody can take over: the push goes ahead (an IdP retries
+                // a refused one forever).
+                let left = LeftWithoutAdmin {
+                    rooms: orphaned.clone(),
+                    organization: false,
+                };
+                report_left_without_admin(txn, org, identity, &left);
             }
             for admin in &admins {
                 hand_over_rooms(txn, org, admin, &orphaned, "PROVISIONING").await?;
@@ -552,18 +564,40 @@ async fn remove_from_room(
     Ok(true)
 }
 
-/// DeactivateMember's steps after the provisioning hand-over.
+/// LEFT_WITHOUT_ADMIN when an automated offboarding of `identity` left
+/// rooms (or the organization) without an admin; nothing otherwise.
+fn report_left_without_admin(
+    txn: &mut Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+    left: &LeftWithoutAdmin,
+) {
+    if left.rooms.is_empty() && !left.organization {
+        return;
+    }
+    let listed: Vec<&str> = left
+        .rooms
+        .iter()
+        .take(crate::domain::policy::MAX_ROOM_IDS_IN_ERROR)
+        .map(RoomId::as_str)
+        .collect();
+    txn.emit(
+        member_event(EventType::LeftWithoutAdmin, org, identity)
+            .reason("PROVISIONING")
+            .attr("room_ids", listed.join(","))
+            .attr("room_count", left.rooms.len().to_string())
+            .attr("organization_without_admin", left.organization.to_string()),
+    );
+}
+
+/// DeactivateMember's steps after the provisioning hand-over; with no
+/// other active admin to take over, it goes ahead anyway
+/// (LEFT_WITHOUT_ADMIN).
 async fn deactivate(txn: &mut Txn, org: &OrgId, identity: &IdentityId) -> Result<()> {
     hand_rooms_to_org_admins(txn, org, identity).await?;
-    let (m, package, plan) = plan_and_guard(
-        txn,
-        OffboardingAction::Deactivate,
-        org,
-        identity,
-        None,
-        None,
-    )
-    .await?;
+    let (m, package, plan, left) =
+        plan_for_provisioning(txn, OffboardingAction::Deactivate, org, identity).await?;
+    report_left_without_admin(txn, org, identity, &left);
     let input = DeactivationInput {
         reason: DeactivationReason::Other,
         note: "SCIM: active=false".to_owned(),
@@ -951,15 +985,9 @@ impl Store {
                 return Err(member_not_found(org, identity));
             }
             hand_rooms_to_org_admins(&mut txn, org, identity).await?;
-            let (_, package, plan) = plan_and_guard(
-                &mut txn,
-                OffboardingAction::Remove,
-                org,
-                identity,
-                None,
-                None,
-            )
-            .await?;
+            let (_, package, plan, left) =
+                plan_for_provisioning(&mut txn, OffboardingAction::Remove, org, identity).await?;
+            report_left_without_admin(&mut txn, org, identity, &left);
             apply_removal(&mut txn, org, identity, &package, &plan, None).await?;
             Ok((txn, ()))
         })

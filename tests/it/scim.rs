@@ -1295,7 +1295,108 @@ async fn scim_patch_reads_the_user_inside_its_write(b: Backend) {
     s.stop().await;
 }
 
+/// With no other active admin to take over, a SCIM offboarding of the last
+/// admin goes ahead (an IdP would retry a refusal forever): the rooms and
+/// the organization are left without an admin, LEFT_WITHOUT_ADMIN says
+/// which (reason PROVISIONING), and the package's admin, standing in for
+/// the organization's admins (M2), repairs it. A group push removing a
+/// room's last admin follows the same rule.
+async fn scim_offboarding_without_another_admin_goes_ahead(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, steward, steward_token) = s.package_with_admin(pb::Plan::Enterprise, 10).await;
+    let admin = s.create_identity("LastAdmin").await;
+    let org = s.create_org(&package, &admin).await;
+    let bea = s.new_member(&org, "Bea", crate::membership::MEMBER).await;
+    let cy = s.new_member(&org, "Cy", crate::membership::MEMBER).await;
+    let room = s.create_room(&org, &admin).await;
+    s.add_room_member(&room, &bea, pb::RoomRole::Member).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+
+    let off = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{admin}"),
+            json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.body["active"], json!(false));
+    assert!(!allowed(&s, &org, &admin).await);
+    let left = |events: &[roster::domain::Event], who: &str| -> Vec<(String, String)> {
+        events
+            .iter()
+            .find(|e| {
+                e.event_type == roster::domain::EventType::LeftWithoutAdmin
+                    && e.identity_id.as_deref() == Some(who)
+                    && e.reason == "PROVISIONING"
+            })
+            .map(|e| e.attributes.clone())
+            .unwrap_or_default()
+    };
+    let attrs = left(&s.org_events(&org).await, &admin);
+    assert!(
+        attrs.contains(&("room_ids".to_owned(), room.clone())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("room_count".to_owned(), "1".to_owned())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("organization_without_admin".to_owned(), "true".to_owned())),
+        "{attrs:?}"
+    );
+    // Nobody was made room admin: the room has no active admin now.
+    let rows = room_members(&s, &room).await;
+    assert!(
+        rows.contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+            && rows.contains(&(bea.clone(), pb::RoomRole::Member as i32)),
+        "{rows:?}"
+    );
+
+    // A group push taking the last room admin out of a room, with no
+    // active organization admin left: goes ahead too.
+    let room2 = s.create_room(&org, &cy).await;
+    let pushed = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room2}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{cy}\"]")}]}),
+        )
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.body);
+    assert!(room_members(&s, &room2).await.is_empty());
+    let attrs = left(&s.org_events(&org).await, &cy);
+    assert!(
+        attrs.contains(&("room_ids".to_owned(), room2.clone())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("organization_without_admin".to_owned(), "false".to_owned())),
+        "{attrs:?}"
+    );
+
+    // The package's admin stands in (M2) and appoints a new admin.
+    s.membership(Some(&steward_token))
+        .update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
+            organization_id: org.clone(),
+            identity_id: bea.clone(),
+            role: pb::MemberRole::Admin as i32,
+        })
+        .await
+        .expect("the package admin repairs the organization");
+    let _ = steward;
+    // The removal of the deactivated last admin needs nobody now.
+    let gone = scim.raw("DELETE", &format!("/Users/{admin}"), None).await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    s.stop().await;
+}
+
 db_tests!(
+    scim_offboarding_without_another_admin_goes_ahead,
     scim_patch_reads_the_user_inside_its_write,
     scim_remove_active_resets_to_the_default,
     scim_group_members_are_what_the_idp_pushed,
