@@ -33,11 +33,15 @@ impl ScimToken {
         }
     }
 
-    /// Whether the token may act in `org` (its own organization, or one of
-    /// its sub-organizations when `include_sub_organizations`; `parent` is
-    /// `org`'s parent).
-    pub fn covers(&self, org: &OrgId, parent: Option<&OrgId>) -> bool {
-        *org == self.org_id || (self.include_sub_organizations && parent == Some(&self.org_id))
+    /// The SCIM `id` of `identity`'s User in `org`: the identity ID in the
+    /// token's own organization, `IDENTITY.org_…` in a sub-organization
+    /// (one User per membership, so the ID names the organization).
+    pub fn user_id(&self, identity: &IdentityId, org: &OrgId) -> String {
+        if *org == self.org_id {
+            identity.to_string()
+        } else {
+            format!("{identity}.{org}")
+        }
     }
 }
 
@@ -120,6 +124,8 @@ pub struct ScimUserFilter {
     pub email: Option<String>,
     /// `id eq "…"`.
     pub identity_id: Option<String>,
+    /// Only the membership in this organization (a User `id` names one).
+    pub organization_id: Option<OrgId>,
 }
 
 /// A SCIM Group: a room of the token's organization.

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
-use crate::domain::{Error, Reason, ScimToken, secrets};
+use crate::domain::{Error, OrgId, Reason, ScimToken, secrets};
 use crate::grpc::Ctx;
 
 /// The base path of every SCIM endpoint.
@@ -49,6 +49,9 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+/// Roster's extension of Users and Groups for tokens with
+/// `include_sub_organizations`: the organization of the membership or room.
+pub(crate) const ORG_EXTENSION: &str = "urn:roster:params:scim:schemas:extension:2.0:Organization";
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -185,6 +188,73 @@ pub(crate) async fn authenticate(
         .bounded(store.scim_token_by_hash(&secrets::token_hash(token)))
         .await?
         .ok_or_else(|| unauthorized("unknown or revoked SCIM token"))
+}
+
+/// The organizations `token` provisions: its own, and with
+/// `include_sub_organizations` every organization below it.
+pub(crate) async fn scope(state: &ScimState, token: &ScimToken) -> Result<Vec<OrgId>, ScimError> {
+    if !token.include_sub_organizations {
+        return Ok(vec![token.org_id.clone()]);
+    }
+    let store = &state.ctx.store;
+    Ok(store.bounded(store.scim_scope(token)).await?)
+}
+
+/// The organization a POST creates its resource in: the token's own,
+/// or the one the [`ORG_EXTENSION`] of the body names (a token with
+/// `include_sub_organizations` only, and only an organization it
+/// provisions).
+pub(crate) async fn target_org(
+    state: &ScimState,
+    token: &ScimToken,
+    body: &serde_json::Map<String, Value>,
+) -> Result<OrgId, ScimError> {
+    let named = body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(ORG_EXTENSION))
+        .and_then(|(_, v)| v.as_object())
+        .and_then(|ext| {
+            ext.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("organizationId"))
+                .map(|(_, v)| v)
+        });
+    let raw = match named {
+        None | Some(Value::Null) => return Ok(token.org_id.clone()),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("{ORG_EXTENSION}:organizationId must be a string"),
+            ));
+        }
+    };
+    let refused = || {
+        ScimError::bad(
+            "invalidValue",
+            format!(
+                "{ORG_EXTENSION}:organizationId {raw:?} is not an organization this token \
+                 provisions"
+            ),
+        )
+    };
+    let org = OrgId::parse(raw).map_err(|_| refused())?;
+    if scope(state, token).await?.contains(&org) {
+        Ok(org)
+    } else {
+        Err(refused())
+    }
+}
+
+/// The organization extension of a rendered resource (tokens with
+/// `include_sub_organizations` only): `organizationId` and the schema URN.
+pub(crate) fn add_org_extension(resource: &mut Value, token: &ScimToken, org: &OrgId) {
+    if !token.include_sub_organizations {
+        return;
+    }
+    if let Some(schemas) = resource["schemas"].as_array_mut() {
+        schemas.push(json!(ORG_EXTENSION));
+    }
+    resource[ORG_EXTENSION] = json!({"organizationId": org.as_str()});
 }
 
 /// Reads a JSON body of at most [`MAX_BODY`] bytes: 413 past it, 400
@@ -556,7 +626,34 @@ async fn service_provider_config(
     ))
 }
 
-fn user_resource_type(base: &str) -> Value {
+/// The `schemaExtensions` of a resource type: Roster's organization
+/// extension for tokens with `include_sub_organizations`.
+fn extensions(token: &ScimToken) -> Value {
+    if token.include_sub_organizations {
+        json!([{"schema": ORG_EXTENSION, "required": false}])
+    } else {
+        json!([])
+    }
+}
+
+fn org_extension_schema(base: &str) -> Value {
+    let mut org = attr("organizationId", "string", false, "none", "immutable");
+    org["caseExact"] = Value::Bool(true);
+    org["description"] = json!(
+        "The organization of the membership (User) or room (Group): the token's own or one \
+         below it; set on POST (default: the token's own), never changed"
+    );
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": ORG_EXTENSION,
+        "name": "Organization",
+        "description": "Which organization of the token's subtree a resource belongs to",
+        "attributes": [org],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{ORG_EXTENSION}")},
+    })
+}
+
+fn user_resource_type(base: &str, token: &ScimToken) -> Value {
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "User",
@@ -564,7 +661,7 @@ fn user_resource_type(base: &str) -> Value {
         "endpoint": "/Users",
         "description": "A member of the token's organization",
         "schema": USER_SCHEMA,
-        "schemaExtensions": [],
+        "schemaExtensions": extensions(token),
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
     })
 }
@@ -579,7 +676,7 @@ fn list(resources: Vec<Value>) -> Value {
     })
 }
 
-fn group_resource_type(base: &str) -> Value {
+fn group_resource_type(base: &str, token: &ScimToken) -> Value {
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "Group",
@@ -587,7 +684,7 @@ fn group_resource_type(base: &str) -> Value {
         "endpoint": "/Groups",
         "description": "A room of the token's organization",
         "schema": groups::GROUP_SCHEMA,
-        "schemaExtensions": [],
+        "schemaExtensions": extensions(token),
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
     })
 }
@@ -624,11 +721,14 @@ async fn resource_types(
     axum::extract::State(state): axum::extract::State<ScimState>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     Ok(scim_json(
         StatusCode::OK,
-        &list(vec![user_resource_type(&base), group_resource_type(&base)]),
+        &list(vec![
+            user_resource_type(&base, &token),
+            group_resource_type(&base, &token),
+        ]),
     ))
 }
 
@@ -637,12 +737,18 @@ async fn resource_type(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     if id == "User" {
-        Ok(scim_json(StatusCode::OK, &user_resource_type(&base)))
+        Ok(scim_json(
+            StatusCode::OK,
+            &user_resource_type(&base, &token),
+        ))
     } else if id == "Group" {
-        Ok(scim_json(StatusCode::OK, &group_resource_type(&base)))
+        Ok(scim_json(
+            StatusCode::OK,
+            &group_resource_type(&base, &token),
+        ))
     } else {
         Err(ScimError::not_found(format!("no resource type {id:?}")))
     }
@@ -708,12 +814,13 @@ async fn schemas(
     axum::extract::State(state): axum::extract::State<ScimState>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
-    Ok(scim_json(
-        StatusCode::OK,
-        &list(vec![user_schema(&base), group_schema(&base)]),
-    ))
+    let mut all = vec![user_schema(&base), group_schema(&base)];
+    if token.include_sub_organizations {
+        all.push(org_extension_schema(&base));
+    }
+    Ok(scim_json(StatusCode::OK, &list(all)))
 }
 
 async fn schema(
@@ -721,12 +828,14 @@ async fn schema(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     if id == USER_SCHEMA {
         Ok(scim_json(StatusCode::OK, &user_schema(&base)))
     } else if id == groups::GROUP_SCHEMA {
         Ok(scim_json(StatusCode::OK, &group_schema(&base)))
+    } else if id == ORG_EXTENSION && token.include_sub_organizations {
+        Ok(scim_json(StatusCode::OK, &org_extension_schema(&base)))
     } else {
         Err(ScimError::not_found(format!("no schema {id:?}")))
     }

@@ -79,6 +79,14 @@ const USER_SELECT: &str = "SELECT m.identity_id AS identity_id, \
      AND su.identity_id = m.identity_id \
      WHERE m.organization_id = ?";
 
+/// [`USER_SELECT`] without its organization condition (lists over several
+/// organizations add theirs).
+fn user_select_any_org() -> &'static str {
+    USER_SELECT
+        .strip_suffix(" WHERE m.organization_id = ?")
+        .unwrap_or(USER_SELECT)
+}
+
 fn user_from_row(r: &QueryResult) -> Result<ScimUser> {
     let state: String = r.try_get("", "state")?;
     Ok(ScimUser {
@@ -371,7 +379,8 @@ async fn org_admins(
 }
 
 /// A room as a Group row (alias `r`, with `scim_groups` as `sg`).
-const GROUP_SELECT: &str = "SELECT r.id AS id, r.display_name AS display_name, \
+const GROUP_SELECT: &str = "SELECT r.id AS id, r.organization_id AS organization_id, \
+     r.display_name AS display_name, \
      r.created_at AS created_at, sg.external_id AS external_id \
      FROM rooms r LEFT JOIN scim_groups sg ON sg.room_id = r.id";
 
@@ -417,7 +426,6 @@ async fn put_group_external_id(
 /// matched with the membership's `added_at`).
 async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     c: &C,
-    org: &OrgId,
     rooms: Vec<QueryResult>,
 ) -> Result<Vec<ScimGroup>> {
     let mut groups: Vec<ScimGroup> = rooms
@@ -425,7 +433,7 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
         .map(|r| {
             Ok(ScimGroup {
                 room_id: RoomId::from_trusted(r.try_get("", "id")?),
-                org_id: org.clone(),
+                org_id: OrgId::from_trusted(r.try_get("", "organization_id")?),
                 display_name: r.try_get("", "display_name")?,
                 external_id: r.try_get("", "external_id")?,
                 members: Vec::new(),
@@ -467,7 +475,7 @@ async fn load_group(txn: &Txn, org: &OrgId, room: &RoomId) -> Result<ScimGroup> 
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
-    groups_with_members(txn.conn(), org, rows)
+    groups_with_members(txn.conn(), rows)
         .await?
         .pop()
         .ok_or_else(|| room_not_found(room))
@@ -717,6 +725,28 @@ impl Store {
         .await
     }
 
+    /// The organizations `token` provisions: its own first, then, with
+    /// `include_sub_organizations`, every organization below it (any
+    /// depth), by ID.
+    pub async fn scim_scope(&self, token: &ScimToken) -> Result<Vec<OrgId>> {
+        let mut orgs = vec![token.org_id.clone()];
+        if !token.include_sub_organizations {
+            return Ok(orgs);
+        }
+        let below = rows(
+            &self.db,
+            "WITH RECURSIVE below(id) AS (SELECT id FROM organizations WHERE parent_id = ? \
+             UNION SELECT o.id FROM organizations o JOIN below b ON o.parent_id = b.id) \
+             SELECT id FROM below ORDER BY id",
+            vec![token.org_id.as_str().into()],
+        )
+        .await?;
+        for r in &below {
+            orgs.push(OrgId::from_trusted(r.try_get("", "id")?));
+        }
+        Ok(orgs)
+    }
+
     /// The live (not revoked) token with this hash, if any.
     pub async fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>> {
         one(
@@ -745,17 +775,28 @@ impl Store {
         .transpose()
     }
 
-    /// GET /Users: the total number of matches and the `limit` users from
-    /// `offset` (0-based), ordered by identity ID.
+    /// GET /Users: the total number of matches among the members of
+    /// `orgs` (one User per membership) and the `limit` users from
+    /// `offset` (0-based), ordered by identity ID, then organization.
     pub async fn scim_users(
         &self,
-        org: &OrgId,
+        orgs: &[OrgId],
         filter: &ScimUserFilter,
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<ScimUser>)> {
-        let mut cond = String::new();
-        let mut values: Vec<Value> = vec![org.as_str().into()];
+        let orgs: Vec<&OrgId> = match &filter.organization_id {
+            Some(only) => orgs.iter().filter(|o| *o == only).collect(),
+            None => orgs.iter().collect(),
+        };
+        if orgs.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let mut cond = format!(
+            " WHERE m.organization_id IN ({})",
+            super::placeholders(orgs.len())
+        );
+        let mut values: Vec<Value> = orgs.iter().map(|o| o.as_str().into()).collect();
         if let Some(u) = &filter.user_name {
             cond.push_str(" AND COALESCE(su.user_name_key, LOWER(m.identity_id)) = ?");
             values.push(u.to_lowercase().into());
@@ -774,9 +815,8 @@ impl Store {
             cond.push_str(" AND m.identity_id = ?");
             values.push(id.clone().into());
         }
-        let from = USER_SELECT
-            .split_once(" FROM ")
-            .map_or(USER_SELECT, |(_, rest)| rest);
+        let select = user_select_any_org();
+        let from = select.split_once(" FROM ").map_or(select, |(_, rest)| rest);
         let total = count(
             &self.db,
             &format!("SELECT COUNT(*) AS n FROM {from}{cond}"),
@@ -791,7 +831,7 @@ impl Store {
         page_values.push((offset.min(i64::MAX as u64) as i64).into());
         let users = rows(
             &self.db,
-            &format!("{USER_SELECT}{cond} ORDER BY m.identity_id LIMIT ? OFFSET ?"),
+            &format!("{select}{cond} ORDER BY m.identity_id, m.organization_id LIMIT ? OFFSET ?"),
             page_values,
         )
         .await?
@@ -994,20 +1034,26 @@ impl Store {
         .await
     }
 
-    /// GET /Groups: the total number of the organization's rooms matching
+    /// GET /Groups: the total number of the rooms of `orgs` matching
     /// `display_name` (exact) and `room` and the `limit` rooms from
     /// `offset`, ordered by ID, with their members.
     pub async fn scim_groups(
         &self,
-        org: &OrgId,
+        orgs: &[OrgId],
         display_name: Option<&str>,
         room: Option<&str>,
         external_id: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<ScimGroup>)> {
-        let mut cond = String::from(" WHERE r.organization_id = ?");
-        let mut values: Vec<Value> = vec![org.as_str().into()];
+        if orgs.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let mut cond = format!(
+            " WHERE r.organization_id IN ({})",
+            super::placeholders(orgs.len())
+        );
+        let mut values: Vec<Value> = orgs.iter().map(|o| o.as_str().into()).collect();
         if let Some(d) = display_name {
             cond.push_str(" AND r.display_name = ?");
             values.push(d.into());
@@ -1039,7 +1085,7 @@ impl Store {
             values,
         )
         .await?;
-        Ok((total, groups_with_members(&self.db, org, found).await?))
+        Ok((total, groups_with_members(&self.db, found).await?))
     }
 
     /// GET /Groups/{id}: the room, if it belongs to `org`.
@@ -1050,7 +1096,7 @@ impl Store {
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
-        Ok(groups_with_members(&self.db, org, found).await?.pop())
+        Ok(groups_with_members(&self.db, found).await?.pop())
     }
 
     /// POST /Groups: CreateRoom's steps with the organization's first

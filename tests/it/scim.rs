@@ -1395,7 +1395,189 @@ async fn scim_offboarding_without_another_admin_goes_ahead(b: Backend) {
     s.stop().await;
 }
 
+/// CreateScimToken with the service key and include_sub_organizations.
+async fn subtree_token(s: &TestServer, org: &str) -> String {
+    s.svc_membership()
+        .create_scim_token(pb::CreateScimTokenRequest {
+            organization_id: org.to_owned(),
+            include_sub_organizations: true,
+            description: "IdP for the subtree".to_owned(),
+        })
+        .await
+        .expect("create SCIM token")
+        .into_inner()
+        .token
+}
+
+/// `include_sub_organizations`: such a token acts on the Users and Groups
+/// of the organizations below its own too. One User per membership: in a
+/// sub-organization its `id` is `IDENTITY.org_…`, and the Roster
+/// extension names the organization; POST goes to the token's own
+/// organization unless the extension names one of the subtree. Without
+/// the flag the sub-organization does not exist for the token, and a
+/// sub-organization's token never reaches its parent (A3).
+async fn scim_include_sub_organizations(b: Backend) {
+    const EXT: &str = "urn:roster:params:scim:schemas:extension:2.0:Organization";
+    let s = TestServer::start(b).await;
+    let (org, admin, _) = org(&s, 20).await;
+    let sub_admin = s.create_identity("SubAdmin").await;
+    let sub = s.create_sub_org(&org, &sub_admin).await;
+    let xena = s.new_member(&sub, "Xena", crate::membership::MEMBER).await;
+    let sub_room = s.create_room(&sub, &sub_admin).await;
+    s.add_room_member(&sub_room, &xena, pb::RoomRole::Member)
+        .await;
+    let composite = format!("{xena}.{sub}");
+    let (_, plain_token) = scim_token(&s, &org).await;
+    let plain = Scim::new(&s, &plain_token);
+    let wide = Scim::new(&s, &subtree_token(&s, &org).await);
+
+    // Without the flag: nothing of the sub-organization.
+    for path in [
+        format!("/Users/{xena}"),
+        format!("/Users/{composite}"),
+        format!("/Groups/{sub_room}"),
+    ] {
+        assert_error(&plain.get(&path).await, 404, None);
+        assert_error(&plain.raw("DELETE", &path, None).await, 404, None);
+    }
+    let off = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    assert_error(
+        &plain
+            .send("PATCH", &format!("/Users/{composite}"), off.clone())
+            .await,
+        404,
+        None,
+    );
+    let listed = plain.get("/Users").await;
+    assert_eq!(listed.body["totalResults"], json!(1), "{}", listed.body);
+    assert_eq!(
+        plain.get("/ResourceTypes/User").await.body["schemaExtensions"],
+        json!([])
+    );
+    let foreign = plain
+        .send(
+            "POST",
+            "/Users",
+            json!({"userName": "in-sub@example.com", EXT: {"organizationId": sub}}),
+        )
+        .await;
+    assert_error(&foreign, 400, Some("invalidValue"));
+    assert!(s.member(&sub, &xena).await.is_some());
+
+    // With it: both organizations, one User per membership.
+    let all = wide.get("/Users").await;
+    assert_eq!(all.body["totalResults"], json!(3), "{}", all.body);
+    let ids: Vec<&str> = all.body["Resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&admin.as_str()) && ids.contains(&composite.as_str()),
+        "{ids:?}"
+    );
+    let got = wide.get(&format!("/Users/{composite}")).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body[EXT]["organizationId"], json!(sub));
+    assert!(
+        got.body["schemas"]
+            .as_array()
+            .is_some_and(|s| s.contains(&json!(EXT))),
+        "{}",
+        got.body
+    );
+    assert_eq!(
+        wide.get(&format!("/Users/{admin}")).await.body[EXT]["organizationId"],
+        json!(org)
+    );
+    // Xena is no member of the parent: the plain ID is no User.
+    assert_error(&wide.get(&format!("/Users/{xena}")).await, 404, None);
+    let by_id = wide
+        .get(&format!("/Users?filter=id%20eq%20%22{composite}%22"))
+        .await;
+    assert_eq!(by_id.body["totalResults"], json!(1), "{}", by_id.body);
+    assert_eq!(
+        wide.get("/ResourceTypes/User").await.body["schemaExtensions"][0]["schema"],
+        json!(EXT)
+    );
+    let paused = wide
+        .send("PATCH", &format!("/Users/{composite}"), off.clone())
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert_eq!(paused.body["id"], json!(composite));
+    assert!(!allowed(&s, &sub, &xena).await);
+    let group = wide.get(&format!("/Groups/{sub_room}")).await;
+    assert_eq!(group.status, 200, "{}", group.body);
+    assert_eq!(group.body[EXT]["organizationId"], json!(sub));
+    assert!(
+        group.body["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["value"] == json!(composite))),
+        "{}",
+        group.body
+    );
+    // A User of the parent is no member for a room of the sub-organization.
+    let wrong = wide
+        .send(
+            "PATCH",
+            &format!("/Groups/{sub_room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": admin}]}]}),
+        )
+        .await;
+    assert_error(&wrong, 400, Some("invalidValue"));
+    // POST: the token's own organization, or the one the extension names.
+    let own = wide
+        .send("POST", "/Users", user_body("own@example.com", "ext-own"))
+        .await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    assert_eq!(own.body[EXT]["organizationId"], json!(org));
+    let mut body = user_body("sub@example.com", "ext-sub");
+    body[EXT] = json!({"organizationId": sub});
+    let in_sub = wide.send("POST", "/Users", body).await;
+    assert_eq!(in_sub.status, 201, "{}", in_sub.body);
+    let new_id = in_sub.body["id"].as_str().expect("id").to_owned();
+    assert!(new_id.ends_with(&format!(".{sub}")), "{new_id}");
+    let identity = new_id.split('.').next().expect("identity").to_owned();
+    assert!(s.member(&sub, &identity).await.is_some());
+    assert!(s.member(&org, &identity).await.is_none());
+    let (other, _, _) = self::org(&s, 5).await;
+    let mut body = user_body("elsewhere@example.com", "ext-else");
+    body[EXT] = json!({"organizationId": other});
+    assert_error(
+        &wide.send("POST", "/Users", body).await,
+        400,
+        Some("invalidValue"),
+    );
+    let gone = wide
+        .raw("DELETE", &format!("/Users/{composite}"), None)
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert!(s.member(&sub, &xena).await.is_none());
+
+    // The sub-organization's own token, even with the flag, never reaches
+    // the parent.
+    let below = Scim::new(&s, &subtree_token(&s, &sub).await);
+    assert_error(&below.get(&format!("/Users/{admin}")).await, 404, None);
+    assert_error(
+        &below.get(&format!("/Users/{admin}.{org}")).await,
+        404,
+        None,
+    );
+    let mine = below.get("/Users").await;
+    assert!(
+        mine.body["Resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|u| u[EXT]["organizationId"] == json!(sub))),
+        "{}",
+        mine.body
+    );
+    s.stop().await;
+}
+
 db_tests!(
+    scim_include_sub_organizations,
     scim_offboarding_without_another_admin_goes_ahead,
     scim_patch_reads_the_user_inside_its_write,
     scim_remove_active_resets_to_the_default,
