@@ -57,6 +57,7 @@ pub(crate) const ORG_EXTENSION: &str = "urn:roster:params:scim:schemas:extension
 #[derive(Clone)]
 pub(crate) struct ScimState {
     ctx: Arc<Ctx>,
+    metrics: Arc<crate::metrics::Metrics>,
     /// `https` with TLS, else `http` (for `meta.location`).
     scheme: &'static str,
 }
@@ -420,34 +421,72 @@ pub(crate) fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
     format!("{}://{host}{BASE}", state.scheme)
 }
 
-/// One access-log line per SCIM request (target `roster::access`, like the
-/// gRPC calls'): method, path without the query (filters hold user names),
-/// status, latency.
-async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// The `method` label of a SCIM request.
+fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        _ => "other",
+    }
+}
+
+/// The `resource` label of a SCIM path: the resource type it addresses.
+fn resource_label(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix(BASE) else {
+        return "unknown";
+    };
+    match rest.trim_start_matches('/').split('/').next().unwrap_or("") {
+        "Users" => "User",
+        "Groups" => "Group",
+        "ServiceProviderConfig" => "ServiceProviderConfig",
+        "ResourceTypes" => "ResourceType",
+        "Schemas" => "Schema",
+        ".search" => "search",
+        _ => "unknown",
+    }
+}
+
+/// Every SCIM request is counted and timed (`roster_scim_requests_total`,
+/// `roster_scim_request_duration_seconds`) and, with the access log on,
+/// logged in one line (target `roster::access`, like the gRPC calls'):
+/// method, path without the query (filters hold user names), status,
+/// latency.
+async fn observe(
+    axum::extract::State(state): axum::extract::State<ScimState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    tracing::info!(
-        target: "roster::access",
-        method = %method,
-        path = %truncate(path, 256),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
-        "scim"
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.scim_request(
+        method_label(&method),
+        resource_label(&path),
+        status,
+        elapsed,
     );
+    if state.ctx.config.access_log {
+        tracing::info!(
+            target: "roster::access",
+            method = %method,
+            path = %truncate(path, 256),
+            status,
+            latency_ms = elapsed.as_micros() as f64 / 1000.0,
+            "scim"
+        );
+    }
     response
 }
 
 /// The SCIM routes.
 pub(crate) fn router(state: ScimState) -> Router {
-    let log = state.ctx.config.access_log;
-    let app = routes(state);
-    if log {
-        app.layer(axum::middleware::from_fn(access_log))
-    } else {
-        app
-    }
+    routes(state.clone()).layer(axum::middleware::from_fn_with_state(state, observe))
 }
 
 fn routes(state: ScimState) -> Router {
@@ -536,12 +575,17 @@ impl axum::serve::Listener for TlsListener {
 /// given (the gRPC certificate, offered for HTTP/1.1), then drains.
 pub async fn serve(
     ctx: Arc<Ctx>,
+    metrics: Arc<crate::metrics::Metrics>,
     listener: TcpListener,
     tls: Option<Arc<crate::tls::Reloader>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let app = router(ScimState { ctx, scheme });
+    let app = router(ScimState {
+        ctx,
+        metrics,
+        scheme,
+    });
     match tls {
         Some(tls) => {
             let addr = listener.local_addr()?;

@@ -1576,7 +1576,52 @@ async fn scim_include_sub_organizations(b: Backend) {
     s.stop().await;
 }
 
+/// O3 for SCIM: every request is counted and timed by HTTP method,
+/// resource type and status (`roster_scim_requests_total`,
+/// `roster_scim_request_duration_seconds`), refusals included.
+async fn scim_requests_are_counted_in_metrics(b: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    assert_eq!(scim.get("/Users").await.status, 200);
+    assert_eq!(scim.get("/Users").await.status, 200);
+    assert_eq!(
+        scim.send("POST", "/Users", user_body("met@example.com", "ext-met"))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(scim.get("/Groups/room_zzzzzzzzzzzzzzzz").await.status, 404);
+    assert_eq!(scim.get("/ServiceProviderConfig").await.status, 200);
+    assert_eq!(Scim::new(&s, "rst_wrong").get("/Users").await.status, 401);
+    assert_eq!(scim.get("/Nothing").await.status, 404);
+
+    let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
+        .await
+        .expect("connect to metrics");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut text = String::new();
+    conn.read_to_string(&mut text).await.expect("read");
+    for line in [
+        r#"roster_scim_requests_total{method="GET",resource="User",status="200"} 2"#,
+        r#"roster_scim_requests_total{method="POST",resource="User",status="201"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="Group",status="404"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="ServiceProviderConfig",status="200"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="User",status="401"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="unknown",status="404"} 1"#,
+        r#"roster_scim_request_duration_seconds_count{method="POST",resource="User",status="201"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+    }
+    s.stop().await;
+}
+
 db_tests!(
+    scim_requests_are_counted_in_metrics,
     scim_include_sub_organizations,
     scim_offboarding_without_another_admin_goes_ahead,
     scim_patch_reads_the_user_inside_its_write,
