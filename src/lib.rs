@@ -250,12 +250,13 @@ pub async fn run(
         let saddr = l.local_addr()?;
         let mut stop = ctx.stop.clone();
         let c = ctx.clone();
+        let m = metrics.clone();
         let secure = scim_tls.is_some();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
                 let _ = stop.changed().await;
             };
-            if let Err(e) = scim::serve(c, l, scim_tls, stopped).await {
+            if let Err(e) = scim::serve(c, m, l, scim_tls, stopped).await {
                 tracing::warn!(error = %e, "SCIM endpoint stopped");
             }
         }));

@@ -10,8 +10,10 @@
 //! under `unknown`, so a caller cannot grow the label set. Next to them:
 //! the standard `process_*` metrics, `roster_build_info`, the database
 //! pool (connections in use and idle, writers waiting, time to begin a
-//! transaction, acquire timeouts), the feed's lag behind the log head and
-//! open WatchEvents streams.
+//! transaction, acquire timeouts), the feed's lag behind the log head,
+//! open WatchEvents streams, and SCIM requests
+//! (`roster_scim_requests_total`, `roster_scim_request_duration_seconds`
+//! by HTTP method, resource and status).
 //!
 //! The per-call layer is on the hot path: every known method's counters
 //! are created at start-up, so a call costs one map lookup and a few
@@ -73,6 +75,15 @@ struct HandledLabels {
     grpc_service: String,
     grpc_method: String,
     grpc_code: &'static str,
+}
+
+/// Labels of one SCIM request's outcome (bounded: the method and resource
+/// are from fixed lists, the status is an HTTP status code).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScimLabels {
+    method: &'static str,
+    resource: &'static str,
+    status: u16,
 }
 
 /// Labels of the build-info gauge.
@@ -205,6 +216,8 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     pool_waiting: Gauge,
+    scim_requests: Family<ScimLabels, Counter>,
+    scim_seconds: Family<ScimLabels, Histogram>,
     caches: Arc<Caches>,
     feed: Arc<Feed>,
     store: Store,
@@ -349,6 +362,22 @@ impl Metrics {
             "Write transactions refused because no pooled connection came free in time",
             waits.acquire_timeouts.clone(),
         );
+        let scim_requests = Family::<ScimLabels, Counter>::default();
+        roster.register(
+            "scim_requests",
+            "SCIM requests handled, by HTTP method, resource (User, Group, \
+             ServiceProviderConfig, ResourceType, Schema, search, unknown) and HTTP status",
+            scim_requests.clone(),
+        );
+        let scim_seconds = Family::<ScimLabels, Histogram>::new_with_constructor(|| {
+            // 100 µs … ~3.3 s.
+            Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
+        });
+        roster.register(
+            "scim_request_duration_seconds",
+            "Latency of SCIM requests (seconds), by HTTP method, resource and HTTP status",
+            scim_seconds.clone(),
+        );
         Metrics {
             registry,
             methods,
@@ -361,10 +390,32 @@ impl Metrics {
             pool,
             pool_max,
             pool_waiting,
+            scim_requests,
+            scim_seconds,
             caches,
             feed,
             store,
         }
+    }
+
+    /// Counts and times one SCIM request (`method`, `resource` from the
+    /// fixed lists of `scim::observe`).
+    pub fn scim_request(
+        &self,
+        method: &'static str,
+        resource: &'static str,
+        status: u16,
+        elapsed: std::time::Duration,
+    ) {
+        let labels = ScimLabels {
+            method,
+            resource,
+            status,
+        };
+        self.scim_requests.get_or_create(&labels).inc();
+        self.scim_seconds
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
 
     /// Counts a call to `path` as started; returns its method's index.

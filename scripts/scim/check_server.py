@@ -4,10 +4,9 @@ Sets up what a SCIM connection needs over gRPC with the service key (a
 license package, an organization with an admin, a provisioning token from
 MembershipService/CreateScimToken), then runs every check of
 scim2_tester.check_server on /scim/v2 and prints one line per check.
-Exits non-zero when a check ends in CRITICAL, in ERROR (other than the
-KNOWN_ERRORS below, the open gaps of issue 15 listed in the README), or in
-a DEVIATION not listed (with its justification) in the README's "SCIM
-provisioning" section (ALLOWED_DEVIATIONS mirrors it).
+Exits non-zero when a check ends in CRITICAL or ERROR, or in a DEVIATION
+not listed (with its justification) in the README's "SCIM provisioning"
+section (ALLOWED_DEVIATIONS mirrors it; there are none).
 
     python check_server.py GRPC_ADDR SCIM_BASE_URL SERVICE_KEY
 """
@@ -22,25 +21,6 @@ from scim2_tester import Status, check_server
 
 # Check titles allowed to end in DEVIATION, each justified in the README.
 ALLOWED_DEVIATIONS: set[str] = set()
-
-# (resource type, check title) pairs that still end in ERROR: the open gaps
-# of issue 15, listed in the README ("SCIM provisioning", "Known gaps").
-# This list must only shrink; a check failing that is not here fails CI,
-# and one listed here that passes is reported so it can be removed.
-KNOWN_ERRORS: set[tuple[str, str]] = {
-    # `remove active`: a membership is ACTIVE or DEACTIVATED, never unset.
-    ("User", "check_remove_attribute"),
-    # Group members must be Users of the organization (the checker sends
-    # made-up member IDs); rooms cannot be deleted (501).
-    ("Group", "object_query_with_attributes"),
-    ("Group", "object_list_with_attributes"),
-    ("Group", "search_with_attributes"),
-    ("Group", "object_replacement"),
-    ("Group", "object_deletion"),
-    ("Group", "check_add_attribute"),
-    ("Group", "check_remove_attribute"),
-    ("Group", "check_replace_attribute"),
-}
 
 
 def main() -> int:
@@ -73,21 +53,17 @@ def main() -> int:
     client = SyncSCIMClient(http)
     results = check_server(client)
     bad = 0
-    known_seen = set()
+    deviations = 0
     for r in results:
-        print(f"{r.status.name:10} {r.resource_type or '-':6} {r.title}: {r.reason or r.description or ''}")
-        key = (r.resource_type or "-", r.title)
-        if r.status == Status.ERROR and key in KNOWN_ERRORS:
-            known_seen.add(key)
-            print("           ^ known gap (README: SCIM provisioning, Known gaps)")
-        elif r.status in (Status.ERROR, Status.CRITICAL):
+        print(f"{r.status.name:10} {r.resource_type or '-':6} {r.title}: {r.reason or ''}")
+        if r.status in (Status.ERROR, Status.CRITICAL):
             bad += 1
-        elif r.status == Status.DEVIATION and r.title not in ALLOWED_DEVIATIONS:
-            print(f"           ^ DEVIATION not listed in the README's SCIM section")
-            bad += 1
-    for key in sorted(KNOWN_ERRORS - known_seen):
-        print(f"fixed: {key} no longer fails; remove it from KNOWN_ERRORS")
-    print(f"scim2-tester: {len(results)} checks, {bad} failing, {len(known_seen)} known gaps")
+        elif r.status == Status.DEVIATION:
+            deviations += 1
+            if r.title not in ALLOWED_DEVIATIONS:
+                print("           ^ DEVIATION not listed in the README's SCIM section")
+                bad += 1
+    print(f"scim2-tester: {len(results)} checks, {bad} failing, {deviations} deviations")
     return 1 if bad else 0
 
 

@@ -214,6 +214,10 @@ text_enum!(
         ScimUserUpdated = "SCIM_USER_UPDATED",
         /// A room was renamed (SCIM Group displayName).
         RoomUpdated = "ROOM_UPDATED",
+        /// DeleteRoom or a SCIM Group DELETE.
+        RoomDeleted = "ROOM_DELETED",
+        /// A SCIM offboarding left rooms (or the organization) without an admin.
+        LeftWithoutAdmin = "LEFT_WITHOUT_ADMIN",
     }
 );
 

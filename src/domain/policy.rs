@@ -345,9 +345,74 @@ impl OffboardingPlan {
     }
 }
 
+/// What an automated offboarding (SCIM provisioning, issue 15) left
+/// without an admin because nobody could take over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeftWithoutAdmin {
+    /// Rooms left without an active room admin.
+    pub rooms: Vec<RoomId>,
+    /// The organization has no active ADMIN any more (M2: its package's
+    /// admins stand in until a person repairs it).
+    pub organization: bool,
+}
+
+/// M2/M7 for automated provisioning (issue 15): an IdP retries a refused
+/// update forever, so its offboarding is never refused for want of an
+/// admin. The caller has handed the rooms to every other active admin of
+/// the organization first; whatever still blocks for LAST_ROOM_ADMIN or
+/// LAST_ORGANIZATION_ADMIN then has nobody to go to and goes ahead,
+/// reported in the returned [`LeftWithoutAdmin`]. Every other refusal
+/// (ALREADY_DEACTIVATED, SUCCESSOR_NOT_ACTIVE) stays.
+pub fn provisioning_plan(mut plan: OffboardingPlan) -> (OffboardingPlan, LeftWithoutAdmin) {
+    let mut left = LeftWithoutAdmin::default();
+    plan.blocking.retain(|r| match r {
+        Reason::LastRoomAdmin => {
+            left.rooms = plan.last_admin_rooms.clone();
+            false
+        }
+        Reason::LastOrganizationAdmin => {
+            left.organization = true;
+            false
+        }
+        _ => true,
+    });
+    (plan, left)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn m7_provisioning_goes_ahead_without_an_admin_to_take_over() {
+        let mut f = facts();
+        f.admin = true;
+        f.other_active_admin = false;
+        f.last_admin_rooms = vec![room(1), room(2)];
+        let plan = plan_offboarding(OffboardingAction::Deactivate, &f);
+        assert_eq!(
+            plan.blocking,
+            vec![Reason::LastOrganizationAdmin, Reason::LastRoomAdmin]
+        );
+        let (plan, left) = provisioning_plan(plan);
+        assert!(plan.blocking.is_empty());
+        assert_eq!(
+            left,
+            LeftWithoutAdmin {
+                rooms: vec![room(1), room(2)],
+                organization: true,
+            }
+        );
+        // Nothing to override: nothing reported.
+        let (plan, left) = provisioning_plan(plan_offboarding(OffboardingAction::Remove, &facts()));
+        assert!(plan.blocking.is_empty());
+        assert_eq!(left, LeftWithoutAdmin::default());
+        // Other refusals stay.
+        let mut again = f.clone();
+        again.active = false;
+        let (plan, _) = provisioning_plan(plan_offboarding(OffboardingAction::Deactivate, &again));
+        assert_eq!(plan.blocking, vec![Reason::AlreadyDeactivated]);
+    }
 
     fn room(n: u8) -> RoomId {
         RoomId::from_trusted(format!("room_{:016}", n))

@@ -33,11 +33,15 @@ impl ScimToken {
         }
     }
 
-    /// Whether the token may act in `org` (its own organization, or one of
-    /// its sub-organizations when `include_sub_organizations`; `parent` is
-    /// `org`'s parent).
-    pub fn covers(&self, org: &OrgId, parent: Option<&OrgId>) -> bool {
-        *org == self.org_id || (self.include_sub_organizations && parent == Some(&self.org_id))
+    /// The SCIM `id` of `identity`'s User in `org`: the identity ID in the
+    /// token's own organization, `IDENTITY.org_…` in a sub-organization
+    /// (one User per membership, so the ID names the organization).
+    pub fn user_id(&self, identity: &IdentityId, org: &OrgId) -> String {
+        if *org == self.org_id {
+            identity.to_string()
+        } else {
+            format!("{identity}.{org}")
+        }
     }
 }
 
@@ -68,6 +72,9 @@ pub struct ScimUser {
     pub email_primary: Option<bool>,
     /// The membership's state (`active` = ACTIVE).
     pub state: MemberState,
+    /// A client removed `active` (RFC 7644 §3.5.2.2): the member is
+    /// active (the default) and `active` is not returned.
+    pub active_unassigned: bool,
     /// When the SCIM record was created.
     pub created_at: Timestamp,
     /// When it (or the membership's state through SCIM) last changed.
@@ -97,6 +104,9 @@ pub struct NewScimUser {
     pub email_primary: Option<bool>,
     /// `active` (default true); false creates the member, then deactivates it.
     pub active: bool,
+    /// `active` was removed: reset to its default (true) and unassigned
+    /// until a client sets it again.
+    pub active_unassigned: bool,
 }
 
 /// PUT / PATCH /Users/{id}: the attributes after the change (the SCIM
@@ -114,6 +124,8 @@ pub struct ScimUserFilter {
     pub email: Option<String>,
     /// `id eq "…"`.
     pub identity_id: Option<String>,
+    /// Only the membership in this organization (a User `id` names one).
+    pub organization_id: Option<OrgId>,
 }
 
 /// A SCIM Group: a room of the token's organization.

@@ -482,6 +482,8 @@ mod tests {
             EventType::ScimTokenRevoked,
             EventType::ScimUserUpdated,
             EventType::RoomUpdated,
+            EventType::RoomDeleted,
+            EventType::LeftWithoutAdmin,
         ];
         for t in all {
             let wire = event_type_to_pb(t);

@@ -5,22 +5,22 @@
 //! members as room MEMBERs; PATCH renames and adds or removes members
 //! (`members[value eq "…"]`, Entra's `remove` with a value list, Okta's
 //! `replace` of the whole list); PUT replaces name and members. A replaced
-//! member list keeps the room's admins. Rooms cannot be deleted in Roster:
-//! DELETE is 501.
+//! member list keeps the room's admins. DELETE is DeleteRoom (the room's
+//! memberships and assignments go with it).
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::users::{canonical, invalid, millis, query_param, text};
+use super::users::{canonical, invalid, millis, parse_user_id, query_param, text};
 use super::{
-    ListParams, ScimError, ScimState, authenticate, base_url, filter, json_body, list_response,
-    project, scim_json,
+    ListParams, ScimError, ScimState, add_org_extension, authenticate, base_url, filter, json_body,
+    list_response, project, scim_json, scope, target_org,
 };
 use crate::domain::validate::{self, Violations};
-use crate::domain::{IdentityId, RoomId, ScimGroup, ScimGroupChange};
+use crate::domain::{IdentityId, OrgId, RoomId, ScimGroup, ScimGroupChange, ScimToken};
 
 /// The Group schema.
 pub(super) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -32,11 +32,14 @@ const MAX_MEMBERS: usize = 1000;
 /// Most operations in one PATCH.
 const MAX_OPERATIONS: usize = 100;
 
-fn render(g: &ScimGroup, base: &str) -> Value {
+fn render(g: &ScimGroup, base: &str, token: &ScimToken) -> Value {
     let members: Vec<Value> = g
         .members
         .iter()
-        .map(|m| json!({"value": m.as_str(), "$ref": format!("{base}/Users/{m}"), "type": "User"}))
+        .map(|m| {
+            let id = token.user_id(m, &g.org_id);
+            json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"})
+        })
         .collect();
     let mut group = json!({
         "schemas": [GROUP_SCHEMA],
@@ -52,11 +55,12 @@ fn render(g: &ScimGroup, base: &str) -> Value {
     if let Some(e) = &g.external_id {
         group["externalId"] = json!(e);
     }
+    add_org_extension(&mut group, token, &g.org_id);
     group
 }
 
-fn group_response(status: StatusCode, g: &ScimGroup, base: &str) -> Response {
-    let mut resp = scim_json(status, &render(g, base));
+fn group_response(status: StatusCode, g: &ScimGroup, base: &str, token: &ScimToken) -> Response {
+    let mut resp = scim_json(status, &render(g, base, token));
     if let Ok(loc) = HeaderValue::from_str(&format!("{base}/Groups/{}", g.room_id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
@@ -66,6 +70,31 @@ fn group_response(status: StatusCode, g: &ScimGroup, base: &str) -> Response {
 fn group_id(raw: &str) -> Result<RoomId, ScimError> {
     RoomId::parse(raw)
         .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, format!("no group {raw:?}")))
+}
+
+/// The room a Group `id` in the URL names and its organization, if the
+/// token provisions that organization; otherwise 404.
+async fn resolve(
+    state: &ScimState,
+    token: &ScimToken,
+    raw: &str,
+) -> Result<(RoomId, OrgId), ScimError> {
+    let room = group_id(raw)?;
+    if !token.include_sub_organizations {
+        // The store looks the room up in the token's organization only.
+        return Ok((room, token.org_id.clone()));
+    }
+    let store = &state.ctx.store;
+    let org = match store.get_room(&room).await {
+        Ok(r) => r.org_id,
+        Err(crate::domain::Error::NotFound { .. }) => return Err(not_found(&room)),
+        Err(e) => return Err(e.into()),
+    };
+    if scope(state, token).await?.contains(&org) {
+        Ok((room, org))
+    } else {
+        Err(not_found(&room))
+    }
 }
 
 fn not_found(id: &RoomId) -> ScimError {
@@ -91,8 +120,24 @@ fn external_id(v: &Value) -> Result<Option<String>, ScimError> {
     Ok(Some(ext))
 }
 
-/// `[{"value": "ID"}, …]` (or one such object) as identity IDs.
-fn member_ids(v: &Value) -> Result<Vec<IdentityId>, ScimError> {
+/// A member's User `id` as the identity ID in `org` (the room's
+/// organization): a User of another organization is refused.
+fn member_id(raw: &str, org: &OrgId, token: &ScimToken) -> Result<IdentityId, ScimError> {
+    match parse_user_id(raw) {
+        Some((id, named)) if named.as_ref().unwrap_or(&token.org_id) == org => Ok(id),
+        Some(_) => Err(ScimError::bad(
+            "invalidValue",
+            format!("members[].value {raw:?} is a user of another organization"),
+        )),
+        None => Err(ScimError::bad(
+            "invalidValue",
+            format!("members[].value {raw:?} is no user id"),
+        )),
+    }
+}
+
+/// `[{"value": "ID"}, …]` (or one such object) as identity IDs of `org`.
+fn member_ids(v: &Value, org: &OrgId, token: &ScimToken) -> Result<Vec<IdentityId>, ScimError> {
     let entries: Vec<&Value> = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(a) => a.iter().collect(),
@@ -111,18 +156,17 @@ fn member_ids(v: &Value) -> Result<Vec<IdentityId>, ScimError> {
                 .get("value")
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid("members[].value must be a user id"))?;
-            IdentityId::parse(raw).map_err(|_| {
-                ScimError::bad(
-                    "invalidValue",
-                    format!("members[].value {raw:?} is no user id"),
-                )
-            })
+            member_id(raw, org, token)
         })
         .collect()
 }
 
-/// `members[value eq "ID"]` → the ID.
-fn member_in_path(path: &str) -> Result<Option<IdentityId>, ScimError> {
+/// `members[value eq "ID"]` → the ID (of a User of `org`).
+fn member_in_path(
+    path: &str,
+    org: &OrgId,
+    token: &ScimToken,
+) -> Result<Option<IdentityId>, ScimError> {
     let Some(inner) = path
         .strip_prefix("members[")
         .and_then(|p| p.strip_suffix(']'))
@@ -138,12 +182,16 @@ fn member_in_path(path: &str) -> Result<Option<IdentityId>, ScimError> {
             "only members[value eq \"id\"] selects a member",
         ));
     }
-    IdentityId::parse(value)
-        .map(Some)
-        .map_err(|_| ScimError::bad("invalidValue", format!("{value:?} is no user id")))
+    member_id(value, org, token).map(Some)
 }
 
-fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Result<(), ScimError> {
+/// Applies a PatchOp body to `change`; members are Users of `org`.
+fn apply_patch(
+    change: &mut ScimGroupChange,
+    body: &Map<String, Value>,
+    org: &OrgId,
+    token: &ScimToken,
+) -> Result<(), ScimError> {
     if let Some(schemas) = body.get("schemas")
         && !schemas
             .as_array()
@@ -188,19 +236,21 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
         let value = get("value").unwrap_or(&Value::Null);
         let lower = path.as_deref().map(canonical);
         match (kind.as_str(), lower.as_deref()) {
-            ("add", Some("members")) => change.add.extend(member_ids(value)?),
-            ("replace", Some("members")) => change.replace = Some(member_ids(value)?),
+            ("add", Some("members")) => change.add.extend(member_ids(value, org, token)?),
+            ("replace", Some("members")) => change.replace = Some(member_ids(value, org, token)?),
             ("remove", Some("members")) => {
                 if value.is_null() {
                     change.replace = Some(Vec::new());
                 } else {
-                    change.remove.extend(member_ids(value)?);
+                    change.remove.extend(member_ids(value, org, token)?);
                 }
             }
             ("remove", Some(p)) if p.starts_with("members[") => {
                 let original = path.as_deref().unwrap_or_default();
                 let at = original.find('[').unwrap_or(0);
-                if let Some(id) = member_in_path(&format!("members{}", &original[at..]))? {
+                if let Some(id) =
+                    member_in_path(&format!("members{}", &original[at..]), org, token)?
+                {
                     change.remove.push(id);
                 }
             }
@@ -221,8 +271,8 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
                     match canonical(k).as_str() {
                         "displayname" => change.display_name = Some(display_name(v)?),
                         "externalid" => change.external_id = Some(external_id(v)?),
-                        "members" if kind == "add" => change.add.extend(member_ids(v)?),
-                        "members" => change.replace = Some(member_ids(v)?),
+                        "members" if kind == "add" => change.add.extend(member_ids(v, org, token)?),
+                        "members" => change.replace = Some(member_ids(v, org, token)?),
                         _ => {}
                     }
                 }
@@ -247,7 +297,11 @@ fn apply_patch(change: &mut ScimGroupChange, body: &Map<String, Value>) -> Resul
 /// displayName, externalId and members of a full Group body (POST, PUT).
 type GroupBody = (String, Option<String>, Vec<IdentityId>);
 
-fn parse_group(body: &Map<String, Value>) -> Result<GroupBody, ScimError> {
+fn parse_group(
+    body: &Map<String, Value>,
+    org: &OrgId,
+    token: &ScimToken,
+) -> Result<GroupBody, ScimError> {
     let get = |name: &str| {
         body.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -255,7 +309,7 @@ fn parse_group(body: &Map<String, Value>) -> Result<GroupBody, ScimError> {
     };
     let name = display_name(get("displayName").unwrap_or(&Value::Null))?;
     let external = external_id(get("externalId").unwrap_or(&Value::Null))?;
-    let members = member_ids(get("members").unwrap_or(&Value::Null))?;
+    let members = member_ids(get("members").unwrap_or(&Value::Null), org, token)?;
     Ok((name, external, members))
 }
 
@@ -286,7 +340,7 @@ pub(crate) async fn search_groups(
 pub(crate) async fn matching(
     state: &ScimState,
     headers: &HeaderMap,
-    token: &crate::domain::ScimToken,
+    token: &ScimToken,
     p: &ListParams,
     offset: u64,
     limit: u64,
@@ -302,11 +356,12 @@ pub(crate) async fn matching(
         return Ok(Some((0, Vec::new())));
     };
     let base = base_url(state, headers);
+    let orgs = scope(state, token).await?;
     let (total, groups) = state
         .ctx
         .store
         .scim_groups(
-            &token.org_id,
+            &orgs,
             name.as_deref(),
             id.as_deref(),
             ext.as_deref(),
@@ -317,7 +372,7 @@ pub(crate) async fn matching(
     let rendered = groups
         .iter()
         .map(|g| {
-            let mut r = render(g, &base);
+            let mut r = render(g, &base, token);
             project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
             r
         })
@@ -328,7 +383,7 @@ pub(crate) async fn matching(
 async fn list(
     state: &ScimState,
     headers: &HeaderMap,
-    token: &crate::domain::ScimToken,
+    token: &ScimToken,
     p: ListParams,
 ) -> Result<Response, ScimError> {
     let filter = match &p.filter {
@@ -338,11 +393,12 @@ async fn list(
     let base = base_url(state, headers);
     let (total, groups) = match filter {
         Some((name, id, ext)) => {
+            let orgs = scope(state, token).await?;
             state
                 .ctx
                 .store
                 .scim_groups(
-                    &token.org_id,
+                    &orgs,
                     name.as_deref(),
                     id.as_deref(),
                     ext.as_deref(),
@@ -356,7 +412,7 @@ async fn list(
     let resources: Vec<Value> = groups
         .iter()
         .map(|g| {
-            let mut r = render(g, &base);
+            let mut r = render(g, &base, token);
             project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
             r
         })
@@ -366,17 +422,17 @@ async fn list(
 
 pub(crate) async fn get_group(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = group_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let base = base_url(&state, &headers);
     let group = state
         .ctx
         .store
-        .scim_group(&token.org_id, &id)
+        .scim_group(&org, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
     let q = query.as_deref();
@@ -385,9 +441,9 @@ pub(crate) async fn get_group(
         query_param(q, "excludedAttributes"),
     );
     if attrs.is_none() && excluded.is_none() {
-        return Ok(group_response(StatusCode::OK, &group, &base));
+        return Ok(group_response(StatusCode::OK, &group, &base, &token));
     }
-    let mut body = render(&group, &base);
+    let mut body = render(&group, &base, &token);
     project(&mut body, attrs.as_deref(), excluded.as_deref());
     Ok(scim_json(StatusCode::OK, &body))
 }
@@ -399,102 +455,110 @@ pub(crate) async fn create_group(
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let body = json_body(body).await?;
-    let (name, external, members) = parse_group(&body)?;
+    let org = target_org(&state, &token, &body).await?;
+    let (name, external, members) = parse_group(&body, &org, &token)?;
     let base = base_url(&state, &headers);
     let group = state
         .ctx
         .store
-        .scim_create_group(
-            token.actor(),
-            &token.org_id,
-            &name,
-            external.as_deref(),
-            &members,
-        )
+        .scim_create_group(token.actor(), &org, &name, external.as_deref(), &members)
         .await?;
-    Ok(group_response(StatusCode::CREATED, &group, &base))
+    Ok(group_response(StatusCode::CREATED, &group, &base, &token))
 }
 
 pub(crate) async fn replace_group(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = group_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let body = json_body(body).await?;
-    let (name, external, members) = parse_group(&body)?;
+    let (name, external, members) = parse_group(&body, &org, &token)?;
     let change = ScimGroupChange {
         display_name: Some(name),
         external_id: Some(external),
         replace: Some(members),
         ..Default::default()
     };
-    update(&state, &headers, &token, &id, change).await
+    update(&state, &headers, &token, (&id, &org), change).await
 }
 
 pub(crate) async fn patch_group(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = group_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let body = json_body(body).await?;
     let mut change = ScimGroupChange::default();
-    apply_patch(&mut change, &body)?;
-    update(&state, &headers, &token, &id, change).await
+    apply_patch(&mut change, &body, &org, &token)?;
+    update(&state, &headers, &token, (&id, &org), change).await
 }
 
 async fn update(
     state: &ScimState,
     headers: &HeaderMap,
-    token: &crate::domain::ScimToken,
-    id: &RoomId,
+    token: &ScimToken,
+    (id, org): (&RoomId, &OrgId),
     change: ScimGroupChange,
 ) -> Result<Response, ScimError> {
     let store = &state.ctx.store;
-    if store.scim_group(&token.org_id, id).await?.is_none() {
+    if store.scim_group(org, id).await?.is_none() {
         return Err(not_found(id));
     }
     let group = store
-        .scim_update_group(token.actor(), &token.org_id, id, change)
+        .scim_update_group(token.actor(), org, id, change)
         .await?;
     Ok(group_response(
         StatusCode::OK,
         &group,
         &base_url(state, headers),
+        token,
     ))
 }
 
 pub(crate) async fn delete_group(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = group_id(&id)?;
-    if state
+    let (id, org) = resolve(&state, &token, &raw).await?;
+    state
         .ctx
         .store
-        .scim_group(&token.org_id, &id)
-        .await?
-        .is_none()
-    {
-        return Err(not_found(&id));
-    }
-    Err(ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "Roster cannot delete rooms; remove the group's members instead",
-    ))
+        .scim_delete_group(token.actor(), &org, &id)
+        .await
+        .map_err(|e| match e {
+            crate::domain::Error::NotFound { .. } => not_found(&id),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token() -> ScimToken {
+        ScimToken {
+            id: crate::domain::ScimTokenId::from_trusted("stk_0000000000000001".into()),
+            org_id: org(),
+            include_sub_organizations: false,
+            description: String::new(),
+            created_by: String::new(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        }
+    }
+
+    fn org() -> OrgId {
+        OrgId::from_trusted("org_0000000000000001".into())
+    }
 
     #[test]
     fn okta_and_entra_group_patches_parse() {
@@ -511,6 +575,8 @@ mod tests {
             ]})
             .as_object()
             .expect("object"),
+            &org(),
+            &token(),
         )
         .unwrap();
         assert_eq!(c.add.len(), 1);
@@ -522,6 +588,8 @@ mod tests {
             json!({"Operations": [{"op": "replace", "value": {"id": "x", "displayName": "Ops 2", "members": [{"value": a}]}}]})
                 .as_object()
                 .expect("object"),
+            &org(),
+            &token(),
         )
         .unwrap();
         assert_eq!(c.replace.as_deref().map(<[IdentityId]>::len), Some(1));
@@ -532,7 +600,7 @@ mod tests {
         ] {
             let mut c = ScimGroupChange::default();
             assert!(
-                apply_patch(&mut c, bad.as_object().expect("object")).is_err(),
+                apply_patch(&mut c, bad.as_object().expect("object"), &org(), &token()).is_err(),
                 "{bad}"
             );
         }

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
-use crate::domain::{Error, Reason, ScimToken, secrets};
+use crate::domain::{Error, OrgId, Reason, ScimToken, secrets};
 use crate::grpc::Ctx;
 
 /// The base path of every SCIM endpoint.
@@ -49,11 +49,15 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+/// Roster's extension of Users and Groups for tokens with
+/// `include_sub_organizations`: the organization of the membership or room.
+pub(crate) const ORG_EXTENSION: &str = "urn:roster:params:scim:schemas:extension:2.0:Organization";
 
 /// What the handlers share.
 #[derive(Clone)]
 pub(crate) struct ScimState {
     ctx: Arc<Ctx>,
+    metrics: Arc<crate::metrics::Metrics>,
     /// `https` with TLS, else `http` (for `meta.location`).
     scheme: &'static str,
 }
@@ -185,6 +189,73 @@ pub(crate) async fn authenticate(
         .bounded(store.scim_token_by_hash(&secrets::token_hash(token)))
         .await?
         .ok_or_else(|| unauthorized("unknown or revoked SCIM token"))
+}
+
+/// The organizations `token` provisions: its own, and with
+/// `include_sub_organizations` every organization below it.
+pub(crate) async fn scope(state: &ScimState, token: &ScimToken) -> Result<Vec<OrgId>, ScimError> {
+    if !token.include_sub_organizations {
+        return Ok(vec![token.org_id.clone()]);
+    }
+    let store = &state.ctx.store;
+    Ok(store.bounded(store.scim_scope(token)).await?)
+}
+
+/// The organization a POST creates its resource in: the token's own,
+/// or the one the [`ORG_EXTENSION`] of the body names (a token with
+/// `include_sub_organizations` only, and only an organization it
+/// provisions).
+pub(crate) async fn target_org(
+    state: &ScimState,
+    token: &ScimToken,
+    body: &serde_json::Map<String, Value>,
+) -> Result<OrgId, ScimError> {
+    let named = body
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(ORG_EXTENSION))
+        .and_then(|(_, v)| v.as_object())
+        .and_then(|ext| {
+            ext.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("organizationId"))
+                .map(|(_, v)| v)
+        });
+    let raw = match named {
+        None | Some(Value::Null) => return Ok(token.org_id.clone()),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("{ORG_EXTENSION}:organizationId must be a string"),
+            ));
+        }
+    };
+    let refused = || {
+        ScimError::bad(
+            "invalidValue",
+            format!(
+                "{ORG_EXTENSION}:organizationId {raw:?} is not an organization this token \
+                 provisions"
+            ),
+        )
+    };
+    let org = OrgId::parse(raw).map_err(|_| refused())?;
+    if scope(state, token).await?.contains(&org) {
+        Ok(org)
+    } else {
+        Err(refused())
+    }
+}
+
+/// The organization extension of a rendered resource (tokens with
+/// `include_sub_organizations` only): `organizationId` and the schema URN.
+pub(crate) fn add_org_extension(resource: &mut Value, token: &ScimToken, org: &OrgId) {
+    if !token.include_sub_organizations {
+        return;
+    }
+    if let Some(schemas) = resource["schemas"].as_array_mut() {
+        schemas.push(json!(ORG_EXTENSION));
+    }
+    resource[ORG_EXTENSION] = json!({"organizationId": org.as_str()});
 }
 
 /// Reads a JSON body of at most [`MAX_BODY`] bytes: 413 past it, 400
@@ -350,34 +421,72 @@ pub(crate) fn base_url(state: &ScimState, headers: &HeaderMap) -> String {
     format!("{}://{host}{BASE}", state.scheme)
 }
 
-/// One access-log line per SCIM request (target `roster::access`, like the
-/// gRPC calls'): method, path without the query (filters hold user names),
-/// status, latency.
-async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// The `method` label of a SCIM request.
+fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        _ => "other",
+    }
+}
+
+/// The `resource` label of a SCIM path: the resource type it addresses.
+fn resource_label(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix(BASE) else {
+        return "unknown";
+    };
+    match rest.trim_start_matches('/').split('/').next().unwrap_or("") {
+        "Users" => "User",
+        "Groups" => "Group",
+        "ServiceProviderConfig" => "ServiceProviderConfig",
+        "ResourceTypes" => "ResourceType",
+        "Schemas" => "Schema",
+        ".search" => "search",
+        _ => "unknown",
+    }
+}
+
+/// Every SCIM request is counted and timed (`roster_scim_requests_total`,
+/// `roster_scim_request_duration_seconds`) and, with the access log on,
+/// logged in one line (target `roster::access`, like the gRPC calls'):
+/// method, path without the query (filters hold user names), status,
+/// latency.
+async fn observe(
+    axum::extract::State(state): axum::extract::State<ScimState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    tracing::info!(
-        target: "roster::access",
-        method = %method,
-        path = %truncate(path, 256),
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
-        "scim"
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.scim_request(
+        method_label(&method),
+        resource_label(&path),
+        status,
+        elapsed,
     );
+    if state.ctx.config.access_log {
+        tracing::info!(
+            target: "roster::access",
+            method = %method,
+            path = %truncate(path, 256),
+            status,
+            latency_ms = elapsed.as_micros() as f64 / 1000.0,
+            "scim"
+        );
+    }
     response
 }
 
 /// The SCIM routes.
 pub(crate) fn router(state: ScimState) -> Router {
-    let log = state.ctx.config.access_log;
-    let app = routes(state);
-    if log {
-        app.layer(axum::middleware::from_fn(access_log))
-    } else {
-        app
-    }
+    routes(state.clone()).layer(axum::middleware::from_fn_with_state(state, observe))
 }
 
 fn routes(state: ScimState) -> Router {
@@ -466,12 +575,17 @@ impl axum::serve::Listener for TlsListener {
 /// given (the gRPC certificate, offered for HTTP/1.1), then drains.
 pub async fn serve(
     ctx: Arc<Ctx>,
+    metrics: Arc<crate::metrics::Metrics>,
     listener: TcpListener,
     tls: Option<Arc<crate::tls::Reloader>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let app = router(ScimState { ctx, scheme });
+    let app = router(ScimState {
+        ctx,
+        metrics,
+        scheme,
+    });
     match tls {
         Some(tls) => {
             let addr = listener.local_addr()?;
@@ -556,7 +670,34 @@ async fn service_provider_config(
     ))
 }
 
-fn user_resource_type(base: &str) -> Value {
+/// The `schemaExtensions` of a resource type: Roster's organization
+/// extension for tokens with `include_sub_organizations`.
+fn extensions(token: &ScimToken) -> Value {
+    if token.include_sub_organizations {
+        json!([{"schema": ORG_EXTENSION, "required": false}])
+    } else {
+        json!([])
+    }
+}
+
+fn org_extension_schema(base: &str) -> Value {
+    let mut org = attr("organizationId", "string", false, "none", "immutable");
+    org["caseExact"] = Value::Bool(true);
+    org["description"] = json!(
+        "The organization of the membership (User) or room (Group): the token's own or one \
+         below it; set on POST (default: the token's own), never changed"
+    );
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": ORG_EXTENSION,
+        "name": "Organization",
+        "description": "Which organization of the token's subtree a resource belongs to",
+        "attributes": [org],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{ORG_EXTENSION}")},
+    })
+}
+
+fn user_resource_type(base: &str, token: &ScimToken) -> Value {
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "User",
@@ -564,7 +705,7 @@ fn user_resource_type(base: &str) -> Value {
         "endpoint": "/Users",
         "description": "A member of the token's organization",
         "schema": USER_SCHEMA,
-        "schemaExtensions": [],
+        "schemaExtensions": extensions(token),
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
     })
 }
@@ -579,7 +720,7 @@ fn list(resources: Vec<Value>) -> Value {
     })
 }
 
-fn group_resource_type(base: &str) -> Value {
+fn group_resource_type(base: &str, token: &ScimToken) -> Value {
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "Group",
@@ -587,7 +728,7 @@ fn group_resource_type(base: &str) -> Value {
         "endpoint": "/Groups",
         "description": "A room of the token's organization",
         "schema": groups::GROUP_SCHEMA,
-        "schemaExtensions": [],
+        "schemaExtensions": extensions(token),
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
     })
 }
@@ -595,10 +736,16 @@ fn group_resource_type(base: &str) -> Value {
 fn group_schema(base: &str) -> Value {
     let mut members = attr("members", "complex", false, "none", "readWrite");
     members["multiValued"] = Value::Bool(true);
+    // Members are Users (no nested groups): `$ref` references a User,
+    // `type` is "User".
+    let mut reference = attr("$ref", "reference", false, "none", "immutable");
+    reference["referenceTypes"] = json!(["User"]);
+    let mut kind = attr("type", "string", false, "none", "immutable");
+    kind["canonicalValues"] = json!(["User"]);
     members["subAttributes"] = json!([
         attr("value", "string", false, "none", "immutable"),
-        attr("$ref", "reference", false, "none", "immutable"),
-        attr("type", "string", false, "none", "immutable"),
+        reference,
+        kind,
     ]);
     json!({
         "schemas": [SCHEMA_SCHEMA],
@@ -618,11 +765,14 @@ async fn resource_types(
     axum::extract::State(state): axum::extract::State<ScimState>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     Ok(scim_json(
         StatusCode::OK,
-        &list(vec![user_resource_type(&base), group_resource_type(&base)]),
+        &list(vec![
+            user_resource_type(&base, &token),
+            group_resource_type(&base, &token),
+        ]),
     ))
 }
 
@@ -631,12 +781,18 @@ async fn resource_type(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     if id == "User" {
-        Ok(scim_json(StatusCode::OK, &user_resource_type(&base)))
+        Ok(scim_json(
+            StatusCode::OK,
+            &user_resource_type(&base, &token),
+        ))
     } else if id == "Group" {
-        Ok(scim_json(StatusCode::OK, &group_resource_type(&base)))
+        Ok(scim_json(
+            StatusCode::OK,
+            &group_resource_type(&base, &token),
+        ))
     } else {
         Err(ScimError::not_found(format!("no resource type {id:?}")))
     }
@@ -653,6 +809,17 @@ fn attr(name: &str, kind: &str, required: bool, uniqueness: &str, mutability: &s
         "returned": "default",
         "uniqueness": uniqueness,
     })
+}
+
+/// `active`: the membership's state; unassigned (removed) is the default,
+/// an active membership.
+fn active_attr() -> Value {
+    let mut a = attr("active", "boolean", false, "none", "readWrite");
+    a["description"] = json!(
+        "The membership is ACTIVE (true) or DEACTIVATED (false); unassigned (after a remove) \
+         means active, the default"
+    );
+    a
 }
 
 fn user_schema(base: &str) -> Value {
@@ -681,7 +848,7 @@ fn user_schema(base: &str) -> Value {
             attr("displayName", "string", false, "none", "readWrite"),
             name,
             emails,
-            attr("active", "boolean", false, "none", "readWrite"),
+            active_attr(),
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}")},
     })
@@ -691,12 +858,13 @@ async fn schemas(
     axum::extract::State(state): axum::extract::State<ScimState>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
-    Ok(scim_json(
-        StatusCode::OK,
-        &list(vec![user_schema(&base), group_schema(&base)]),
-    ))
+    let mut all = vec![user_schema(&base), group_schema(&base)];
+    if token.include_sub_organizations {
+        all.push(org_extension_schema(&base));
+    }
+    Ok(scim_json(StatusCode::OK, &list(all)))
 }
 
 async fn schema(
@@ -704,12 +872,14 @@ async fn schema(
     axum::extract::Path(id): axum::extract::Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
-    authenticate(&state, &headers).await?;
+    let token = authenticate(&state, &headers).await?;
     let base = base_url(&state, &headers);
     if id == USER_SCHEMA {
         Ok(scim_json(StatusCode::OK, &user_schema(&base)))
     } else if id == groups::GROUP_SCHEMA {
         Ok(scim_json(StatusCode::OK, &group_schema(&base)))
+    } else if id == ORG_EXTENSION && token.include_sub_organizations {
+        Ok(scim_json(StatusCode::OK, &org_extension_schema(&base)))
     } else {
         Err(ScimError::not_found(format!("no schema {id:?}")))
     }

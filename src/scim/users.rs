@@ -13,11 +13,13 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ListParams, ScimError, ScimState, USER_SCHEMA, authenticate, base_url, filter, json_body,
-    list_response, project, scim_json,
+    ListParams, ScimError, ScimState, USER_SCHEMA, add_org_extension, authenticate, base_url,
+    filter, json_body, list_response, project, scim_json, scope, target_org,
 };
 use crate::domain::validate::{self, Violations};
-use crate::domain::{IdentityId, MemberState, NewScimUser, ScimUser, ScimUserFilter};
+use crate::domain::{
+    IdentityId, MemberState, NewScimUser, OrgId, ScimToken, ScimUser, ScimUserFilter,
+};
 
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER_URN_PREFIX: &str = "urn:ietf:params:scim:schemas:core:2.0:User:";
@@ -32,20 +34,27 @@ pub(super) fn millis(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The User resource.
-fn render(u: &ScimUser, base: &str) -> Value {
+/// The User resource (its `id` per [`ScimToken::user_id`]).
+fn render(u: &ScimUser, base: &str, token: &ScimToken) -> Value {
+    let id = token.user_id(&u.identity_id, &u.org_id);
     let mut user = json!({
         "schemas": [USER_SCHEMA],
-        "id": u.identity_id.as_str(),
+        "id": id,
         "userName": u.user_name,
-        "active": u.state == MemberState::Active,
         "meta": {
             "resourceType": "User",
             "created": millis(u.created_at),
             "lastModified": millis(u.updated_at),
-            "location": format!("{base}/Users/{}", u.identity_id),
+            "location": format!("{base}/Users/{id}"),
         },
     });
+    add_org_extension(&mut user, token, &u.org_id);
+    // A removed `active` stays unassigned while the member is active (its
+    // default); a deactivated member is always `active: false`.
+    let active = u.state == MemberState::Active;
+    if !(active && u.active_unassigned) {
+        user["active"] = json!(active);
+    }
     if let Some(e) = &u.external_id {
         user["externalId"] = json!(e);
     }
@@ -79,10 +88,11 @@ fn render(u: &ScimUser, base: &str) -> Value {
     user
 }
 
-fn user_response(status: StatusCode, u: &ScimUser, base: &str) -> Response {
-    let body = render(u, base);
+fn user_response(status: StatusCode, u: &ScimUser, base: &str, token: &ScimToken) -> Response {
+    let body = render(u, base, token);
     let mut resp = scim_json(status, &body);
-    if let Ok(loc) = HeaderValue::from_str(&format!("{base}/Users/{}", u.identity_id)) {
+    let id = token.user_id(&u.identity_id, &u.org_id);
+    if let Ok(loc) = HeaderValue::from_str(&format!("{base}/Users/{id}")) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     resp
@@ -106,6 +116,7 @@ fn attrs_of(u: &ScimUser) -> NewScimUser {
         email_type: u.email_type.clone(),
         email_primary: u.email_primary,
         active: u.state == MemberState::Active,
+        active_unassigned: u.active_unassigned && u.state == MemberState::Active,
     }
 }
 
@@ -221,7 +232,10 @@ fn set(u: &mut NewScimUser, path: &str, v: &Value) -> Result<(), ScimError> {
         }
         "externalid" => u.external_id = text("externalId", v)?,
         "displayname" => u.display_name = text("displayName", v)?,
-        "active" => u.active = boolean("active", v)?,
+        "active" => {
+            u.active = boolean("active", v)?;
+            u.active_unassigned = false;
+        }
         "name" => match v {
             Value::Object(parts) => {
                 for (k, part) in parts {
@@ -262,6 +276,12 @@ fn remove(u: &mut NewScimUser, path: &str) -> Result<(), ScimError> {
         }
         "externalid" => u.external_id = None,
         "displayname" => u.display_name = None,
+        // Unassigned means the default: an active membership (a
+        // deactivated member is reactivated, as by `active: true`).
+        "active" => {
+            u.active = true;
+            u.active_unassigned = true;
+        }
         "name" => {
             u.given_name = None;
             u.family_name = None;
@@ -280,10 +300,12 @@ fn remove(u: &mut NewScimUser, path: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// A full User body (POST, PUT). `active` defaults to `default_active`.
-fn parse_user(body: &Map<String, Value>, default_active: bool) -> Result<NewScimUser, ScimError> {
+/// A full User body (POST, PUT). `active` left out keeps `active` and
+/// `active_unassigned` of `keep` (POST: active).
+fn parse_user(body: &Map<String, Value>, keep: (bool, bool)) -> Result<NewScimUser, ScimError> {
     let mut u = NewScimUser {
-        active: default_active,
+        active: keep.0,
+        active_unassigned: keep.1,
         ..Default::default()
     };
     for (k, v) in body {
@@ -397,10 +419,43 @@ fn apply_patch(u: &mut NewScimUser, body: &Map<String, Value>) -> Result<(), Sci
     check(u)
 }
 
-/// An ID in the URL that is not an identity ID is a user that does not exist.
-fn user_id(raw: &str) -> Result<IdentityId, ScimError> {
-    IdentityId::parse(raw)
-        .map_err(|_| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {raw:?}")))
+/// A User `id`: an identity ID (the membership in the token's own
+/// organization) or `IDENTITY.org_…` (the membership in that organization).
+pub(super) fn parse_user_id(raw: &str) -> Option<(IdentityId, Option<OrgId>)> {
+    match raw.split_once('.') {
+        None => IdentityId::parse(raw).ok().map(|id| (id, None)),
+        Some((id, org)) => Some((IdentityId::parse(id).ok()?, Some(OrgId::parse(org).ok()?))),
+    }
+}
+
+/// The membership a User `id` in the URL names, if the token provisions
+/// its organization; otherwise the user does not exist (404).
+async fn resolve(
+    state: &ScimState,
+    token: &ScimToken,
+    raw: &str,
+) -> Result<(IdentityId, OrgId), ScimError> {
+    let missing = || ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {raw:?}"));
+    let (id, org) = parse_user_id(raw).ok_or_else(missing)?;
+    match org {
+        None => Ok((id, token.org_id.clone())),
+        Some(org) if scope(state, token).await?.contains(&org) => Ok((id, org)),
+        Some(_) => Err(missing()),
+    }
+}
+
+/// A User filter's `id eq "…"` as identity and organization.
+fn scope_filter(f: &mut ScimUserFilter, token: &ScimToken) {
+    if let Some(raw) = f.identity_id.clone() {
+        match parse_user_id(&raw) {
+            Some((id, org)) => {
+                f.identity_id = Some(id.to_string());
+                f.organization_id = Some(org.unwrap_or_else(|| token.org_id.clone()));
+            }
+            // Names no user: matches nothing.
+            None => f.organization_id = None,
+        }
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -473,7 +528,7 @@ pub(crate) async fn search_users(
 pub(crate) async fn matching(
     state: &ScimState,
     headers: &HeaderMap,
-    token: &crate::domain::ScimToken,
+    token: &ScimToken,
     p: &ListParams,
     offset: u64,
     limit: u64,
@@ -485,19 +540,17 @@ pub(crate) async fn matching(
         },
         None => Some(ScimUserFilter::default()),
     };
-    let Some(f) = filter else {
+    let Some(mut f) = filter else {
         return Ok(Some((0, Vec::new())));
     };
+    scope_filter(&mut f, token);
     let base = base_url(state, headers);
-    let (total, users) = state
-        .ctx
-        .store
-        .scim_users(&token.org_id, &f, offset, limit)
-        .await?;
+    let orgs = scope(state, token).await?;
+    let (total, users) = state.ctx.store.scim_users(&orgs, &f, offset, limit).await?;
     let rendered = users
         .iter()
         .map(|u| {
-            let mut r = render(u, &base);
+            let mut r = render(u, &base, token);
             project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
             r
         })
@@ -508,7 +561,7 @@ pub(crate) async fn matching(
 async fn list(
     state: &ScimState,
     headers: &HeaderMap,
-    token: &crate::domain::ScimToken,
+    token: &ScimToken,
     p: ListParams,
 ) -> Result<Response, ScimError> {
     let filter = match &p.filter {
@@ -517,11 +570,13 @@ async fn list(
     };
     let base = base_url(state, headers);
     let (total, users) = match filter {
-        Some(f) => {
+        Some(mut f) => {
+            scope_filter(&mut f, token);
+            let orgs = scope(state, token).await?;
             state
                 .ctx
                 .store
-                .scim_users(&token.org_id, &f, (p.start - 1) as u64, p.count)
+                .scim_users(&orgs, &f, (p.start - 1) as u64, p.count)
                 .await?
         }
         None => (0, Vec::new()),
@@ -529,7 +584,7 @@ async fn list(
     let resources: Vec<Value> = users
         .iter()
         .map(|u| {
-            let mut r = render(u, &base);
+            let mut r = render(u, &base, token);
             project(&mut r, p.attributes.as_deref(), p.excluded.as_deref());
             r
         })
@@ -539,23 +594,21 @@ async fn list(
 
 pub(crate) async fn get_user(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = user_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let base = base_url(&state, &headers);
-    let user = state
-        .ctx
-        .store
-        .scim_user(&token.org_id, &id)
-        .await?
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
+    let user =
+        state.ctx.store.scim_user(&org, &id).await?.ok_or_else(|| {
+            ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {raw:?}"))
+        })?;
     let q = query.as_deref();
-    let mut resp = user_response(StatusCode::OK, &user, &base);
+    let mut resp = user_response(StatusCode::OK, &user, &base, &token);
     if query_param(q, "attributes").is_some() || query_param(q, "excludedAttributes").is_some() {
-        let mut body = render(&user, &base);
+        let mut body = render(&user, &base, &token);
         project(
             &mut body,
             query_param(q, "attributes").as_deref(),
@@ -573,73 +626,109 @@ pub(crate) async fn create_user(
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
     let body = json_body(body).await?;
-    let new = parse_user(&body, true)?;
+    let new = parse_user(&body, (true, false))?;
+    let org = target_org(&state, &token, &body).await?;
     let base = base_url(&state, &headers);
     let user = state
         .ctx
         .store
-        .scim_create_user(token.actor(), &token.org_id, new)
+        .scim_create_user(token.actor(), &org, new)
         .await?;
-    Ok(user_response(StatusCode::CREATED, &user, &base))
+    Ok(user_response(StatusCode::CREATED, &user, &base, &token))
 }
 
 pub(crate) async fn replace_user(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = user_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let body = json_body(body).await?;
-    let store = &state.ctx.store;
-    let current = store
-        .scim_user(&token.org_id, &id)
-        .await?
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
     // `active` left out keeps the member's state.
-    let change = parse_user(&body, current.state == MemberState::Active)?;
-    let base = base_url(&state, &headers);
-    let user = store
-        .scim_update_user(token.actor(), &token.org_id, &id, change)
-        .await?;
-    Ok(user_response(StatusCode::OK, &user, &base))
+    update(&state, &headers, &token, (&id, &org), |current| {
+        let kept = attrs_of(current);
+        parse_user(&body, (kept.active, kept.active_unassigned))
+    })
+    .await
 }
 
 pub(crate) async fn patch_user(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = user_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     let body = json_body(body).await?;
-    let store = &state.ctx.store;
-    let current = store
-        .scim_user(&token.org_id, &id)
-        .await?
-        .ok_or_else(|| ScimError::new(StatusCode::NOT_FOUND, None, format!("no user {id}")))?;
-    let mut change = attrs_of(&current);
-    apply_patch(&mut change, &body)?;
-    let base = base_url(&state, &headers);
-    let user = store
-        .scim_update_user(token.actor(), &token.org_id, &id, change)
-        .await?;
-    Ok(user_response(StatusCode::OK, &user, &base))
+    update(&state, &headers, &token, (&id, &org), |current| {
+        let mut change = attrs_of(current);
+        apply_patch(&mut change, &body)?;
+        Ok(change)
+    })
+    .await
+}
+
+/// PUT and PATCH: `change` turns the current user, read inside the store's
+/// write transaction, into the wanted one; its SCIM error (with its
+/// scimType) is the response.
+async fn update<F>(
+    state: &ScimState,
+    headers: &HeaderMap,
+    token: &ScimToken,
+    (id, org): (&IdentityId, &OrgId),
+    change: F,
+) -> Result<Response, ScimError>
+where
+    F: Fn(&ScimUser) -> Result<NewScimUser, ScimError> + Send + Sync,
+{
+    let refused: std::sync::Mutex<Option<ScimError>> = std::sync::Mutex::new(None);
+    let result = state
+        .ctx
+        .store
+        .scim_update_user(token.actor(), org, id, |current| {
+            change(current).map_err(|e| {
+                let detail = e.detail.clone();
+                if let Ok(mut slot) = refused.lock() {
+                    *slot = Some(e);
+                }
+                crate::domain::Error::invalid("request", detail)
+            })
+        })
+        .await;
+    match result {
+        Ok(user) => Ok(user_response(
+            StatusCode::OK,
+            &user,
+            &base_url(state, headers),
+            token,
+        )),
+        Err(crate::domain::Error::NotFound { .. }) => Err(ScimError::new(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("no user {}", token.user_id(id, org)),
+        )),
+        Err(e) => Err(refused
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| e.into())),
+    }
 }
 
 pub(crate) async fn delete_user(
     State(state): State<ScimState>,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
     let token = authenticate(&state, &headers).await?;
-    let id = user_id(&id)?;
+    let (id, org) = resolve(&state, &token, &raw).await?;
     state
         .ctx
         .store
-        .scim_delete_user(token.actor(), &token.org_id, &id)
+        .scim_delete_user(token.actor(), &org, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -134,12 +134,15 @@ pub(super) async fn purge_identity(
         .collect::<Result<_>>()?;
     // Never undoable (W6): earlier removals' copies go too.
     forget_identity(txn, identity).await?;
-    // The SCIM attributes (userName, e-mail, names) are personal data (I4).
-    txn.exec(
-        "DELETE FROM scim_users WHERE identity_id = ?",
-        vec![identity.as_str().into()],
-    )
-    .await?;
+    // The SCIM attributes (userName, e-mail, names) are personal data (I4);
+    // the rooms it stewarded lose it with its room memberships.
+    for table in ["scim_users", "scim_group_stewards"] {
+        txn.exec(
+            &format!("DELETE FROM {table} WHERE identity_id = ?"),
+            vec![identity.as_str().into()],
+        )
+        .await?;
+    }
     if orgs.is_empty() {
         return Ok(orgs);
     }
@@ -271,6 +274,37 @@ pub(super) async fn plan_and_guard(
         .await?;
     let plan = plan_locked(txn, action, org, &m, successor, etag).await?;
     Ok((m, package, plan))
+}
+
+/// [`plan_and_guard`] for automated provisioning (SCIM, issue 15), after
+/// the caller handed the rooms to the organization's other active admins:
+/// what still needs an admin nobody can be goes ahead
+/// ([`policy::provisioning_plan`]) and is returned, for the caller's
+/// LEFT_WITHOUT_ADMIN event. No successor, no etag.
+pub(super) async fn plan_for_provisioning(
+    txn: &mut Txn,
+    action: OffboardingAction,
+    org: &OrgId,
+    identity: &IdentityId,
+) -> Result<(
+    member::Model,
+    PackageId,
+    OffboardingPlan,
+    policy::LeftWithoutAdmin,
+)> {
+    lock_org(txn, org).await?;
+    let m = load_member(txn.conn(), org, identity)
+        .await?
+        .ok_or_else(|| member_not_found(org, identity))?;
+    let package = PackageId::from_trusted(m.package_id.clone());
+    txn.lock_row("license_packages", "id", package.as_str())
+        .await?;
+    let (facts, _) = offboarding_facts(txn.conn(), org, &m, None).await?;
+    let (plan, left) = policy::provisioning_plan(policy::plan_offboarding(action, &facts));
+    if let Some(refusal) = plan.refusal(org, identity, None) {
+        return Err(refusal);
+    }
+    Ok((m, package, plan, left))
 }
 
 /// The guard of [`plan_and_guard`] for a member whose organization and

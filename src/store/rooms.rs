@@ -5,12 +5,12 @@ use sea_orm::Value;
 
 use super::records::{
     insert_room_member, load_room, load_room_member, lock_org, member_event, member_role,
-    member_state, require_active_member, room_member_from_row, room_member_not_found, room_role,
-    to_room,
+    member_state, require_active_member, room_member_from_row, room_member_not_found,
+    room_not_found, room_role, to_room,
 };
 use super::room_guard::guard_rooms;
 use super::rows::{keyset_page, one};
-use super::{Store, to_time};
+use super::{Store, Txn, to_time};
 use crate::domain::{
     Actor, Error, EventType, IdentityId, MemberRole, MemberState, NewEvent, OrgId, Page,
     PageRequest, Reason, Result, Room, RoomId, RoomMember, RoomRole,
@@ -130,6 +130,8 @@ impl Store {
         self.write(&actor, |mut txn| async move {
             let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
             lock_org(&txn, &org).await?;
+            // A DeleteRoom may have committed while this waited for the lock.
+            load_room(txn.conn(), room).await?;
             require_active_member(txn.conn(), &org, identity, Reason::NotActiveMember).await?;
             if load_room_member(txn.conn(), room, identity)
                 .await?
@@ -266,6 +268,18 @@ impl Store {
         .await
     }
 
+    /// M3: DeleteRoom. The room, its room memberships and its assignments
+    /// are deleted in one transaction with ROOM_DELETED.
+    pub async fn delete_room(&self, actor: Actor, room: &RoomId) -> Result<()> {
+        self.write(&actor, |mut txn| async move {
+            let org = OrgId::from_trusted(load_room(txn.conn(), room).await?.organization_id);
+            lock_org(&txn, &org).await?;
+            apply_room_deletion(&mut txn, &org, room, None).await?;
+            Ok((txn, ()))
+        })
+        .await
+    }
+
     /// M3: a room's members ordered by identity ID, with their state in the
     /// organization.
     pub async fn list_room_members(
@@ -293,4 +307,50 @@ impl Store {
         )
         .await
     }
+}
+
+/// DeleteRoom's step (also SCIM's DELETE /Groups/{id}), under the
+/// organization's lock: the room's assignments, room memberships and SCIM
+/// attributes, then the room, with one ROOM_DELETED (counts in its
+/// attributes; `reason` when given). A room that is gone (deleted since it
+/// was read) is ROOM_NOT_FOUND. The undo copies of removed members keep
+/// their rows of the room: an undo counts the room as gone (W6).
+pub(super) async fn apply_room_deletion(
+    txn: &mut Txn,
+    org: &OrgId,
+    room: &RoomId,
+    reason: Option<&str>,
+) -> Result<()> {
+    let gone = txn
+        .query_one(
+            "SELECT id FROM rooms WHERE id = ? AND organization_id = ?",
+            vec![room.as_str().into(), org.as_str().into()],
+        )
+        .await?
+        .is_none();
+    if gone {
+        return Err(room_not_found(room));
+    }
+    let key = || -> Vec<Value> { vec![room.as_str().into()] };
+    let assignments = txn
+        .exec("DELETE FROM assignments WHERE room_id = ?", key())
+        .await?;
+    let members = txn
+        .exec("DELETE FROM room_members WHERE room_id = ?", key())
+        .await?;
+    for table in ["scim_groups", "scim_group_stewards"] {
+        txn.exec(&format!("DELETE FROM {table} WHERE room_id = ?"), key())
+            .await?;
+    }
+    txn.exec("DELETE FROM rooms WHERE id = ?", key()).await?;
+    let mut event = NewEvent::new(EventType::RoomDeleted, room.as_str())
+        .org(org)
+        .room(room)
+        .attr("room_members_removed", members.to_string())
+        .attr("assignments_deleted", assignments.to_string());
+    if let Some(r) = reason {
+        event = event.reason(r);
+    }
+    txn.emit(event);
+    Ok(())
 }

@@ -5,27 +5,32 @@
 //!
 //! Every SCIM change is one write with its events, and runs the very
 //! steps of the gRPC calls: AddMember's (`insert_member`, `seats::attach`),
-//! DeactivateMember's and RemoveMember's (`plan_and_guard`,
+//! DeactivateMember's and RemoveMember's (`plan_for_provisioning`, the
+//! guard of `plan_and_guard` under provisioning's policy,
 //! `apply_deactivation`, `apply_removal`), ReactivateMember's
 //! (`apply_reactivation`). Before an offboarding, rooms that would lose
 //! their last active admin are handed to the organization's other active
-//! admins (reason PROVISIONING), so an IdP's automated offboarding is not
-//! refused forever by the M7 guard.
+//! admins (reason PROVISIONING); with none, the offboarding goes ahead
+//! and LEFT_WITHOUT_ADMIN names what was left without an admin, so an
+//! IdP's automated offboarding is never refused by M2/M7 (it would retry
+//! forever).
 
 use sea_orm::{QueryResult, Value};
 
 use super::entities::identity;
 use super::members::apply_reactivation;
 use super::offboarding::{
-    DeactivationInput, OffboardingAction, apply_deactivation, apply_removal, plan_and_guard,
+    DeactivationInput, OffboardingAction, apply_deactivation, apply_removal, plan_for_provisioning,
 };
 use super::records::{
     insert_member, insert_room_member, load_member, load_room_member, lock_active_identity,
     lock_org, member_event, member_not_found, require_active_member, room_not_found,
 };
 use super::room_guard::{hand_over_rooms, orphaned_rooms};
+use super::rooms::apply_room_deletion;
 use super::rows::{count, one, rows};
 use super::{Store, Txn, is_unique_violation, seats, to_time};
+use crate::domain::policy::LeftWithoutAdmin;
 use crate::domain::{
     Actor, AttachMethod, DeactivationReason, Error, EventType, IdentityId, IdentityState,
     MemberRole, MemberState, NewEvent, NewScimUser, OrgId, PackageId, Reason, Result, RoomId,
@@ -66,12 +71,21 @@ const USER_SELECT: &str = "SELECT m.identity_id AS identity_id, \
      su.email_primary AS email_primary, \
      CASE WHEN su.identity_id IS NULL THEN i.email ELSE su.email END AS email, \
      m.state AS state, \
+     CASE WHEN su.active_unassigned THEN 1 ELSE 0 END AS active_unassigned, \
      COALESCE(su.created_at, m.joined_at) AS created_at, \
      COALESCE(su.updated_at, m.joined_at) AS updated_at \
      FROM members m JOIN identities i ON i.id = m.identity_id \
      LEFT JOIN scim_users su ON su.organization_id = m.organization_id \
      AND su.identity_id = m.identity_id \
      WHERE m.organization_id = ?";
+
+/// [`USER_SELECT`] without its organization condition (lists over several
+/// organizations add theirs).
+fn user_select_any_org() -> &'static str {
+    USER_SELECT
+        .strip_suffix(" WHERE m.organization_id = ?")
+        .unwrap_or(USER_SELECT)
+}
 
 fn user_from_row(r: &QueryResult) -> Result<ScimUser> {
     let state: String = r.try_get("", "state")?;
@@ -93,6 +107,10 @@ fn user_from_row(r: &QueryResult) -> Result<ScimUser> {
                 .map(|v| v != 0),
         },
         state: MemberState::from_db(&state).unwrap_or(MemberState::Deactivated),
+        active_unassigned: match r.try_get::<i32>("", "active_unassigned") {
+            Ok(v) => v != 0,
+            Err(_) => r.try_get::<i64>("", "active_unassigned")? != 0,
+        },
         created_at: to_time(r.try_get("", "created_at")?),
         updated_at: to_time(r.try_get("", "updated_at")?),
     })
@@ -241,13 +259,14 @@ async fn put_attributes(
             "SELECT user_name, external_id, display_name, given_name, family_name, \
              formatted_name, email, email_type, \
              CASE WHEN email_primary IS NULL THEN NULL WHEN email_primary THEN 'true' \
-             ELSE 'false' END AS email_primary \
+             ELSE 'false' END AS email_primary, \
+             CASE WHEN active_unassigned THEN 'true' ELSE 'false' END AS active_unassigned \
              FROM scim_users WHERE organization_id = ? AND identity_id = ?",
             vec![org.as_str().into(), identity.as_str().into()],
         )
         .await?;
     let now = txn.now_ms();
-    let values = |r: &QueryResult| -> Result<[Option<String>; 9]> {
+    let values = |r: &QueryResult| -> Result<[Option<String>; 10]> {
         Ok([
             r.try_get("", "user_name")?,
             r.try_get("", "external_id")?,
@@ -258,6 +277,7 @@ async fn put_attributes(
             r.try_get("", "email")?,
             r.try_get("", "email_type")?,
             r.try_get("", "email_primary")?,
+            r.try_get("", "active_unassigned")?,
         ])
     };
     let wanted = [
@@ -270,6 +290,7 @@ async fn put_attributes(
         u.email.clone(),
         u.email_type.clone(),
         u.email_primary.map(|b| b.to_string()),
+        Some(u.active_unassigned.to_string()),
     ];
     let attrs: Vec<Value> = vec![
         u.user_name.clone().into(),
@@ -283,6 +304,7 @@ async fn put_attributes(
         u.email.as_ref().map(|e| e.to_lowercase()).into(),
         u.email_type.clone().into(),
         u.email_primary.into(),
+        u.active_unassigned.into(),
     ];
     let result = match current {
         Some(r) if values(&r)? == wanted => return Ok(false),
@@ -293,7 +315,7 @@ async fn put_attributes(
                 "UPDATE scim_users SET user_name = ?, user_name_key = ?, external_id = ?, \
                  display_name = ?, given_name = ?, family_name = ?, formatted_name = ?, \
                  email = ?, email_key = ?, email_type = ?, email_primary = ?, \
-                 updated_at = ? WHERE organization_id = ? AND identity_id = ?",
+                 active_unassigned = ?, updated_at = ? WHERE organization_id = ? AND identity_id = ?",
                 v,
             )
             .await
@@ -305,8 +327,9 @@ async fn put_attributes(
             txn.exec(
                 "INSERT INTO scim_users (organization_id, identity_id, user_name, user_name_key, \
                  external_id, display_name, given_name, family_name, formatted_name, email, \
-                 email_key, email_type, email_primary, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 email_key, email_type, email_primary, active_unassigned, created_at, \
+                 updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 v,
             )
             .await
@@ -321,7 +344,8 @@ async fn put_attributes(
 /// Provisioning's successor policy (M7): the rooms `identity` would leave
 /// without an active admin get every other ACTIVE ADMIN of `org` as room
 /// admin (reason PROVISIONING, one event per room and admin). With no
-/// other active admin nothing is handed over and the guard refuses.
+/// other active admin nothing is handed over (the offboarding then goes
+/// ahead with LEFT_WITHOUT_ADMIN).
 async fn hand_rooms_to_org_admins(txn: &mut Txn, org: &OrgId, identity: &IdentityId) -> Result<()> {
     let rooms = orphaned_rooms(txn.conn(), org, identity, None).await?;
     if rooms.is_empty() {
@@ -355,7 +379,8 @@ async fn org_admins(
 }
 
 /// A room as a Group row (alias `r`, with `scim_groups` as `sg`).
-const GROUP_SELECT: &str = "SELECT r.id AS id, r.display_name AS display_name, \
+const GROUP_SELECT: &str = "SELECT r.id AS id, r.organization_id AS organization_id, \
+     r.display_name AS display_name, \
      r.created_at AS created_at, sg.external_id AS external_id \
      FROM rooms r LEFT JOIN scim_groups sg ON sg.room_id = r.id";
 
@@ -395,10 +420,12 @@ async fn put_group_external_id(
     Ok(true)
 }
 
-/// The rooms of `org` with their members (one query for the rooms' members).
+/// The rooms of `org` with their members (one query for the rooms'
+/// members): every room member but the room's steward, the admin Roster
+/// appointed when a SCIM client created the room (`scim_group_stewards`,
+/// matched with the membership's `added_at`).
 async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     c: &C,
-    org: &OrgId,
     rooms: Vec<QueryResult>,
 ) -> Result<Vec<ScimGroup>> {
     let mut groups: Vec<ScimGroup> = rooms
@@ -406,7 +433,7 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
         .map(|r| {
             Ok(ScimGroup {
                 room_id: RoomId::from_trusted(r.try_get("", "id")?),
-                org_id: org.clone(),
+                org_id: OrgId::from_trusted(r.try_get("", "organization_id")?),
                 display_name: r.try_get("", "display_name")?,
                 external_id: r.try_get("", "external_id")?,
                 members: Vec::new(),
@@ -421,8 +448,11 @@ async fn groups_with_members<C: sea_orm::ConnectionTrait>(
     let members = rows(
         c,
         &format!(
-            "SELECT room_id, identity_id FROM room_members WHERE room_id IN ({}) \
-             ORDER BY room_id, identity_id",
+            "SELECT rm.room_id AS room_id, rm.identity_id AS identity_id FROM room_members rm \
+             WHERE rm.room_id IN ({}) AND NOT EXISTS (SELECT 1 FROM scim_group_stewards st \
+             WHERE st.room_id = rm.room_id AND st.identity_id = rm.identity_id \
+             AND st.added_at = rm.added_at) \
+             ORDER BY rm.room_id, rm.identity_id",
             super::placeholders(ids.len())
         ),
         ids,
@@ -445,14 +475,15 @@ async fn load_group(txn: &Txn, org: &OrgId, room: &RoomId) -> Result<ScimGroup> 
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
-    groups_with_members(txn.conn(), org, rows)
+    groups_with_members(txn.conn(), rows)
         .await?
         .pop()
         .ok_or_else(|| room_not_found(room))
 }
 
 /// AddRoomMember's steps for a group push (room MEMBER, no delete
-/// permission); a present member is left as it is.
+/// permission); a present member is left as it is, but the room's steward
+/// becomes one of the Group's members (ROOM_MEMBER_UPDATED, its role kept).
 async fn add_to_room(
     txn: &mut Txn,
     org: &OrgId,
@@ -463,7 +494,21 @@ async fn add_to_room(
         .await?
         .is_some()
     {
-        return Ok(false);
+        let listed = txn
+            .exec(
+                "DELETE FROM scim_group_stewards WHERE room_id = ? AND identity_id = ?",
+                vec![room.as_str().into(), identity.as_str().into()],
+            )
+            .await?;
+        if listed > 0 {
+            txn.emit(
+                member_event(EventType::RoomMemberUpdated, org, identity)
+                    .room(room)
+                    .reason("PROVISIONING")
+                    .attr("scim_group_member", "true"),
+            );
+        }
+        return Ok(listed > 0);
     }
     require_active_member(txn.conn(), org, identity, Reason::NotActiveMember).await?;
     insert_room_member(txn, room, org, identity, RoomRole::Member, false).await?;
@@ -478,7 +523,8 @@ async fn add_to_room(
 
 /// RemoveRoomMember's steps for a group push; the last active room admin
 /// hands the room to the organization's other active admins first
-/// (PROVISIONING), as offboarding does. An absent member is skipped, and
+/// (PROVISIONING), as offboarding does, and with none the room is left
+/// without an admin (LEFT_WITHOUT_ADMIN). An absent member is skipped, and
 /// a room admin too when `keep_admins`.
 async fn remove_from_room(
     txn: &mut Txn,
@@ -498,18 +544,26 @@ async fn remove_from_room(
         if !orphaned.is_empty() {
             let admins = org_admins(txn, org, Some(identity)).await?;
             if admins.is_empty() {
-                return Err(crate::domain::policy::last_room_admin_error(&orphaned));
+                // Nobody can take over: the push goes ahead (an IdP retries
+                // a refused one forever).
+                let left = LeftWithoutAdmin {
+                    rooms: orphaned.clone(),
+                    organization: false,
+                };
+                report_left_without_admin(txn, org, identity, &left);
             }
             for admin in &admins {
                 hand_over_rooms(txn, org, admin, &orphaned, "PROVISIONING").await?;
             }
         }
     }
-    txn.exec(
-        "DELETE FROM room_members WHERE room_id = ? AND identity_id = ?",
-        vec![room.as_str().into(), identity.as_str().into()],
-    )
-    .await?;
+    for table in ["room_members", "scim_group_stewards"] {
+        txn.exec(
+            &format!("DELETE FROM {table} WHERE room_id = ? AND identity_id = ?"),
+            vec![room.as_str().into(), identity.as_str().into()],
+        )
+        .await?;
+    }
     txn.emit(
         member_event(EventType::RoomMemberRemoved, org, identity)
             .room(room)
@@ -518,18 +572,40 @@ async fn remove_from_room(
     Ok(true)
 }
 
-/// DeactivateMember's steps after the provisioning hand-over.
+/// LEFT_WITHOUT_ADMIN when an automated offboarding of `identity` left
+/// rooms (or the organization) without an admin; nothing otherwise.
+fn report_left_without_admin(
+    txn: &mut Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+    left: &LeftWithoutAdmin,
+) {
+    if left.rooms.is_empty() && !left.organization {
+        return;
+    }
+    let listed: Vec<&str> = left
+        .rooms
+        .iter()
+        .take(crate::domain::policy::MAX_ROOM_IDS_IN_ERROR)
+        .map(RoomId::as_str)
+        .collect();
+    txn.emit(
+        member_event(EventType::LeftWithoutAdmin, org, identity)
+            .reason("PROVISIONING")
+            .attr("room_ids", listed.join(","))
+            .attr("room_count", left.rooms.len().to_string())
+            .attr("organization_without_admin", left.organization.to_string()),
+    );
+}
+
+/// DeactivateMember's steps after the provisioning hand-over; with no
+/// other active admin to take over, it goes ahead anyway
+/// (LEFT_WITHOUT_ADMIN).
 async fn deactivate(txn: &mut Txn, org: &OrgId, identity: &IdentityId) -> Result<()> {
     hand_rooms_to_org_admins(txn, org, identity).await?;
-    let (m, package, plan) = plan_and_guard(
-        txn,
-        OffboardingAction::Deactivate,
-        org,
-        identity,
-        None,
-        None,
-    )
-    .await?;
+    let (m, package, plan, left) =
+        plan_for_provisioning(txn, OffboardingAction::Deactivate, org, identity).await?;
+    report_left_without_admin(txn, org, identity, &left);
     let input = DeactivationInput {
         reason: DeactivationReason::Other,
         note: "SCIM: active=false".to_owned(),
@@ -649,6 +725,28 @@ impl Store {
         .await
     }
 
+    /// The organizations `token` provisions: its own first, then, with
+    /// `include_sub_organizations`, every organization below it (any
+    /// depth), by ID.
+    pub async fn scim_scope(&self, token: &ScimToken) -> Result<Vec<OrgId>> {
+        let mut orgs = vec![token.org_id.clone()];
+        if !token.include_sub_organizations {
+            return Ok(orgs);
+        }
+        let below = rows(
+            &self.db,
+            "WITH RECURSIVE below(id) AS (SELECT id FROM organizations WHERE parent_id = ? \
+             UNION SELECT o.id FROM organizations o JOIN below b ON o.parent_id = b.id) \
+             SELECT id FROM below ORDER BY id",
+            vec![token.org_id.as_str().into()],
+        )
+        .await?;
+        for r in &below {
+            orgs.push(OrgId::from_trusted(r.try_get("", "id")?));
+        }
+        Ok(orgs)
+    }
+
     /// The live (not revoked) token with this hash, if any.
     pub async fn scim_token_by_hash(&self, token_hash: &str) -> Result<Option<ScimToken>> {
         one(
@@ -677,17 +775,28 @@ impl Store {
         .transpose()
     }
 
-    /// GET /Users: the total number of matches and the `limit` users from
-    /// `offset` (0-based), ordered by identity ID.
+    /// GET /Users: the total number of matches among the members of
+    /// `orgs` (one User per membership) and the `limit` users from
+    /// `offset` (0-based), ordered by identity ID, then organization.
     pub async fn scim_users(
         &self,
-        org: &OrgId,
+        orgs: &[OrgId],
         filter: &ScimUserFilter,
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<ScimUser>)> {
-        let mut cond = String::new();
-        let mut values: Vec<Value> = vec![org.as_str().into()];
+        let orgs: Vec<&OrgId> = match &filter.organization_id {
+            Some(only) => orgs.iter().filter(|o| *o == only).collect(),
+            None => orgs.iter().collect(),
+        };
+        if orgs.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let mut cond = format!(
+            " WHERE m.organization_id IN ({})",
+            super::placeholders(orgs.len())
+        );
+        let mut values: Vec<Value> = orgs.iter().map(|o| o.as_str().into()).collect();
         if let Some(u) = &filter.user_name {
             cond.push_str(" AND COALESCE(su.user_name_key, LOWER(m.identity_id)) = ?");
             values.push(u.to_lowercase().into());
@@ -706,9 +815,8 @@ impl Store {
             cond.push_str(" AND m.identity_id = ?");
             values.push(id.clone().into());
         }
-        let from = USER_SELECT
-            .split_once(" FROM ")
-            .map_or(USER_SELECT, |(_, rest)| rest);
+        let select = user_select_any_org();
+        let from = select.split_once(" FROM ").map_or(select, |(_, rest)| rest);
         let total = count(
             &self.db,
             &format!("SELECT COUNT(*) AS n FROM {from}{cond}"),
@@ -723,7 +831,7 @@ impl Store {
         page_values.push((offset.min(i64::MAX as u64) as i64).into());
         let users = rows(
             &self.db,
-            &format!("{USER_SELECT}{cond} ORDER BY m.identity_id LIMIT ? OFFSET ?"),
+            &format!("{select}{cond} ORDER BY m.identity_id, m.organization_id LIMIT ? OFFSET ?"),
             page_values,
         )
         .await?
@@ -842,18 +950,25 @@ impl Store {
         .await
     }
 
-    /// PUT / PATCH /Users/{id}: the SCIM attributes replaced by `change`
-    /// (SCIM_USER_UPDATED when they differ), then `active` applied:
-    /// false deactivates (DeactivateMember's steps after the provisioning
-    /// hand-over), true reactivates (ReactivateMember's). An unchanged user
-    /// writes nothing. One transaction.
-    pub async fn scim_update_user(
+    /// PUT / PATCH /Users/{id}: `change` computes the wanted attributes
+    /// from the current user, read inside the write under the identity's
+    /// and the organization's locks (so a concurrent change is never
+    /// overwritten; `change` may run again when the write is retried). The
+    /// SCIM attributes are replaced (SCIM_USER_UPDATED when they differ),
+    /// then `active` applied: false deactivates (DeactivateMember's steps
+    /// after the provisioning hand-over), true reactivates
+    /// (ReactivateMember's). An unchanged user writes nothing. One
+    /// transaction.
+    pub async fn scim_update_user<F>(
         &self,
         actor: Actor,
         org: &OrgId,
         identity: &IdentityId,
-        change: ScimUserChange,
-    ) -> Result<ScimUser> {
+        change: F,
+    ) -> Result<ScimUser>
+    where
+        F: Fn(&ScimUser) -> Result<ScimUserChange> + Send + Sync,
+    {
         let change = &change;
         self.write(&actor, |mut txn| async move {
             // Identities before organizations (lock order). A revoked or
@@ -867,9 +982,9 @@ impl Store {
                     other => other,
                 })?;
             lock_org(&txn, org).await?;
-            let m = load_member(txn.conn(), org, identity)
-                .await?
-                .ok_or_else(|| member_not_found(org, identity))?;
+            let current = load_user(&txn, org, identity).await?;
+            let change = change(&current)?;
+            let change = &change;
             claim_user_name(&txn, org, Some(identity), &change.user_name).await?;
             claim_external_id(&txn, org, identity, change.external_id.as_deref()).await?;
             let mut changed = put_attributes(&txn, org, identity, change).await?;
@@ -877,7 +992,7 @@ impl Store {
                 // No attributes: userName and the rest are personal data (I4).
                 txn.emit(member_event(EventType::ScimUserUpdated, org, identity));
             }
-            let active = m.state == MemberState::Active.as_str();
+            let active = current.state == MemberState::Active;
             if active && !change.active {
                 deactivate(&mut txn, org, identity).await?;
                 changed = true;
@@ -910,35 +1025,35 @@ impl Store {
                 return Err(member_not_found(org, identity));
             }
             hand_rooms_to_org_admins(&mut txn, org, identity).await?;
-            let (_, package, plan) = plan_and_guard(
-                &mut txn,
-                OffboardingAction::Remove,
-                org,
-                identity,
-                None,
-                None,
-            )
-            .await?;
+            let (_, package, plan, left) =
+                plan_for_provisioning(&mut txn, OffboardingAction::Remove, org, identity).await?;
+            report_left_without_admin(&mut txn, org, identity, &left);
             apply_removal(&mut txn, org, identity, &package, &plan, None).await?;
             Ok((txn, ()))
         })
         .await
     }
 
-    /// GET /Groups: the total number of the organization's rooms matching
+    /// GET /Groups: the total number of the rooms of `orgs` matching
     /// `display_name` (exact) and `room` and the `limit` rooms from
     /// `offset`, ordered by ID, with their members.
     pub async fn scim_groups(
         &self,
-        org: &OrgId,
+        orgs: &[OrgId],
         display_name: Option<&str>,
         room: Option<&str>,
         external_id: Option<&str>,
         offset: u64,
         limit: u64,
     ) -> Result<(u64, Vec<ScimGroup>)> {
-        let mut cond = String::from(" WHERE r.organization_id = ?");
-        let mut values: Vec<Value> = vec![org.as_str().into()];
+        if orgs.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let mut cond = format!(
+            " WHERE r.organization_id IN ({})",
+            super::placeholders(orgs.len())
+        );
+        let mut values: Vec<Value> = orgs.iter().map(|o| o.as_str().into()).collect();
         if let Some(d) = display_name {
             cond.push_str(" AND r.display_name = ?");
             values.push(d.into());
@@ -970,7 +1085,7 @@ impl Store {
             values,
         )
         .await?;
-        Ok((total, groups_with_members(&self.db, org, found).await?))
+        Ok((total, groups_with_members(&self.db, found).await?))
     }
 
     /// GET /Groups/{id}: the room, if it belongs to `org`.
@@ -981,12 +1096,13 @@ impl Store {
             vec![org.as_str().into(), room.as_str().into()],
         )
         .await?;
-        Ok(groups_with_members(&self.db, org, found).await?.pop())
+        Ok(groups_with_members(&self.db, found).await?.pop())
     }
 
     /// POST /Groups: CreateRoom's steps with the organization's first
-    /// active admin (by ID) as room admin, then the members as room
-    /// MEMBERs (each an ACTIVE member of `org`). One transaction.
+    /// active admin (by ID) as room admin (the room's steward, not one of
+    /// the Group's members), then the members as room MEMBERs (each an
+    /// ACTIVE member of `org`). One transaction.
     pub async fn scim_create_group(
         &self,
         actor: Actor,
@@ -1022,6 +1138,14 @@ impl Store {
             )
             .await?;
             insert_room_member(&txn, &id, org, &admin, RoomRole::Admin, true).await?;
+            // The admin is the room's steward, not a member the IdP pushed.
+            txn.exec(
+                "INSERT INTO scim_group_stewards (room_id, identity_id, added_at) \
+                 SELECT room_id, identity_id, added_at FROM room_members \
+                 WHERE room_id = ? AND identity_id = ?",
+                vec![id.as_str().into(), admin.as_str().into()],
+            )
+            .await?;
             txn.emit(
                 NewEvent::new(EventType::RoomCreated, id.as_str())
                     .org(org)
@@ -1040,6 +1164,18 @@ impl Store {
             }
             let group = load_group(&txn, org, &id).await?;
             Ok((txn, group))
+        })
+        .await
+    }
+
+    /// DELETE /Groups/{id}: DeleteRoom's step (room memberships and the
+    /// room's assignments go with it; ROOM_DELETED, reason PROVISIONING),
+    /// if the room belongs to `org`. One transaction.
+    pub async fn scim_delete_group(&self, actor: Actor, org: &OrgId, room: &RoomId) -> Result<()> {
+        self.write(&actor, |mut txn| async move {
+            lock_org(&txn, org).await?;
+            apply_room_deletion(&mut txn, org, room, Some("PROVISIONING")).await?;
+            Ok((txn, ()))
         })
         .await
     }

@@ -776,6 +776,143 @@ async fn m3_rooms_members_permissions_and_leaving(b: Backend) {
     assert!(access.allowed && access.room_permissions.is_empty());
 }
 
+/// DeleteRoom (M3): room admins, organization admins and service keys may
+/// delete a room; its room members and assignments go with it in one
+/// transaction with ROOM_DELETED (counts in the attributes). An unknown
+/// room is ROOM_NOT_FOUND, for everyone.
+async fn m3_delete_room_takes_its_members_and_assignments(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, admin, _) = s.package_with_admin(pb::Plan::Business, 20).await;
+    let org = s.create_org(&package, &admin).await;
+    let ada = s.new_member(&org, "Ada", MEMBER).await;
+    let bob = s.new_member(&org, "Bob", MEMBER).await;
+    let room = s.create_room(&org, &ada).await;
+    let other_room = s.create_room(&org, &ada).await;
+    s.add_room_member(&room, &bob, pb::RoomRole::Member).await;
+    s.add_room_member(&other_room, &bob, pb::RoomRole::Member)
+        .await;
+    s.create_assignment(&room, &bob, "Gone with the room").await;
+    let kept = s.create_assignment(&other_room, &bob, "Stays").await;
+    assert!(s.access(&bob, &org, &room).await.allowed);
+
+    // Bob is only a member of the room: refused.
+    let bob_token = s.token_for(&package, &bob).await;
+    let delete = |room: &str| pb::DeleteRoomRequest {
+        room_id: room.to_owned(),
+        request_id: String::new(),
+    };
+    assert_status(
+        s.membership(Some(&bob_token))
+            .delete_room(delete(&room))
+            .await,
+        Code::PermissionDenied,
+        Some("NOT_ROOM_ADMIN"),
+    );
+    // Another organization's admin: refused too.
+    let (other_package, other_admin, _) = s.package_with_admin(pb::Plan::Business, 5).await;
+    s.create_org(&other_package, &other_admin).await;
+    let other_token = s.token_for(&other_package, &other_admin).await;
+    assert_status(
+        s.membership(Some(&other_token))
+            .delete_room(delete(&room))
+            .await,
+        Code::PermissionDenied,
+        None,
+    );
+    assert_invalid(
+        s.svc_membership().delete_room(delete("nope")).await,
+        "room_id",
+    );
+    assert_status(
+        s.svc_membership()
+            .delete_room(delete("room_zzzzzzzzzzzzzzzz"))
+            .await,
+        Code::NotFound,
+        Some("ROOM_NOT_FOUND"),
+    );
+
+    // The room admin deletes it.
+    let ada_token = s.token_for(&package, &ada).await;
+    s.membership(Some(&ada_token))
+        .delete_room(delete(&room))
+        .await
+        .expect("delete room");
+    assert_status(
+        s.svc_membership()
+            .check_access(pb::CheckAccessRequest {
+                identity_id: bob.clone(),
+                organization_id: org.clone(),
+                room_id: room.clone(),
+            })
+            .await,
+        Code::NotFound,
+        Some("ROOM_NOT_FOUND"),
+    );
+    assert_status(
+        s.svc_membership()
+            .list_room_members(pb::ListRoomMembersRequest {
+                room_id: room.clone(),
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await,
+        Code::NotFound,
+        Some("ROOM_NOT_FOUND"),
+    );
+    let left: Vec<String> = assignments_of(&s, &org, &bob)
+        .await
+        .into_iter()
+        .map(|a| a.assignment_id)
+        .collect();
+    assert_eq!(left, vec![kept]);
+    assert_eq!(s.room_members(&other_room).await.len(), 2);
+    let events = s.org_events(&org).await;
+    let deleted: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::RoomDeleted)
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    let e = deleted[0];
+    assert_eq!(e.subject_id, room);
+    assert_eq!(e.room_id.as_deref(), Some(room.as_str()));
+    assert_eq!(e.actor.id, ada);
+    let attr = |k: &str| {
+        e.attributes
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(attr("room_members_removed").as_deref(), Some("2"));
+    assert_eq!(attr("assignments_deleted").as_deref(), Some("1"));
+    // Gone: a second delete and an add to it are ROOM_NOT_FOUND.
+    assert_status(
+        s.svc_membership().delete_room(delete(&room)).await,
+        Code::NotFound,
+        Some("ROOM_NOT_FOUND"),
+    );
+    assert_status(
+        s.svc_membership()
+            .add_room_member(pb::AddRoomMemberRequest {
+                request_id: String::new(),
+                room_id: room.clone(),
+                identity_id: bob.clone(),
+                role: 0,
+                permissions: vec![],
+                without_permissions: false,
+            })
+            .await,
+        Code::NotFound,
+        Some("ROOM_NOT_FOUND"),
+    );
+    // An organization admin who is not in the room may delete it.
+    let admin_token = s.token_for(&package, &admin).await;
+    s.membership(Some(&admin_token))
+        .delete_room(delete(&other_room))
+        .await
+        .expect("org admin deletes a room");
+    assert!(assignments_of(&s, &org, &bob).await.is_empty());
+}
+
 crate::db_tests!(
     m1_create_get_and_update_organization,
     m1_sub_organizations_need_an_enterprise_parent_and_share_its_package,
@@ -783,4 +920,5 @@ crate::db_tests!(
     m2_add_member_takes_a_seat_and_refuses_duplicates_unknown_and_full,
     m2_update_member_role_and_list_members_with_filters_and_pages,
     m3_rooms_members_permissions_and_leaving,
+    m3_delete_room_takes_its_members_and_assignments,
 );

@@ -246,6 +246,7 @@ struct Matrix {
     org: String,
     room: String,
     org_admin: String,
+    room_admin: String,
     clients: Vec<(Who, String, MembershipServiceClient<Authed>)>,
 }
 
@@ -295,6 +296,7 @@ async fn matrix(b: Backend) -> Matrix {
         org,
         room,
         org_admin,
+        room_admin,
         clients,
     }
 }
@@ -311,6 +313,7 @@ enum Rpc {
     AddRoomMember,
     UpdateRoomMember,
     RemoveRoomMember,
+    DeleteRoom,
     DeactivateMember,
     ReactivateMember,
     RemoveMember,
@@ -434,6 +437,17 @@ async fn call(
             })
             .await
             .map(drop),
+        // A fresh room of the room admin each time: an authorized caller
+        // deletes only that.
+        Rpc::DeleteRoom => {
+            let fresh = m.s.create_room(&m.org, &m.room_admin).await;
+            c.delete_room(pb::DeleteRoomRequest {
+                room_id: fresh,
+                request_id: String::new(),
+            })
+            .await
+            .map(drop)
+        }
         Rpc::DeactivateMember => c
             .deactivate_member(pb::DeactivateMemberRequest {
                 organization_id: org,
@@ -602,6 +616,7 @@ async fn a2_authorization_matrix_over_every_mutating_rpc(b: Backend) {
         (Rpc::AddRoomMember, &[RoomAdmin, OrgAdmin, Service]),
         (Rpc::UpdateRoomMember, &[RoomAdmin, OrgAdmin, Service]),
         (Rpc::RemoveRoomMember, &[RoomAdmin, OrgAdmin, Service]),
+        (Rpc::DeleteRoom, &[RoomAdmin, OrgAdmin, Service]),
         (Rpc::DeactivateMember, admins),
         (Rpc::ReactivateMember, admins),
         (Rpc::RemoveMember, admins),

@@ -886,7 +886,7 @@ async fn room_members(s: &TestServer, room: &str) -> Vec<(String, i32)> {
 
 /// Group push as Okta and Entra do it: create with members, rename,
 /// members added and removed by PATCH, a PUT of the whole list; the room
-/// keeps the organization's admin as room admin. No DELETE (501).
+/// keeps the organization's admin as room admin; DELETE deletes the room.
 async fn scim_group_push(b: Backend) {
     let s = TestServer::start(b).await;
     let (org, admin, _) = org(&s, 10).await;
@@ -1002,8 +1002,15 @@ async fn scim_group_push(b: Backend) {
     want.sort();
     assert_eq!(ids, want);
 
+    // The room admin Roster appointed is the room's steward, not one of the
+    // Group's members: the Group lists what the IdP pushed.
     let got = scim.get(&format!("/Groups/{room}")).await;
-    assert_eq!(got.body["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        got.body["members"],
+        json!([{"value": users[2], "$ref": format!("{}/Users/{}", scim.base, users[2]), "type": "User"}]),
+        "{}",
+        got.body
+    );
     let listed = scim
         .get("/Groups?filter=displayName%20eq%20%22Eng%22")
         .await;
@@ -1019,20 +1026,57 @@ async fn scim_group_push(b: Backend) {
         )
         .await;
     assert_error(&r, 409, None);
-    assert_error(
-        &scim.raw("DELETE", &format!("/Groups/{room}"), None).await,
-        501,
-        None,
-    );
-    // Another organization's token sees no such group.
+    // Another organization's token sees no such group, and cannot delete it.
     let (other, _, _) = self::org(&s, 5).await;
     let (_, other_token) = scim_token(&s, &other).await;
+    let other_scim = Scim::new(&s, &other_token);
+    assert_error(&other_scim.get(&format!("/Groups/{room}")).await, 404, None);
     assert_error(
-        &Scim::new(&s, &other_token)
-            .get(&format!("/Groups/{room}"))
+        &other_scim
+            .raw("DELETE", &format!("/Groups/{room}"), None)
             .await,
         404,
         None,
+    );
+    // DELETE is DeleteRoom: 204, the room and its memberships are gone.
+    s.create_assignment(&room, &users[2], "Ends with the room")
+        .await;
+    let deleted = scim.raw("DELETE", &format!("/Groups/{room}"), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    assert_error(&scim.get(&format!("/Groups/{room}")).await, 404, None);
+    let access = s
+        .svc_membership()
+        .check_access(pb::CheckAccessRequest {
+            identity_id: users[2].clone(),
+            organization_id: org.clone(),
+            room_id: room.clone(),
+        })
+        .await;
+    assert_eq!(
+        access.map(|_| ()).map_err(|e| e.code()),
+        Err(tonic::Code::NotFound)
+    );
+    assert_error(
+        &scim.raw("DELETE", &format!("/Groups/{room}"), None).await,
+        404,
+        None,
+    );
+    let by_ext = scim
+        .get("/Groups?filter=externalId%20eq%20%22okta-grp-1%22")
+        .await;
+    assert_eq!(by_ext.body["totalResults"], json!(0));
+    let events = s.org_events(&org).await;
+    let gone = events
+        .iter()
+        .find(|e| e.event_type == roster::domain::EventType::RoomDeleted)
+        .expect("ROOM_DELETED");
+    assert_eq!(gone.subject_id, room);
+    assert_eq!(gone.reason, "PROVISIONING");
+    assert_eq!(gone.actor.kind, roster::domain::ActorKind::ScimToken);
+    assert!(
+        gone.attributes
+            .contains(&("assignments_deleted".to_owned(), "1".to_owned())),
+        "{gone:?}"
     );
     s.stop().await;
 }
@@ -1050,7 +1094,539 @@ async fn allowed_in_room(s: &TestServer, org: &str, room: &str, identity: &str) 
         .allowed
 }
 
+/// `remove active` (RFC 7644 §3.5.2.2): the attribute is unassigned, which
+/// means its default, an active membership; a deactivated member is
+/// reactivated. Setting it again makes it assigned.
+async fn scim_remove_active_resets_to_the_default(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("una@example.com", "ext-una"))
+        .await;
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let op = |op: &str, value: Option<Value>| {
+        let mut o = json!({"op": op, "path": "active"});
+        if let Some(v) = value {
+            o["value"] = v;
+        }
+        json!({"schemas": [PATCH], "Operations": [o]})
+    };
+    let off = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            op("replace", Some(json!(false))),
+        )
+        .await;
+    assert_eq!(off.body["active"], json!(false), "{}", off.body);
+    assert!(!allowed(&s, &org, &id).await);
+    let removed = scim
+        .send("PATCH", &format!("/Users/{id}"), op("remove", None))
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(removed.body.get("active").is_none(), "{}", removed.body);
+    assert!(allowed(&s, &org, &id).await);
+    let got = scim.get(&format!("/Users/{id}")).await;
+    assert!(got.body.get("active").is_none(), "{}", got.body);
+    assert_eq!(got.body["userName"], json!("una@example.com"));
+    // Removing it again changes nothing.
+    let again = scim
+        .send("PATCH", &format!("/Users/{id}"), op("remove", None))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    // A deactivation over gRPC shows as active: false.
+    crate::membership::deactivate(&s, &org, &id, pb::DeactivationReason::Other).await;
+    let paused = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(paused.body["active"], json!(false), "{}", paused.body);
+    let on = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            op("replace", Some(json!(true))),
+        )
+        .await;
+    assert_eq!(on.body["active"], json!(true), "{}", on.body);
+    assert_eq!(
+        scim.get(&format!("/Users/{id}")).await.body["active"],
+        json!(true)
+    );
+    s.stop().await;
+}
+
+/// A Group's members are the ones the IdP pushed: the room admin Roster
+/// appointed for a room a SCIM client created is left out until the IdP
+/// adds that user itself (the room admin's role is kept).
+async fn scim_group_members_are_what_the_idp_pushed(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, admin, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("gm@example.com", "ext-gm"))
+        .await;
+    let user = created.body["id"].as_str().expect("id").to_owned();
+    let group = scim
+        .send(
+            "POST",
+            "/Groups",
+            json!({"displayName": "Pushed", "members": [{"value": user}]}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{}", group.body);
+    let room = group.body["id"].as_str().expect("id").to_owned();
+    let values = |g: &Value| -> Vec<String> {
+        g["members"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(values(&group.body), vec![user.clone()]);
+    assert!(
+        room_members(&s, &room)
+            .await
+            .contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+    );
+    let added = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": admin}]}]}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let mut want = vec![admin.clone(), user.clone()];
+    want.sort();
+    assert_eq!(values(&added.body), want);
+    assert!(
+        room_members(&s, &room)
+            .await
+            .contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+    );
+    let listed = scim.get(&format!("/Groups/{room}")).await;
+    assert_eq!(values(&listed.body), want);
+    s.stop().await;
+}
+
+/// PATCH reads the user inside its write: parallel PATCHes of different
+/// attributes all land, and a PATCH racing a deactivation over gRPC never
+/// reactivates the member (it used to apply the `active` it had read
+/// before).
+async fn scim_patch_reads_the_user_inside_its_write(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    let created = scim
+        .send("POST", "/Users", user_body("pat@example.com", "ext-pat"))
+        .await;
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    let path = format!("/Users/{id}");
+    let set = |attr: &str, value: Value| json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": attr, "value": value}]});
+    for round in 0..4 {
+        let attrs = [
+            "displayName",
+            "name.givenName",
+            "name.familyName",
+            "name.formatted",
+            "externalId",
+        ];
+        let replies = futures::future::join_all(
+            attrs
+                .iter()
+                .map(|a| scim.send("PATCH", &path, set(a, json!(format!("{a}-{round}"))))),
+        )
+        .await;
+        for r in &replies {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let got = scim.get(&path).await.body;
+        assert_eq!(
+            got["displayName"],
+            json!(format!("displayName-{round}")),
+            "{got}"
+        );
+        assert_eq!(
+            got["name"]["givenName"],
+            json!(format!("name.givenName-{round}"))
+        );
+        assert_eq!(
+            got["name"]["familyName"],
+            json!(format!("name.familyName-{round}"))
+        );
+        assert_eq!(
+            got["name"]["formatted"],
+            json!(format!("name.formatted-{round}"))
+        );
+        assert_eq!(got["externalId"], json!(format!("externalId-{round}")));
+    }
+    for round in 0..6 {
+        let mut svc = s.svc_membership();
+        let deactivate = svc.deactivate_member(pb::DeactivateMemberRequest {
+            organization_id: org.clone(),
+            identity_id: id.clone(),
+            ..Default::default()
+        });
+        let patch = scim.send(
+            "PATCH",
+            &path,
+            set("displayName", json!(format!("Pat {round}"))),
+        );
+        let (deactivated, patched) = tokio::join!(deactivate, patch);
+        deactivated.expect("deactivate");
+        assert_eq!(patched.status, 200, "{}", patched.body);
+        assert!(!allowed(&s, &org, &id).await, "round {round}");
+        assert_eq!(scim.get(&path).await.body["active"], json!(false));
+        s.svc_membership()
+            .reactivate_member(pb::ReactivateMemberRequest {
+                request_id: String::new(),
+                organization_id: org.clone(),
+                identity_id: id.clone(),
+            })
+            .await
+            .expect("reactivate");
+    }
+    s.stop().await;
+}
+
+/// With no other active admin to take over, a SCIM offboarding of the last
+/// admin goes ahead (an IdP would retry a refusal forever): the rooms and
+/// the organization are left without an admin, LEFT_WITHOUT_ADMIN says
+/// which (reason PROVISIONING), and the package's admin, standing in for
+/// the organization's admins (M2), repairs it. A group push removing a
+/// room's last admin follows the same rule.
+async fn scim_offboarding_without_another_admin_goes_ahead(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, steward, steward_token) = s.package_with_admin(pb::Plan::Enterprise, 10).await;
+    let admin = s.create_identity("LastAdmin").await;
+    let org = s.create_org(&package, &admin).await;
+    let bea = s.new_member(&org, "Bea", crate::membership::MEMBER).await;
+    let cy = s.new_member(&org, "Cy", crate::membership::MEMBER).await;
+    let room = s.create_room(&org, &admin).await;
+    s.add_room_member(&room, &bea, pb::RoomRole::Member).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+
+    let off = scim
+        .send(
+            "PATCH",
+            &format!("/Users/{admin}"),
+            json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.body["active"], json!(false));
+    assert!(!allowed(&s, &org, &admin).await);
+    let left = |events: &[roster::domain::Event], who: &str| -> Vec<(String, String)> {
+        events
+            .iter()
+            .find(|e| {
+                e.event_type == roster::domain::EventType::LeftWithoutAdmin
+                    && e.identity_id.as_deref() == Some(who)
+                    && e.reason == "PROVISIONING"
+            })
+            .map(|e| e.attributes.clone())
+            .unwrap_or_default()
+    };
+    let attrs = left(&s.org_events(&org).await, &admin);
+    assert!(
+        attrs.contains(&("room_ids".to_owned(), room.clone())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("room_count".to_owned(), "1".to_owned())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("organization_without_admin".to_owned(), "true".to_owned())),
+        "{attrs:?}"
+    );
+    // Nobody was made room admin: the room has no active admin now.
+    let rows = room_members(&s, &room).await;
+    assert!(
+        rows.contains(&(admin.clone(), pb::RoomRole::Admin as i32))
+            && rows.contains(&(bea.clone(), pb::RoomRole::Member as i32)),
+        "{rows:?}"
+    );
+
+    // A group push taking the last room admin out of a room, with no
+    // active organization admin left: goes ahead too.
+    let room2 = s.create_room(&org, &cy).await;
+    let pushed = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{room2}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{cy}\"]")}]}),
+        )
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.body);
+    assert!(room_members(&s, &room2).await.is_empty());
+    let attrs = left(&s.org_events(&org).await, &cy);
+    assert!(
+        attrs.contains(&("room_ids".to_owned(), room2.clone())),
+        "{attrs:?}"
+    );
+    assert!(
+        attrs.contains(&("organization_without_admin".to_owned(), "false".to_owned())),
+        "{attrs:?}"
+    );
+
+    // The package's admin stands in (M2) and appoints a new admin.
+    s.membership(Some(&steward_token))
+        .update_member_role(pb::UpdateMemberRoleRequest {
+            request_id: String::new(),
+            organization_id: org.clone(),
+            identity_id: bea.clone(),
+            role: pb::MemberRole::Admin as i32,
+        })
+        .await
+        .expect("the package admin repairs the organization");
+    let _ = steward;
+    // The removal of the deactivated last admin needs nobody now.
+    let gone = scim.raw("DELETE", &format!("/Users/{admin}"), None).await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    s.stop().await;
+}
+
+/// CreateScimToken with the service key and include_sub_organizations.
+async fn subtree_token(s: &TestServer, org: &str) -> String {
+    s.svc_membership()
+        .create_scim_token(pb::CreateScimTokenRequest {
+            organization_id: org.to_owned(),
+            include_sub_organizations: true,
+            description: "IdP for the subtree".to_owned(),
+        })
+        .await
+        .expect("create SCIM token")
+        .into_inner()
+        .token
+}
+
+/// `include_sub_organizations`: such a token acts on the Users and Groups
+/// of the organizations below its own too. One User per membership: in a
+/// sub-organization its `id` is `IDENTITY.org_…`, and the Roster
+/// extension names the organization; POST goes to the token's own
+/// organization unless the extension names one of the subtree. Without
+/// the flag the sub-organization does not exist for the token, and a
+/// sub-organization's token never reaches its parent (A3).
+async fn scim_include_sub_organizations(b: Backend) {
+    const EXT: &str = "urn:roster:params:scim:schemas:extension:2.0:Organization";
+    let s = TestServer::start(b).await;
+    let (org, admin, _) = org(&s, 20).await;
+    let sub_admin = s.create_identity("SubAdmin").await;
+    let sub = s.create_sub_org(&org, &sub_admin).await;
+    let xena = s.new_member(&sub, "Xena", crate::membership::MEMBER).await;
+    let sub_room = s.create_room(&sub, &sub_admin).await;
+    s.add_room_member(&sub_room, &xena, pb::RoomRole::Member)
+        .await;
+    let composite = format!("{xena}.{sub}");
+    let (_, plain_token) = scim_token(&s, &org).await;
+    let plain = Scim::new(&s, &plain_token);
+    let wide = Scim::new(&s, &subtree_token(&s, &org).await);
+
+    // Without the flag: nothing of the sub-organization.
+    for path in [
+        format!("/Users/{xena}"),
+        format!("/Users/{composite}"),
+        format!("/Groups/{sub_room}"),
+    ] {
+        assert_error(&plain.get(&path).await, 404, None);
+        assert_error(&plain.raw("DELETE", &path, None).await, 404, None);
+    }
+    let off = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    assert_error(
+        &plain
+            .send("PATCH", &format!("/Users/{composite}"), off.clone())
+            .await,
+        404,
+        None,
+    );
+    let listed = plain.get("/Users").await;
+    assert_eq!(listed.body["totalResults"], json!(1), "{}", listed.body);
+    assert_eq!(
+        plain.get("/ResourceTypes/User").await.body["schemaExtensions"],
+        json!([])
+    );
+    let foreign = plain
+        .send(
+            "POST",
+            "/Users",
+            json!({"userName": "in-sub@example.com", EXT: {"organizationId": sub}}),
+        )
+        .await;
+    assert_error(&foreign, 400, Some("invalidValue"));
+    assert!(s.member(&sub, &xena).await.is_some());
+
+    // With it: both organizations, one User per membership.
+    let all = wide.get("/Users").await;
+    assert_eq!(all.body["totalResults"], json!(3), "{}", all.body);
+    let ids: Vec<&str> = all.body["Resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&admin.as_str()) && ids.contains(&composite.as_str()),
+        "{ids:?}"
+    );
+    let got = wide.get(&format!("/Users/{composite}")).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body[EXT]["organizationId"], json!(sub));
+    assert!(
+        got.body["schemas"]
+            .as_array()
+            .is_some_and(|s| s.contains(&json!(EXT))),
+        "{}",
+        got.body
+    );
+    assert_eq!(
+        wide.get(&format!("/Users/{admin}")).await.body[EXT]["organizationId"],
+        json!(org)
+    );
+    // Xena is no member of the parent: the plain ID is no User.
+    assert_error(&wide.get(&format!("/Users/{xena}")).await, 404, None);
+    let by_id = wide
+        .get(&format!("/Users?filter=id%20eq%20%22{composite}%22"))
+        .await;
+    assert_eq!(by_id.body["totalResults"], json!(1), "{}", by_id.body);
+    assert_eq!(
+        wide.get("/ResourceTypes/User").await.body["schemaExtensions"][0]["schema"],
+        json!(EXT)
+    );
+    let paused = wide
+        .send("PATCH", &format!("/Users/{composite}"), off.clone())
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert_eq!(paused.body["id"], json!(composite));
+    assert!(!allowed(&s, &sub, &xena).await);
+    let group = wide.get(&format!("/Groups/{sub_room}")).await;
+    assert_eq!(group.status, 200, "{}", group.body);
+    assert_eq!(group.body[EXT]["organizationId"], json!(sub));
+    assert!(
+        group.body["members"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["value"] == json!(composite))),
+        "{}",
+        group.body
+    );
+    // A User of the parent is no member for a room of the sub-organization.
+    let wrong = wide
+        .send(
+            "PATCH",
+            &format!("/Groups/{sub_room}"),
+            json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": admin}]}]}),
+        )
+        .await;
+    assert_error(&wrong, 400, Some("invalidValue"));
+    // POST: the token's own organization, or the one the extension names.
+    let own = wide
+        .send("POST", "/Users", user_body("own@example.com", "ext-own"))
+        .await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    assert_eq!(own.body[EXT]["organizationId"], json!(org));
+    let mut body = user_body("sub@example.com", "ext-sub");
+    body[EXT] = json!({"organizationId": sub});
+    let in_sub = wide.send("POST", "/Users", body).await;
+    assert_eq!(in_sub.status, 201, "{}", in_sub.body);
+    let new_id = in_sub.body["id"].as_str().expect("id").to_owned();
+    assert!(new_id.ends_with(&format!(".{sub}")), "{new_id}");
+    let identity = new_id.split('.').next().expect("identity").to_owned();
+    assert!(s.member(&sub, &identity).await.is_some());
+    assert!(s.member(&org, &identity).await.is_none());
+    let (other, _, _) = self::org(&s, 5).await;
+    let mut body = user_body("elsewhere@example.com", "ext-else");
+    body[EXT] = json!({"organizationId": other});
+    assert_error(
+        &wide.send("POST", "/Users", body).await,
+        400,
+        Some("invalidValue"),
+    );
+    let gone = wide
+        .raw("DELETE", &format!("/Users/{composite}"), None)
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert!(s.member(&sub, &xena).await.is_none());
+
+    // The sub-organization's own token, even with the flag, never reaches
+    // the parent.
+    let below = Scim::new(&s, &subtree_token(&s, &sub).await);
+    assert_error(&below.get(&format!("/Users/{admin}")).await, 404, None);
+    assert_error(
+        &below.get(&format!("/Users/{admin}.{org}")).await,
+        404,
+        None,
+    );
+    let mine = below.get("/Users").await;
+    assert!(
+        mine.body["Resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|u| u[EXT]["organizationId"] == json!(sub))),
+        "{}",
+        mine.body
+    );
+    s.stop().await;
+}
+
+/// O3 for SCIM: every request is counted and timed by HTTP method,
+/// resource type and status (`roster_scim_requests_total`,
+/// `roster_scim_request_duration_seconds`), refusals included.
+async fn scim_requests_are_counted_in_metrics(b: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start(b).await;
+    let (org, _, _) = org(&s, 5).await;
+    let (_, token) = scim_token(&s, &org).await;
+    let scim = Scim::new(&s, &token);
+    assert_eq!(scim.get("/Users").await.status, 200);
+    assert_eq!(scim.get("/Users").await.status, 200);
+    assert_eq!(
+        scim.send("POST", "/Users", user_body("met@example.com", "ext-met"))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(scim.get("/Groups/room_zzzzzzzzzzzzzzzz").await.status, 404);
+    assert_eq!(scim.get("/ServiceProviderConfig").await.status, 200);
+    assert_eq!(Scim::new(&s, "rst_wrong").get("/Users").await.status, 401);
+    assert_eq!(scim.get("/Nothing").await.status, 404);
+
+    let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
+        .await
+        .expect("connect to metrics");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut text = String::new();
+    conn.read_to_string(&mut text).await.expect("read");
+    for line in [
+        r#"roster_scim_requests_total{method="GET",resource="User",status="200"} 2"#,
+        r#"roster_scim_requests_total{method="POST",resource="User",status="201"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="Group",status="404"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="ServiceProviderConfig",status="200"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="User",status="401"} 1"#,
+        r#"roster_scim_requests_total{method="GET",resource="unknown",status="404"} 1"#,
+        r#"roster_scim_request_duration_seconds_count{method="POST",resource="User",status="201"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+    }
+    s.stop().await;
+}
+
 db_tests!(
+    scim_requests_are_counted_in_metrics,
+    scim_include_sub_organizations,
+    scim_offboarding_without_another_admin_goes_ahead,
+    scim_patch_reads_the_user_inside_its_write,
+    scim_remove_active_resets_to_the_default,
+    scim_group_members_are_what_the_idp_pushed,
     scim_group_push,
     scim_discovery_needs_a_token_and_answers_scim_json,
     scim_tokens_are_created_listed_and_revoked_over_grpc,

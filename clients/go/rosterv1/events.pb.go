@@ -114,6 +114,19 @@ const (
 	EventType_EVENT_TYPE_SCIM_USER_UPDATED EventType = 34
 	// A room was renamed (a SCIM Group's displayName). Subject: the room ID.
 	EventType_EVENT_TYPE_ROOM_UPDATED EventType = 35
+	// DeleteRoom or a SCIM Group DELETE: the room, its room memberships and
+	// its assignments are gone. Subject: the room ID. Attributes:
+	// room_members_removed, assignments_deleted.
+	EventType_EVENT_TYPE_ROOM_DELETED EventType = 36
+	// A SCIM deactivation, removal or group push went ahead although no
+	// other active admin of the organization could take over (issue 15):
+	// an IdP retries a refused update forever. Attribute `room_ids` lists
+	// the rooms left without an active room admin (comma-separated, at most
+	// 100; `room_count` the total), `organization_without_admin` is `true`
+	// when the organization has no active ADMIN any more (its package's
+	// admins then act as its admins, M2). Reason PROVISIONING; identity: the
+	// member offboarded (or taken out of the room).
+	EventType_EVENT_TYPE_LEFT_WITHOUT_ADMIN EventType = 37
 )
 
 // Enum value maps for EventType.
@@ -155,6 +168,8 @@ var (
 		33: "EVENT_TYPE_SCIM_TOKEN_REVOKED",
 		34: "EVENT_TYPE_SCIM_USER_UPDATED",
 		35: "EVENT_TYPE_ROOM_UPDATED",
+		36: "EVENT_TYPE_ROOM_DELETED",
+		37: "EVENT_TYPE_LEFT_WITHOUT_ADMIN",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":                0,
@@ -193,6 +208,8 @@ var (
 		"EVENT_TYPE_SCIM_TOKEN_REVOKED":         33,
 		"EVENT_TYPE_SCIM_USER_UPDATED":          34,
 		"EVENT_TYPE_ROOM_UPDATED":               35,
+		"EVENT_TYPE_ROOM_DELETED":               36,
+		"EVENT_TYPE_LEFT_WITHOUT_ADMIN":         37,
 	}
 )
 
@@ -710,7 +727,8 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"k\n" +
 	"\x17ListAuditEventsResponse\x12(\n" +
 	"\x06events\x18\x01 \x03(\v2\x10.roster.v1.EventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf1\t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xb1\n" +
+	"\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_TYPE_IDENTITY_CREATED\x10\x01\x12&\n" +
@@ -748,7 +766,9 @@ const file_roster_v1_events_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_SCIM_TOKEN_CREATED\x10 \x12!\n" +
 	"\x1dEVENT_TYPE_SCIM_TOKEN_REVOKED\x10!\x12 \n" +
 	"\x1cEVENT_TYPE_SCIM_USER_UPDATED\x10\"\x12\x1b\n" +
-	"\x17EVENT_TYPE_ROOM_UPDATED\x10#2\xb8\x01\n" +
+	"\x17EVENT_TYPE_ROOM_UPDATED\x10#\x12\x1b\n" +
+	"\x17EVENT_TYPE_ROOM_DELETED\x10$\x12!\n" +
+	"\x1dEVENT_TYPE_LEFT_WITHOUT_ADMIN\x10%2\xb8\x01\n" +
 	"\fEventService\x12N\n" +
 	"\vWatchEvents\x12\x1d.roster.v1.WatchEventsRequest\x1a\x1e.roster.v1.WatchEventsResponse0\x01\x12X\n" +
 	"\x0fListAuditEvents\x12!.roster.v1.ListAuditEventsRequest\x1a\".roster.v1.ListAuditEventsResponseBY\n" +

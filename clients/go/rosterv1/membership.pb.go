@@ -1806,6 +1806,64 @@ func (x *RemoveRoomMemberRequest) GetRequestId() string {
 	return ""
 }
 
+// Request for DeleteRoom.
+type DeleteRoomRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The room.
+	RoomId string `protobuf:"bytes,1,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// Optional (AIP-155): a UUID naming this request. A retry with the same
+	// ID within 24 hours, by the same caller with the same request, returns
+	// the first response and changes nothing, on any replica; the same ID
+	// with another request is INVALID_ARGUMENT. (W5)
+	RequestId     string `protobuf:"bytes,99,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRoomRequest) Reset() {
+	*x = DeleteRoomRequest{}
+	mi := &file_roster_v1_membership_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRoomRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRoomRequest) ProtoMessage() {}
+
+func (x *DeleteRoomRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_roster_v1_membership_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRoomRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRoomRequest) Descriptor() ([]byte, []int) {
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DeleteRoomRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *DeleteRoomRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Request for LeaveRoom.
 type LeaveRoomRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1825,7 +1883,7 @@ type LeaveRoomRequest struct {
 
 func (x *LeaveRoomRequest) Reset() {
 	*x = LeaveRoomRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[16]
+	mi := &file_roster_v1_membership_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1895,7 @@ func (x *LeaveRoomRequest) String() string {
 func (*LeaveRoomRequest) ProtoMessage() {}
 
 func (x *LeaveRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[16]
+	mi := &file_roster_v1_membership_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1908,7 @@ func (x *LeaveRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRoomRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRoomRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{16}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LeaveRoomRequest) GetRoomId() string {
@@ -1889,7 +1947,7 @@ type ListRoomMembersRequest struct {
 
 func (x *ListRoomMembersRequest) Reset() {
 	*x = ListRoomMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[17]
+	mi := &file_roster_v1_membership_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1959,7 @@ func (x *ListRoomMembersRequest) String() string {
 func (*ListRoomMembersRequest) ProtoMessage() {}
 
 func (x *ListRoomMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[17]
+	mi := &file_roster_v1_membership_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +1972,7 @@ func (x *ListRoomMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{17}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListRoomMembersRequest) GetRoomId() string {
@@ -1951,7 +2009,7 @@ type ListRoomMembersResponse struct {
 
 func (x *ListRoomMembersResponse) Reset() {
 	*x = ListRoomMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[18]
+	mi := &file_roster_v1_membership_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1963,7 +2021,7 @@ func (x *ListRoomMembersResponse) String() string {
 func (*ListRoomMembersResponse) ProtoMessage() {}
 
 func (x *ListRoomMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[18]
+	mi := &file_roster_v1_membership_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1976,7 +2034,7 @@ func (x *ListRoomMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{18}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRoomMembersResponse) GetRoomMembers() []*RoomMember {
@@ -2024,7 +2082,7 @@ type DeactivateMemberRequest struct {
 
 func (x *DeactivateMemberRequest) Reset() {
 	*x = DeactivateMemberRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[19]
+	mi := &file_roster_v1_membership_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2036,7 +2094,7 @@ func (x *DeactivateMemberRequest) String() string {
 func (*DeactivateMemberRequest) ProtoMessage() {}
 
 func (x *DeactivateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[19]
+	mi := &file_roster_v1_membership_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2049,7 +2107,7 @@ func (x *DeactivateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateMemberRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{19}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeactivateMemberRequest) GetOrganizationId() string {
@@ -2126,7 +2184,7 @@ type ReactivateMemberRequest struct {
 
 func (x *ReactivateMemberRequest) Reset() {
 	*x = ReactivateMemberRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[20]
+	mi := &file_roster_v1_membership_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2196,7 @@ func (x *ReactivateMemberRequest) String() string {
 func (*ReactivateMemberRequest) ProtoMessage() {}
 
 func (x *ReactivateMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[20]
+	mi := &file_roster_v1_membership_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2209,7 @@ func (x *ReactivateMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateMemberRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateMemberRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{20}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReactivateMemberRequest) GetOrganizationId() string {
@@ -2200,7 +2258,7 @@ type RemoveMemberRequest struct {
 
 func (x *RemoveMemberRequest) Reset() {
 	*x = RemoveMemberRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[21]
+	mi := &file_roster_v1_membership_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2270,7 @@ func (x *RemoveMemberRequest) String() string {
 func (*RemoveMemberRequest) ProtoMessage() {}
 
 func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[21]
+	mi := &file_roster_v1_membership_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2283,7 @@ func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{21}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RemoveMemberRequest) GetOrganizationId() string {
@@ -2283,7 +2341,7 @@ type RemoveMemberResponse struct {
 
 func (x *RemoveMemberResponse) Reset() {
 	*x = RemoveMemberResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[22]
+	mi := &file_roster_v1_membership_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2353,7 @@ func (x *RemoveMemberResponse) String() string {
 func (*RemoveMemberResponse) ProtoMessage() {}
 
 func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[22]
+	mi := &file_roster_v1_membership_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2366,7 @@ func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{22}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RemoveMemberResponse) GetRoomsLeft() int32 {
@@ -2364,7 +2422,7 @@ type UndoRemoveMemberRequest struct {
 
 func (x *UndoRemoveMemberRequest) Reset() {
 	*x = UndoRemoveMemberRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2434,7 @@ func (x *UndoRemoveMemberRequest) String() string {
 func (*UndoRemoveMemberRequest) ProtoMessage() {}
 
 func (x *UndoRemoveMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[23]
+	mi := &file_roster_v1_membership_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2447,7 @@ func (x *UndoRemoveMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoRemoveMemberRequest.ProtoReflect.Descriptor instead.
 func (*UndoRemoveMemberRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{23}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UndoRemoveMemberRequest) GetOrganizationId() string {
@@ -2432,7 +2490,7 @@ type UndoRemoveMemberResponse struct {
 
 func (x *UndoRemoveMemberResponse) Reset() {
 	*x = UndoRemoveMemberResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2502,7 @@ func (x *UndoRemoveMemberResponse) String() string {
 func (*UndoRemoveMemberResponse) ProtoMessage() {}
 
 func (x *UndoRemoveMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[24]
+	mi := &file_roster_v1_membership_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2515,7 @@ func (x *UndoRemoveMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndoRemoveMemberResponse.ProtoReflect.Descriptor instead.
 func (*UndoRemoveMemberResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{24}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UndoRemoveMemberResponse) GetMember() *Member {
@@ -2512,7 +2570,7 @@ type PreviewOffboardingRequest struct {
 
 func (x *PreviewOffboardingRequest) Reset() {
 	*x = PreviewOffboardingRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2582,7 @@ func (x *PreviewOffboardingRequest) String() string {
 func (*PreviewOffboardingRequest) ProtoMessage() {}
 
 func (x *PreviewOffboardingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[25]
+	mi := &file_roster_v1_membership_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2595,7 @@ func (x *PreviewOffboardingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingRequest.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{25}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PreviewOffboardingRequest) GetOrganizationId() string {
@@ -2596,7 +2654,7 @@ type OffboardIdentityRequest struct {
 
 func (x *OffboardIdentityRequest) Reset() {
 	*x = OffboardIdentityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2666,7 @@ func (x *OffboardIdentityRequest) String() string {
 func (*OffboardIdentityRequest) ProtoMessage() {}
 
 func (x *OffboardIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[26]
+	mi := &file_roster_v1_membership_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2679,7 @@ func (x *OffboardIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffboardIdentityRequest.ProtoReflect.Descriptor instead.
 func (*OffboardIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{26}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OffboardIdentityRequest) GetIdentityId() string {
@@ -2698,7 +2756,7 @@ type OrganizationOffboarding struct {
 
 func (x *OrganizationOffboarding) Reset() {
 	*x = OrganizationOffboarding{}
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2710,7 +2768,7 @@ func (x *OrganizationOffboarding) String() string {
 func (*OrganizationOffboarding) ProtoMessage() {}
 
 func (x *OrganizationOffboarding) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[27]
+	mi := &file_roster_v1_membership_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2723,7 +2781,7 @@ func (x *OrganizationOffboarding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganizationOffboarding.ProtoReflect.Descriptor instead.
 func (*OrganizationOffboarding) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{27}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OrganizationOffboarding) GetOrganizationId() string {
@@ -2793,7 +2851,7 @@ type OffboardIdentityResponse struct {
 
 func (x *OffboardIdentityResponse) Reset() {
 	*x = OffboardIdentityResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2805,7 +2863,7 @@ func (x *OffboardIdentityResponse) String() string {
 func (*OffboardIdentityResponse) ProtoMessage() {}
 
 func (x *OffboardIdentityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[28]
+	mi := &file_roster_v1_membership_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2818,7 +2876,7 @@ func (x *OffboardIdentityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OffboardIdentityResponse.ProtoReflect.Descriptor instead.
 func (*OffboardIdentityResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{28}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OffboardIdentityResponse) GetOrganizations() []*OrganizationOffboarding {
@@ -2867,7 +2925,7 @@ type ItemStatus struct {
 
 func (x *ItemStatus) Reset() {
 	*x = ItemStatus{}
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +2937,7 @@ func (x *ItemStatus) String() string {
 func (*ItemStatus) ProtoMessage() {}
 
 func (x *ItemStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[29]
+	mi := &file_roster_v1_membership_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +2950,7 @@ func (x *ItemStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemStatus.ProtoReflect.Descriptor instead.
 func (*ItemStatus) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{29}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ItemStatus) GetCode() int32 {
@@ -2929,7 +2987,7 @@ type BatchSummary struct {
 
 func (x *BatchSummary) Reset() {
 	*x = BatchSummary{}
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2941,7 +2999,7 @@ func (x *BatchSummary) String() string {
 func (*BatchSummary) ProtoMessage() {}
 
 func (x *BatchSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[30]
+	mi := &file_roster_v1_membership_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2954,7 +3012,7 @@ func (x *BatchSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchSummary.ProtoReflect.Descriptor instead.
 func (*BatchSummary) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{30}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BatchSummary) GetSucceeded() int32 {
@@ -2984,7 +3042,7 @@ type AddMemberItem struct {
 
 func (x *AddMemberItem) Reset() {
 	*x = AddMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2996,7 +3054,7 @@ func (x *AddMemberItem) String() string {
 func (*AddMemberItem) ProtoMessage() {}
 
 func (x *AddMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[31]
+	mi := &file_roster_v1_membership_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3009,7 +3067,7 @@ func (x *AddMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberItem.ProtoReflect.Descriptor instead.
 func (*AddMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{31}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AddMemberItem) GetIdentityId() string {
@@ -3048,7 +3106,7 @@ type BatchAddMembersRequest struct {
 
 func (x *BatchAddMembersRequest) Reset() {
 	*x = BatchAddMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3118,7 @@ func (x *BatchAddMembersRequest) String() string {
 func (*BatchAddMembersRequest) ProtoMessage() {}
 
 func (x *BatchAddMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[32]
+	mi := &file_roster_v1_membership_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3131,7 @@ func (x *BatchAddMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAddMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchAddMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{32}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BatchAddMembersRequest) GetOrganizationId() string {
@@ -3124,7 +3182,7 @@ type AddMemberResult struct {
 
 func (x *AddMemberResult) Reset() {
 	*x = AddMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3136,7 +3194,7 @@ func (x *AddMemberResult) String() string {
 func (*AddMemberResult) ProtoMessage() {}
 
 func (x *AddMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[33]
+	mi := &file_roster_v1_membership_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3149,7 +3207,7 @@ func (x *AddMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMemberResult.ProtoReflect.Descriptor instead.
 func (*AddMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{33}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddMemberResult) GetStatus() *ItemStatus {
@@ -3181,7 +3239,7 @@ type BatchAddMembersResponse struct {
 
 func (x *BatchAddMembersResponse) Reset() {
 	*x = BatchAddMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3193,7 +3251,7 @@ func (x *BatchAddMembersResponse) String() string {
 func (*BatchAddMembersResponse) ProtoMessage() {}
 
 func (x *BatchAddMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[34]
+	mi := &file_roster_v1_membership_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3206,7 +3264,7 @@ func (x *BatchAddMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchAddMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchAddMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{34}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BatchAddMembersResponse) GetResults() []*AddMemberResult {
@@ -3250,7 +3308,7 @@ type DeactivateMemberItem struct {
 
 func (x *DeactivateMemberItem) Reset() {
 	*x = DeactivateMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3262,7 +3320,7 @@ func (x *DeactivateMemberItem) String() string {
 func (*DeactivateMemberItem) ProtoMessage() {}
 
 func (x *DeactivateMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[35]
+	mi := &file_roster_v1_membership_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3275,7 +3333,7 @@ func (x *DeactivateMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateMemberItem.ProtoReflect.Descriptor instead.
 func (*DeactivateMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{35}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeactivateMemberItem) GetIdentityId() string {
@@ -3335,7 +3393,7 @@ type BatchDeactivateMembersRequest struct {
 
 func (x *BatchDeactivateMembersRequest) Reset() {
 	*x = BatchDeactivateMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3347,7 +3405,7 @@ func (x *BatchDeactivateMembersRequest) String() string {
 func (*BatchDeactivateMembersRequest) ProtoMessage() {}
 
 func (x *BatchDeactivateMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[36]
+	mi := &file_roster_v1_membership_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3360,7 +3418,7 @@ func (x *BatchDeactivateMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchDeactivateMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchDeactivateMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{36}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BatchDeactivateMembersRequest) GetOrganizationId() string {
@@ -3411,7 +3469,7 @@ type DeactivateMemberResult struct {
 
 func (x *DeactivateMemberResult) Reset() {
 	*x = DeactivateMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3423,7 +3481,7 @@ func (x *DeactivateMemberResult) String() string {
 func (*DeactivateMemberResult) ProtoMessage() {}
 
 func (x *DeactivateMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[37]
+	mi := &file_roster_v1_membership_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3436,7 +3494,7 @@ func (x *DeactivateMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateMemberResult.ProtoReflect.Descriptor instead.
 func (*DeactivateMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{37}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeactivateMemberResult) GetStatus() *ItemStatus {
@@ -3468,7 +3526,7 @@ type BatchDeactivateMembersResponse struct {
 
 func (x *BatchDeactivateMembersResponse) Reset() {
 	*x = BatchDeactivateMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3538,7 @@ func (x *BatchDeactivateMembersResponse) String() string {
 func (*BatchDeactivateMembersResponse) ProtoMessage() {}
 
 func (x *BatchDeactivateMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[38]
+	mi := &file_roster_v1_membership_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3551,7 @@ func (x *BatchDeactivateMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchDeactivateMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchDeactivateMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{38}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BatchDeactivateMembersResponse) GetResults() []*DeactivateMemberResult {
@@ -3531,7 +3589,7 @@ type RemoveMemberItem struct {
 
 func (x *RemoveMemberItem) Reset() {
 	*x = RemoveMemberItem{}
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +3601,7 @@ func (x *RemoveMemberItem) String() string {
 func (*RemoveMemberItem) ProtoMessage() {}
 
 func (x *RemoveMemberItem) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[39]
+	mi := &file_roster_v1_membership_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +3614,7 @@ func (x *RemoveMemberItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberItem.ProtoReflect.Descriptor instead.
 func (*RemoveMemberItem) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{39}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RemoveMemberItem) GetIdentityId() string {
@@ -3595,7 +3653,7 @@ type BatchRemoveMembersRequest struct {
 
 func (x *BatchRemoveMembersRequest) Reset() {
 	*x = BatchRemoveMembersRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3665,7 @@ func (x *BatchRemoveMembersRequest) String() string {
 func (*BatchRemoveMembersRequest) ProtoMessage() {}
 
 func (x *BatchRemoveMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[40]
+	mi := &file_roster_v1_membership_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3678,7 @@ func (x *BatchRemoveMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRemoveMembersRequest.ProtoReflect.Descriptor instead.
 func (*BatchRemoveMembersRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{40}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BatchRemoveMembersRequest) GetOrganizationId() string {
@@ -3671,7 +3729,7 @@ type RemoveMemberResult struct {
 
 func (x *RemoveMemberResult) Reset() {
 	*x = RemoveMemberResult{}
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +3741,7 @@ func (x *RemoveMemberResult) String() string {
 func (*RemoveMemberResult) ProtoMessage() {}
 
 func (x *RemoveMemberResult) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[41]
+	mi := &file_roster_v1_membership_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +3754,7 @@ func (x *RemoveMemberResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMemberResult.ProtoReflect.Descriptor instead.
 func (*RemoveMemberResult) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{41}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RemoveMemberResult) GetStatus() *ItemStatus {
@@ -3728,7 +3786,7 @@ type BatchRemoveMembersResponse struct {
 
 func (x *BatchRemoveMembersResponse) Reset() {
 	*x = BatchRemoveMembersResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[42]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3740,7 +3798,7 @@ func (x *BatchRemoveMembersResponse) String() string {
 func (*BatchRemoveMembersResponse) ProtoMessage() {}
 
 func (x *BatchRemoveMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[42]
+	mi := &file_roster_v1_membership_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3753,7 +3811,7 @@ func (x *BatchRemoveMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchRemoveMembersResponse.ProtoReflect.Descriptor instead.
 func (*BatchRemoveMembersResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{42}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *BatchRemoveMembersResponse) GetResults() []*RemoveMemberResult {
@@ -3805,7 +3863,7 @@ type PreviewOffboardingResponse struct {
 
 func (x *PreviewOffboardingResponse) Reset() {
 	*x = PreviewOffboardingResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[43]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3817,7 +3875,7 @@ func (x *PreviewOffboardingResponse) String() string {
 func (*PreviewOffboardingResponse) ProtoMessage() {}
 
 func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[43]
+	mi := &file_roster_v1_membership_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3830,7 +3888,7 @@ func (x *PreviewOffboardingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewOffboardingResponse.ProtoReflect.Descriptor instead.
 func (*PreviewOffboardingResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{43}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PreviewOffboardingResponse) GetOrphanedRoomIds() []string {
@@ -3905,7 +3963,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_roster_v1_membership_proto_msgTypes[44]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +3975,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[44]
+	mi := &file_roster_v1_membership_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +3988,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{44}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Assignment) GetAssignmentId() string {
@@ -3998,7 +4056,7 @@ type CreateAssignmentRequest struct {
 
 func (x *CreateAssignmentRequest) Reset() {
 	*x = CreateAssignmentRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[45]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4010,7 +4068,7 @@ func (x *CreateAssignmentRequest) String() string {
 func (*CreateAssignmentRequest) ProtoMessage() {}
 
 func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[45]
+	mi := &file_roster_v1_membership_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4023,7 +4081,7 @@ func (x *CreateAssignmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAssignmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateAssignmentRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{45}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateAssignmentRequest) GetAssignment() *Assignment {
@@ -4059,7 +4117,7 @@ type ListAssignmentsRequest struct {
 
 func (x *ListAssignmentsRequest) Reset() {
 	*x = ListAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[46]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4071,7 +4129,7 @@ func (x *ListAssignmentsRequest) String() string {
 func (*ListAssignmentsRequest) ProtoMessage() {}
 
 func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[46]
+	mi := &file_roster_v1_membership_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4084,7 +4142,7 @@ func (x *ListAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{46}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListAssignmentsRequest) GetOrganizationId() string {
@@ -4135,7 +4193,7 @@ type ListAssignmentsResponse struct {
 
 func (x *ListAssignmentsResponse) Reset() {
 	*x = ListAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[47]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4147,7 +4205,7 @@ func (x *ListAssignmentsResponse) String() string {
 func (*ListAssignmentsResponse) ProtoMessage() {}
 
 func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[47]
+	mi := &file_roster_v1_membership_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4160,7 +4218,7 @@ func (x *ListAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{47}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListAssignmentsResponse) GetAssignments() []*Assignment {
@@ -4199,7 +4257,7 @@ type TransferAssignmentsRequest struct {
 
 func (x *TransferAssignmentsRequest) Reset() {
 	*x = TransferAssignmentsRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[48]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4211,7 +4269,7 @@ func (x *TransferAssignmentsRequest) String() string {
 func (*TransferAssignmentsRequest) ProtoMessage() {}
 
 func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[48]
+	mi := &file_roster_v1_membership_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4224,7 +4282,7 @@ func (x *TransferAssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{48}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *TransferAssignmentsRequest) GetOrganizationId() string {
@@ -4273,7 +4331,7 @@ type TransferAssignmentsResponse struct {
 
 func (x *TransferAssignmentsResponse) Reset() {
 	*x = TransferAssignmentsResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[49]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4285,7 +4343,7 @@ func (x *TransferAssignmentsResponse) String() string {
 func (*TransferAssignmentsResponse) ProtoMessage() {}
 
 func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[49]
+	mi := &file_roster_v1_membership_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4298,7 +4356,7 @@ func (x *TransferAssignmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferAssignmentsResponse.ProtoReflect.Descriptor instead.
 func (*TransferAssignmentsResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{49}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *TransferAssignmentsResponse) GetTransferredCount() int32 {
@@ -4321,7 +4379,7 @@ type ResolveProfilesRequest struct {
 
 func (x *ResolveProfilesRequest) Reset() {
 	*x = ResolveProfilesRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[50]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4391,7 @@ func (x *ResolveProfilesRequest) String() string {
 func (*ResolveProfilesRequest) ProtoMessage() {}
 
 func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[50]
+	mi := &file_roster_v1_membership_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4404,7 @@ func (x *ResolveProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{50}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ResolveProfilesRequest) GetOrganizationId() string {
@@ -4374,7 +4432,7 @@ type ResolveProfilesResponse struct {
 
 func (x *ResolveProfilesResponse) Reset() {
 	*x = ResolveProfilesResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[51]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4386,7 +4444,7 @@ func (x *ResolveProfilesResponse) String() string {
 func (*ResolveProfilesResponse) ProtoMessage() {}
 
 func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[51]
+	mi := &file_roster_v1_membership_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4399,7 +4457,7 @@ func (x *ResolveProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ResolveProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{51}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ResolveProfilesResponse) GetProfiles() []*Profile {
@@ -4430,7 +4488,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_roster_v1_membership_proto_msgTypes[52]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4442,7 +4500,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[52]
+	mi := &file_roster_v1_membership_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4455,7 +4513,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{52}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Profile) GetIdentityId() string {
@@ -4515,7 +4573,7 @@ type CheckAccessRequest struct {
 
 func (x *CheckAccessRequest) Reset() {
 	*x = CheckAccessRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[53]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4527,7 +4585,7 @@ func (x *CheckAccessRequest) String() string {
 func (*CheckAccessRequest) ProtoMessage() {}
 
 func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[53]
+	mi := &file_roster_v1_membership_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4540,7 +4598,7 @@ func (x *CheckAccessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessRequest.ProtoReflect.Descriptor instead.
 func (*CheckAccessRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{53}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CheckAccessRequest) GetIdentityId() string {
@@ -4583,7 +4641,7 @@ type CheckAccessResponse struct {
 
 func (x *CheckAccessResponse) Reset() {
 	*x = CheckAccessResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[54]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4595,7 +4653,7 @@ func (x *CheckAccessResponse) String() string {
 func (*CheckAccessResponse) ProtoMessage() {}
 
 func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[54]
+	mi := &file_roster_v1_membership_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4608,7 +4666,7 @@ func (x *CheckAccessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckAccessResponse.ProtoReflect.Descriptor instead.
 func (*CheckAccessResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{54}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CheckAccessResponse) GetAllowed() bool {
@@ -4659,7 +4717,7 @@ type RecordActivityRequest struct {
 
 func (x *RecordActivityRequest) Reset() {
 	*x = RecordActivityRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[55]
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4671,7 +4729,7 @@ func (x *RecordActivityRequest) String() string {
 func (*RecordActivityRequest) ProtoMessage() {}
 
 func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[55]
+	mi := &file_roster_v1_membership_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4684,7 +4742,7 @@ func (x *RecordActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordActivityRequest.ProtoReflect.Descriptor instead.
 func (*RecordActivityRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{55}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RecordActivityRequest) GetOrganizationId() string {
@@ -4719,7 +4777,7 @@ type RunInactivitySweepRequest struct {
 
 func (x *RunInactivitySweepRequest) Reset() {
 	*x = RunInactivitySweepRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[56]
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4731,7 +4789,7 @@ func (x *RunInactivitySweepRequest) String() string {
 func (*RunInactivitySweepRequest) ProtoMessage() {}
 
 func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[56]
+	mi := &file_roster_v1_membership_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4744,7 +4802,7 @@ func (x *RunInactivitySweepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepRequest.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{56}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RunInactivitySweepRequest) GetOrganizationId() string {
@@ -4781,7 +4839,7 @@ type RunInactivitySweepResponse struct {
 
 func (x *RunInactivitySweepResponse) Reset() {
 	*x = RunInactivitySweepResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[57]
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4793,7 +4851,7 @@ func (x *RunInactivitySweepResponse) String() string {
 func (*RunInactivitySweepResponse) ProtoMessage() {}
 
 func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[57]
+	mi := &file_roster_v1_membership_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4806,7 +4864,7 @@ func (x *RunInactivitySweepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunInactivitySweepResponse.ProtoReflect.Descriptor instead.
 func (*RunInactivitySweepResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{57}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RunInactivitySweepResponse) GetDeactivatedMembers() []*Member {
@@ -4874,7 +4932,7 @@ type ScheduledChange struct {
 
 func (x *ScheduledChange) Reset() {
 	*x = ScheduledChange{}
-	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4886,7 +4944,7 @@ func (x *ScheduledChange) String() string {
 func (*ScheduledChange) ProtoMessage() {}
 
 func (x *ScheduledChange) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[58]
+	mi := &file_roster_v1_membership_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4899,7 +4957,7 @@ func (x *ScheduledChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledChange.ProtoReflect.Descriptor instead.
 func (*ScheduledChange) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{58}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ScheduledChange) GetScheduledChangeId() string {
@@ -5079,7 +5137,7 @@ type ScheduledDeactivation struct {
 
 func (x *ScheduledDeactivation) Reset() {
 	*x = ScheduledDeactivation{}
-	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5091,7 +5149,7 @@ func (x *ScheduledDeactivation) String() string {
 func (*ScheduledDeactivation) ProtoMessage() {}
 
 func (x *ScheduledDeactivation) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[59]
+	mi := &file_roster_v1_membership_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5104,7 +5162,7 @@ func (x *ScheduledDeactivation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledDeactivation.ProtoReflect.Descriptor instead.
 func (*ScheduledDeactivation) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{59}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ScheduledDeactivation) GetReason() DeactivationReason {
@@ -5147,7 +5205,7 @@ type ScheduledRemoval struct {
 
 func (x *ScheduledRemoval) Reset() {
 	*x = ScheduledRemoval{}
-	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5159,7 +5217,7 @@ func (x *ScheduledRemoval) String() string {
 func (*ScheduledRemoval) ProtoMessage() {}
 
 func (x *ScheduledRemoval) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[60]
+	mi := &file_roster_v1_membership_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5172,7 +5230,7 @@ func (x *ScheduledRemoval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledRemoval.ProtoReflect.Descriptor instead.
 func (*ScheduledRemoval) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{60}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ScheduledRemoval) GetSuccessorIdentityId() string {
@@ -5201,7 +5259,7 @@ type ScheduledOffboarding struct {
 
 func (x *ScheduledOffboarding) Reset() {
 	*x = ScheduledOffboarding{}
-	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5213,7 +5271,7 @@ func (x *ScheduledOffboarding) String() string {
 func (*ScheduledOffboarding) ProtoMessage() {}
 
 func (x *ScheduledOffboarding) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[61]
+	mi := &file_roster_v1_membership_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5226,7 +5284,7 @@ func (x *ScheduledOffboarding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledOffboarding.ProtoReflect.Descriptor instead.
 func (*ScheduledOffboarding) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{61}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ScheduledOffboarding) GetPackageId() string {
@@ -5273,7 +5331,7 @@ type ScheduleMemberChangeRequest struct {
 
 func (x *ScheduleMemberChangeRequest) Reset() {
 	*x = ScheduleMemberChangeRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5285,7 +5343,7 @@ func (x *ScheduleMemberChangeRequest) String() string {
 func (*ScheduleMemberChangeRequest) ProtoMessage() {}
 
 func (x *ScheduleMemberChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[62]
+	mi := &file_roster_v1_membership_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5298,7 +5356,7 @@ func (x *ScheduleMemberChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMemberChangeRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleMemberChangeRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{62}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ScheduleMemberChangeRequest) GetScheduledChange() *ScheduledChange {
@@ -5335,7 +5393,7 @@ type ListScheduledChangesRequest struct {
 
 func (x *ListScheduledChangesRequest) Reset() {
 	*x = ListScheduledChangesRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	mi := &file_roster_v1_membership_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5347,7 +5405,7 @@ func (x *ListScheduledChangesRequest) String() string {
 func (*ListScheduledChangesRequest) ProtoMessage() {}
 
 func (x *ListScheduledChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[63]
+	mi := &file_roster_v1_membership_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5360,7 +5418,7 @@ func (x *ListScheduledChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScheduledChangesRequest.ProtoReflect.Descriptor instead.
 func (*ListScheduledChangesRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{63}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ListScheduledChangesRequest) GetOrganizationId() string {
@@ -5411,7 +5469,7 @@ type ListScheduledChangesResponse struct {
 
 func (x *ListScheduledChangesResponse) Reset() {
 	*x = ListScheduledChangesResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[64]
+	mi := &file_roster_v1_membership_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5423,7 +5481,7 @@ func (x *ListScheduledChangesResponse) String() string {
 func (*ListScheduledChangesResponse) ProtoMessage() {}
 
 func (x *ListScheduledChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[64]
+	mi := &file_roster_v1_membership_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5436,7 +5494,7 @@ func (x *ListScheduledChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScheduledChangesResponse.ProtoReflect.Descriptor instead.
 func (*ListScheduledChangesResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{64}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ListScheduledChangesResponse) GetScheduledChanges() []*ScheduledChange {
@@ -5469,7 +5527,7 @@ type CancelScheduledChangeRequest struct {
 
 func (x *CancelScheduledChangeRequest) Reset() {
 	*x = CancelScheduledChangeRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[65]
+	mi := &file_roster_v1_membership_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5481,7 +5539,7 @@ func (x *CancelScheduledChangeRequest) String() string {
 func (*CancelScheduledChangeRequest) ProtoMessage() {}
 
 func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[65]
+	mi := &file_roster_v1_membership_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5494,7 +5552,7 @@ func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelScheduledChangeRequest.ProtoReflect.Descriptor instead.
 func (*CancelScheduledChangeRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{65}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *CancelScheduledChangeRequest) GetScheduledChangeId() string {
@@ -5534,7 +5592,7 @@ type ScimToken struct {
 
 func (x *ScimToken) Reset() {
 	*x = ScimToken{}
-	mi := &file_roster_v1_membership_proto_msgTypes[66]
+	mi := &file_roster_v1_membership_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5546,7 +5604,7 @@ func (x *ScimToken) String() string {
 func (*ScimToken) ProtoMessage() {}
 
 func (x *ScimToken) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[66]
+	mi := &file_roster_v1_membership_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5559,7 +5617,7 @@ func (x *ScimToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScimToken.ProtoReflect.Descriptor instead.
 func (*ScimToken) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{66}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ScimToken) GetScimTokenId() string {
@@ -5626,7 +5684,7 @@ type CreateScimTokenRequest struct {
 
 func (x *CreateScimTokenRequest) Reset() {
 	*x = CreateScimTokenRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[67]
+	mi := &file_roster_v1_membership_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5638,7 +5696,7 @@ func (x *CreateScimTokenRequest) String() string {
 func (*CreateScimTokenRequest) ProtoMessage() {}
 
 func (x *CreateScimTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[67]
+	mi := &file_roster_v1_membership_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5651,7 +5709,7 @@ func (x *CreateScimTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScimTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateScimTokenRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{67}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CreateScimTokenRequest) GetOrganizationId() string {
@@ -5689,7 +5747,7 @@ type CreateScimTokenResponse struct {
 
 func (x *CreateScimTokenResponse) Reset() {
 	*x = CreateScimTokenResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[68]
+	mi := &file_roster_v1_membership_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5701,7 +5759,7 @@ func (x *CreateScimTokenResponse) String() string {
 func (*CreateScimTokenResponse) ProtoMessage() {}
 
 func (x *CreateScimTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[68]
+	mi := &file_roster_v1_membership_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5714,7 +5772,7 @@ func (x *CreateScimTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateScimTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateScimTokenResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{68}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *CreateScimTokenResponse) GetScimToken() *ScimToken {
@@ -5742,7 +5800,7 @@ type ListScimTokensRequest struct {
 
 func (x *ListScimTokensRequest) Reset() {
 	*x = ListScimTokensRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[69]
+	mi := &file_roster_v1_membership_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5754,7 +5812,7 @@ func (x *ListScimTokensRequest) String() string {
 func (*ListScimTokensRequest) ProtoMessage() {}
 
 func (x *ListScimTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[69]
+	mi := &file_roster_v1_membership_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5767,7 +5825,7 @@ func (x *ListScimTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScimTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListScimTokensRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{69}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListScimTokensRequest) GetOrganizationId() string {
@@ -5788,7 +5846,7 @@ type ListScimTokensResponse struct {
 
 func (x *ListScimTokensResponse) Reset() {
 	*x = ListScimTokensResponse{}
-	mi := &file_roster_v1_membership_proto_msgTypes[70]
+	mi := &file_roster_v1_membership_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5800,7 +5858,7 @@ func (x *ListScimTokensResponse) String() string {
 func (*ListScimTokensResponse) ProtoMessage() {}
 
 func (x *ListScimTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[70]
+	mi := &file_roster_v1_membership_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5813,7 +5871,7 @@ func (x *ListScimTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListScimTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListScimTokensResponse) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{70}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ListScimTokensResponse) GetScimTokens() []*ScimToken {
@@ -5841,7 +5899,7 @@ type RevokeScimTokenRequest struct {
 
 func (x *RevokeScimTokenRequest) Reset() {
 	*x = RevokeScimTokenRequest{}
-	mi := &file_roster_v1_membership_proto_msgTypes[71]
+	mi := &file_roster_v1_membership_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5853,7 +5911,7 @@ func (x *RevokeScimTokenRequest) String() string {
 func (*RevokeScimTokenRequest) ProtoMessage() {}
 
 func (x *RevokeScimTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_roster_v1_membership_proto_msgTypes[71]
+	mi := &file_roster_v1_membership_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5866,7 +5924,7 @@ func (x *RevokeScimTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeScimTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeScimTokenRequest) Descriptor() ([]byte, []int) {
-	return file_roster_v1_membership_proto_rawDescGZIP(), []int{71}
+	return file_roster_v1_membership_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *RevokeScimTokenRequest) GetOrganizationId() string {
@@ -5996,6 +6054,10 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\videntity_id\x18\x02 \x01(\tR\n" +
 	"identityId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18c \x01(\tR\trequestId\"K\n" +
+	"\x11DeleteRoomRequest\x12\x17\n" +
+	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18c \x01(\tR\trequestId\"~\n" +
 	"\x10LeaveRoomRequest\x12\x17\n" +
@@ -6374,7 +6436,7 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\x1eSCHEDULED_CHANGE_STATE_PENDING\x10\x01\x12\x1f\n" +
 	"\x1bSCHEDULED_CHANGE_STATE_DONE\x10\x02\x12!\n" +
 	"\x1dSCHEDULED_CHANGE_STATE_FAILED\x10\x03\x12$\n" +
-	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\xe9\x16\n" +
+	" SCHEDULED_CHANGE_STATE_CANCELLED\x10\x042\xad\x17\n" +
 	"\x11MembershipService\x12S\n" +
 	"\x12CreateOrganization\x12$.roster.v1.CreateOrganizationRequest\x1a\x17.roster.v1.Organization\x12M\n" +
 	"\x0fGetOrganization\x12!.roster.v1.GetOrganizationRequest\x1a\x17.roster.v1.Organization\x12c\n" +
@@ -6387,7 +6449,9 @@ const file_roster_v1_membership_proto_rawDesc = "" +
 	"\rAddRoomMember\x12\x1f.roster.v1.AddRoomMemberRequest\x1a\x15.roster.v1.RoomMember\x12M\n" +
 	"\x10UpdateRoomMember\x12\".roster.v1.UpdateRoomMemberRequest\x1a\x15.roster.v1.RoomMember\x12N\n" +
 	"\x10RemoveRoomMember\x12\".roster.v1.RemoveRoomMemberRequest\x1a\x16.google.protobuf.Empty\x12@\n" +
-	"\tLeaveRoom\x12\x1b.roster.v1.LeaveRoomRequest\x1a\x16.google.protobuf.Empty\x12X\n" +
+	"\tLeaveRoom\x12\x1b.roster.v1.LeaveRoomRequest\x1a\x16.google.protobuf.Empty\x12B\n" +
+	"\n" +
+	"DeleteRoom\x12\x1c.roster.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12X\n" +
 	"\x0fListRoomMembers\x12!.roster.v1.ListRoomMembersRequest\x1a\".roster.v1.ListRoomMembersResponse\x12I\n" +
 	"\x10DeactivateMember\x12\".roster.v1.DeactivateMemberRequest\x1a\x11.roster.v1.Member\x12I\n" +
 	"\x10ReactivateMember\x12\".roster.v1.ReactivateMemberRequest\x1a\x11.roster.v1.Member\x12O\n" +
@@ -6426,7 +6490,7 @@ func file_roster_v1_membership_proto_rawDescGZIP() []byte {
 }
 
 var file_roster_v1_membership_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_roster_v1_membership_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_roster_v1_membership_proto_goTypes = []any{
 	(MemberRole)(0),                           // 0: roster.v1.MemberRole
 	(MemberState)(0),                          // 1: roster.v1.MemberState
@@ -6454,90 +6518,91 @@ var file_roster_v1_membership_proto_goTypes = []any{
 	(*AddRoomMemberRequest)(nil),              // 23: roster.v1.AddRoomMemberRequest
 	(*UpdateRoomMemberRequest)(nil),           // 24: roster.v1.UpdateRoomMemberRequest
 	(*RemoveRoomMemberRequest)(nil),           // 25: roster.v1.RemoveRoomMemberRequest
-	(*LeaveRoomRequest)(nil),                  // 26: roster.v1.LeaveRoomRequest
-	(*ListRoomMembersRequest)(nil),            // 27: roster.v1.ListRoomMembersRequest
-	(*ListRoomMembersResponse)(nil),           // 28: roster.v1.ListRoomMembersResponse
-	(*DeactivateMemberRequest)(nil),           // 29: roster.v1.DeactivateMemberRequest
-	(*ReactivateMemberRequest)(nil),           // 30: roster.v1.ReactivateMemberRequest
-	(*RemoveMemberRequest)(nil),               // 31: roster.v1.RemoveMemberRequest
-	(*RemoveMemberResponse)(nil),              // 32: roster.v1.RemoveMemberResponse
-	(*UndoRemoveMemberRequest)(nil),           // 33: roster.v1.UndoRemoveMemberRequest
-	(*UndoRemoveMemberResponse)(nil),          // 34: roster.v1.UndoRemoveMemberResponse
-	(*PreviewOffboardingRequest)(nil),         // 35: roster.v1.PreviewOffboardingRequest
-	(*OffboardIdentityRequest)(nil),           // 36: roster.v1.OffboardIdentityRequest
-	(*OrganizationOffboarding)(nil),           // 37: roster.v1.OrganizationOffboarding
-	(*OffboardIdentityResponse)(nil),          // 38: roster.v1.OffboardIdentityResponse
-	(*ItemStatus)(nil),                        // 39: roster.v1.ItemStatus
-	(*BatchSummary)(nil),                      // 40: roster.v1.BatchSummary
-	(*AddMemberItem)(nil),                     // 41: roster.v1.AddMemberItem
-	(*BatchAddMembersRequest)(nil),            // 42: roster.v1.BatchAddMembersRequest
-	(*AddMemberResult)(nil),                   // 43: roster.v1.AddMemberResult
-	(*BatchAddMembersResponse)(nil),           // 44: roster.v1.BatchAddMembersResponse
-	(*DeactivateMemberItem)(nil),              // 45: roster.v1.DeactivateMemberItem
-	(*BatchDeactivateMembersRequest)(nil),     // 46: roster.v1.BatchDeactivateMembersRequest
-	(*DeactivateMemberResult)(nil),            // 47: roster.v1.DeactivateMemberResult
-	(*BatchDeactivateMembersResponse)(nil),    // 48: roster.v1.BatchDeactivateMembersResponse
-	(*RemoveMemberItem)(nil),                  // 49: roster.v1.RemoveMemberItem
-	(*BatchRemoveMembersRequest)(nil),         // 50: roster.v1.BatchRemoveMembersRequest
-	(*RemoveMemberResult)(nil),                // 51: roster.v1.RemoveMemberResult
-	(*BatchRemoveMembersResponse)(nil),        // 52: roster.v1.BatchRemoveMembersResponse
-	(*PreviewOffboardingResponse)(nil),        // 53: roster.v1.PreviewOffboardingResponse
-	(*Assignment)(nil),                        // 54: roster.v1.Assignment
-	(*CreateAssignmentRequest)(nil),           // 55: roster.v1.CreateAssignmentRequest
-	(*ListAssignmentsRequest)(nil),            // 56: roster.v1.ListAssignmentsRequest
-	(*ListAssignmentsResponse)(nil),           // 57: roster.v1.ListAssignmentsResponse
-	(*TransferAssignmentsRequest)(nil),        // 58: roster.v1.TransferAssignmentsRequest
-	(*TransferAssignmentsResponse)(nil),       // 59: roster.v1.TransferAssignmentsResponse
-	(*ResolveProfilesRequest)(nil),            // 60: roster.v1.ResolveProfilesRequest
-	(*ResolveProfilesResponse)(nil),           // 61: roster.v1.ResolveProfilesResponse
-	(*Profile)(nil),                           // 62: roster.v1.Profile
-	(*CheckAccessRequest)(nil),                // 63: roster.v1.CheckAccessRequest
-	(*CheckAccessResponse)(nil),               // 64: roster.v1.CheckAccessResponse
-	(*RecordActivityRequest)(nil),             // 65: roster.v1.RecordActivityRequest
-	(*RunInactivitySweepRequest)(nil),         // 66: roster.v1.RunInactivitySweepRequest
-	(*RunInactivitySweepResponse)(nil),        // 67: roster.v1.RunInactivitySweepResponse
-	(*ScheduledChange)(nil),                   // 68: roster.v1.ScheduledChange
-	(*ScheduledDeactivation)(nil),             // 69: roster.v1.ScheduledDeactivation
-	(*ScheduledRemoval)(nil),                  // 70: roster.v1.ScheduledRemoval
-	(*ScheduledOffboarding)(nil),              // 71: roster.v1.ScheduledOffboarding
-	(*ScheduleMemberChangeRequest)(nil),       // 72: roster.v1.ScheduleMemberChangeRequest
-	(*ListScheduledChangesRequest)(nil),       // 73: roster.v1.ListScheduledChangesRequest
-	(*ListScheduledChangesResponse)(nil),      // 74: roster.v1.ListScheduledChangesResponse
-	(*CancelScheduledChangeRequest)(nil),      // 75: roster.v1.CancelScheduledChangeRequest
-	(*ScimToken)(nil),                         // 76: roster.v1.ScimToken
-	(*CreateScimTokenRequest)(nil),            // 77: roster.v1.CreateScimTokenRequest
-	(*CreateScimTokenResponse)(nil),           // 78: roster.v1.CreateScimTokenResponse
-	(*ListScimTokensRequest)(nil),             // 79: roster.v1.ListScimTokensRequest
-	(*ListScimTokensResponse)(nil),            // 80: roster.v1.ListScimTokensResponse
-	(*RevokeScimTokenRequest)(nil),            // 81: roster.v1.RevokeScimTokenRequest
-	(*durationpb.Duration)(nil),               // 82: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 83: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),             // 84: google.protobuf.FieldMask
-	(*anypb.Any)(nil),                         // 85: google.protobuf.Any
-	(*Actor)(nil),                             // 86: roster.v1.Actor
-	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
+	(*DeleteRoomRequest)(nil),                 // 26: roster.v1.DeleteRoomRequest
+	(*LeaveRoomRequest)(nil),                  // 27: roster.v1.LeaveRoomRequest
+	(*ListRoomMembersRequest)(nil),            // 28: roster.v1.ListRoomMembersRequest
+	(*ListRoomMembersResponse)(nil),           // 29: roster.v1.ListRoomMembersResponse
+	(*DeactivateMemberRequest)(nil),           // 30: roster.v1.DeactivateMemberRequest
+	(*ReactivateMemberRequest)(nil),           // 31: roster.v1.ReactivateMemberRequest
+	(*RemoveMemberRequest)(nil),               // 32: roster.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),              // 33: roster.v1.RemoveMemberResponse
+	(*UndoRemoveMemberRequest)(nil),           // 34: roster.v1.UndoRemoveMemberRequest
+	(*UndoRemoveMemberResponse)(nil),          // 35: roster.v1.UndoRemoveMemberResponse
+	(*PreviewOffboardingRequest)(nil),         // 36: roster.v1.PreviewOffboardingRequest
+	(*OffboardIdentityRequest)(nil),           // 37: roster.v1.OffboardIdentityRequest
+	(*OrganizationOffboarding)(nil),           // 38: roster.v1.OrganizationOffboarding
+	(*OffboardIdentityResponse)(nil),          // 39: roster.v1.OffboardIdentityResponse
+	(*ItemStatus)(nil),                        // 40: roster.v1.ItemStatus
+	(*BatchSummary)(nil),                      // 41: roster.v1.BatchSummary
+	(*AddMemberItem)(nil),                     // 42: roster.v1.AddMemberItem
+	(*BatchAddMembersRequest)(nil),            // 43: roster.v1.BatchAddMembersRequest
+	(*AddMemberResult)(nil),                   // 44: roster.v1.AddMemberResult
+	(*BatchAddMembersResponse)(nil),           // 45: roster.v1.BatchAddMembersResponse
+	(*DeactivateMemberItem)(nil),              // 46: roster.v1.DeactivateMemberItem
+	(*BatchDeactivateMembersRequest)(nil),     // 47: roster.v1.BatchDeactivateMembersRequest
+	(*DeactivateMemberResult)(nil),            // 48: roster.v1.DeactivateMemberResult
+	(*BatchDeactivateMembersResponse)(nil),    // 49: roster.v1.BatchDeactivateMembersResponse
+	(*RemoveMemberItem)(nil),                  // 50: roster.v1.RemoveMemberItem
+	(*BatchRemoveMembersRequest)(nil),         // 51: roster.v1.BatchRemoveMembersRequest
+	(*RemoveMemberResult)(nil),                // 52: roster.v1.RemoveMemberResult
+	(*BatchRemoveMembersResponse)(nil),        // 53: roster.v1.BatchRemoveMembersResponse
+	(*PreviewOffboardingResponse)(nil),        // 54: roster.v1.PreviewOffboardingResponse
+	(*Assignment)(nil),                        // 55: roster.v1.Assignment
+	(*CreateAssignmentRequest)(nil),           // 56: roster.v1.CreateAssignmentRequest
+	(*ListAssignmentsRequest)(nil),            // 57: roster.v1.ListAssignmentsRequest
+	(*ListAssignmentsResponse)(nil),           // 58: roster.v1.ListAssignmentsResponse
+	(*TransferAssignmentsRequest)(nil),        // 59: roster.v1.TransferAssignmentsRequest
+	(*TransferAssignmentsResponse)(nil),       // 60: roster.v1.TransferAssignmentsResponse
+	(*ResolveProfilesRequest)(nil),            // 61: roster.v1.ResolveProfilesRequest
+	(*ResolveProfilesResponse)(nil),           // 62: roster.v1.ResolveProfilesResponse
+	(*Profile)(nil),                           // 63: roster.v1.Profile
+	(*CheckAccessRequest)(nil),                // 64: roster.v1.CheckAccessRequest
+	(*CheckAccessResponse)(nil),               // 65: roster.v1.CheckAccessResponse
+	(*RecordActivityRequest)(nil),             // 66: roster.v1.RecordActivityRequest
+	(*RunInactivitySweepRequest)(nil),         // 67: roster.v1.RunInactivitySweepRequest
+	(*RunInactivitySweepResponse)(nil),        // 68: roster.v1.RunInactivitySweepResponse
+	(*ScheduledChange)(nil),                   // 69: roster.v1.ScheduledChange
+	(*ScheduledDeactivation)(nil),             // 70: roster.v1.ScheduledDeactivation
+	(*ScheduledRemoval)(nil),                  // 71: roster.v1.ScheduledRemoval
+	(*ScheduledOffboarding)(nil),              // 72: roster.v1.ScheduledOffboarding
+	(*ScheduleMemberChangeRequest)(nil),       // 73: roster.v1.ScheduleMemberChangeRequest
+	(*ListScheduledChangesRequest)(nil),       // 74: roster.v1.ListScheduledChangesRequest
+	(*ListScheduledChangesResponse)(nil),      // 75: roster.v1.ListScheduledChangesResponse
+	(*CancelScheduledChangeRequest)(nil),      // 76: roster.v1.CancelScheduledChangeRequest
+	(*ScimToken)(nil),                         // 77: roster.v1.ScimToken
+	(*CreateScimTokenRequest)(nil),            // 78: roster.v1.CreateScimTokenRequest
+	(*CreateScimTokenResponse)(nil),           // 79: roster.v1.CreateScimTokenResponse
+	(*ListScimTokensRequest)(nil),             // 80: roster.v1.ListScimTokensRequest
+	(*ListScimTokensResponse)(nil),            // 81: roster.v1.ListScimTokensResponse
+	(*RevokeScimTokenRequest)(nil),            // 82: roster.v1.RevokeScimTokenRequest
+	(*durationpb.Duration)(nil),               // 83: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 84: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),             // 85: google.protobuf.FieldMask
+	(*anypb.Any)(nil),                         // 86: google.protobuf.Any
+	(*Actor)(nil),                             // 87: roster.v1.Actor
+	(*emptypb.Empty)(nil),                     // 88: google.protobuf.Empty
 }
 var file_roster_v1_membership_proto_depIdxs = []int32{
-	82,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
-	83,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	82,  // 2: roster.v1.Organization.removal_undo_window:type_name -> google.protobuf.Duration
+	83,  // 0: roster.v1.Organization.guest_inactivity_deactivation:type_name -> google.protobuf.Duration
+	84,  // 1: roster.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	83,  // 2: roster.v1.Organization.removal_undo_window:type_name -> google.protobuf.Duration
 	10,  // 3: roster.v1.CreateOrganizationRequest.organization:type_name -> roster.v1.Organization
 	10,  // 4: roster.v1.UpdateOrganizationSettingsRequest.organization:type_name -> roster.v1.Organization
-	84,  // 5: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	85,  // 5: roster.v1.UpdateOrganizationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,   // 6: roster.v1.Member.role:type_name -> roster.v1.MemberRole
 	1,   // 7: roster.v1.Member.state:type_name -> roster.v1.MemberState
-	83,  // 8: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
-	83,  // 9: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
+	84,  // 8: roster.v1.Member.join_time:type_name -> google.protobuf.Timestamp
+	84,  // 9: roster.v1.Member.last_activity_time:type_name -> google.protobuf.Timestamp
 	15,  // 10: roster.v1.Member.deactivation:type_name -> roster.v1.Deactivation
 	2,   // 11: roster.v1.Deactivation.reason:type_name -> roster.v1.DeactivationReason
-	83,  // 12: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
-	83,  // 13: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
+	84,  // 12: roster.v1.Deactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	84,  // 13: roster.v1.Deactivation.deactivate_time:type_name -> google.protobuf.Timestamp
 	0,   // 14: roster.v1.AddMemberRequest.role:type_name -> roster.v1.MemberRole
 	0,   // 15: roster.v1.UpdateMemberRoleRequest.role:type_name -> roster.v1.MemberRole
 	1,   // 16: roster.v1.ListMembersRequest.state:type_name -> roster.v1.MemberState
 	0,   // 17: roster.v1.ListMembersRequest.role:type_name -> roster.v1.MemberRole
 	14,  // 18: roster.v1.ListMembersResponse.members:type_name -> roster.v1.Member
-	83,  // 19: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 19: roster.v1.Room.create_time:type_name -> google.protobuf.Timestamp
 	20,  // 20: roster.v1.CreateRoomRequest.room:type_name -> roster.v1.Room
 	3,   // 21: roster.v1.RoomMember.role:type_name -> roster.v1.RoomRole
 	4,   // 22: roster.v1.RoomMember.permissions:type_name -> roster.v1.RoomPermission
@@ -6545,65 +6610,65 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	3,   // 24: roster.v1.AddRoomMemberRequest.role:type_name -> roster.v1.RoomRole
 	4,   // 25: roster.v1.AddRoomMemberRequest.permissions:type_name -> roster.v1.RoomPermission
 	22,  // 26: roster.v1.UpdateRoomMemberRequest.room_member:type_name -> roster.v1.RoomMember
-	84,  // 27: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	85,  // 27: roster.v1.UpdateRoomMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
 	22,  // 28: roster.v1.ListRoomMembersResponse.room_members:type_name -> roster.v1.RoomMember
 	2,   // 29: roster.v1.DeactivateMemberRequest.reason:type_name -> roster.v1.DeactivationReason
-	83,  // 30: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
-	83,  // 31: roster.v1.RemoveMemberResponse.undo_expire_time:type_name -> google.protobuf.Timestamp
+	84,  // 30: roster.v1.DeactivateMemberRequest.expected_return_time:type_name -> google.protobuf.Timestamp
+	84,  // 31: roster.v1.RemoveMemberResponse.undo_expire_time:type_name -> google.protobuf.Timestamp
 	14,  // 32: roster.v1.UndoRemoveMemberResponse.member:type_name -> roster.v1.Member
 	5,   // 33: roster.v1.PreviewOffboardingRequest.action:type_name -> roster.v1.OffboardingAction
 	5,   // 34: roster.v1.OffboardIdentityRequest.action:type_name -> roster.v1.OffboardingAction
-	37,  // 35: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
-	85,  // 36: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
+	38,  // 35: roster.v1.OffboardIdentityResponse.organizations:type_name -> roster.v1.OrganizationOffboarding
+	86,  // 36: roster.v1.ItemStatus.details:type_name -> google.protobuf.Any
 	0,   // 37: roster.v1.AddMemberItem.role:type_name -> roster.v1.MemberRole
-	41,  // 38: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
-	39,  // 39: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
+	42,  // 38: roster.v1.BatchAddMembersRequest.items:type_name -> roster.v1.AddMemberItem
+	40,  // 39: roster.v1.AddMemberResult.status:type_name -> roster.v1.ItemStatus
 	14,  // 40: roster.v1.AddMemberResult.member:type_name -> roster.v1.Member
-	43,  // 41: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
-	40,  // 42: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	44,  // 41: roster.v1.BatchAddMembersResponse.results:type_name -> roster.v1.AddMemberResult
+	41,  // 42: roster.v1.BatchAddMembersResponse.summary:type_name -> roster.v1.BatchSummary
 	2,   // 43: roster.v1.DeactivateMemberItem.reason:type_name -> roster.v1.DeactivationReason
-	83,  // 44: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
-	45,  // 45: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
-	39,  // 46: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
+	84,  // 44: roster.v1.DeactivateMemberItem.expected_return_time:type_name -> google.protobuf.Timestamp
+	46,  // 45: roster.v1.BatchDeactivateMembersRequest.items:type_name -> roster.v1.DeactivateMemberItem
+	40,  // 46: roster.v1.DeactivateMemberResult.status:type_name -> roster.v1.ItemStatus
 	14,  // 47: roster.v1.DeactivateMemberResult.member:type_name -> roster.v1.Member
-	47,  // 48: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
-	40,  // 49: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
-	49,  // 50: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
-	39,  // 51: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
-	32,  // 52: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
-	51,  // 53: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
-	40,  // 54: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	48,  // 48: roster.v1.BatchDeactivateMembersResponse.results:type_name -> roster.v1.DeactivateMemberResult
+	41,  // 49: roster.v1.BatchDeactivateMembersResponse.summary:type_name -> roster.v1.BatchSummary
+	50,  // 50: roster.v1.BatchRemoveMembersRequest.items:type_name -> roster.v1.RemoveMemberItem
+	40,  // 51: roster.v1.RemoveMemberResult.status:type_name -> roster.v1.ItemStatus
+	33,  // 52: roster.v1.RemoveMemberResult.removal:type_name -> roster.v1.RemoveMemberResponse
+	52,  // 53: roster.v1.BatchRemoveMembersResponse.results:type_name -> roster.v1.RemoveMemberResult
+	41,  // 54: roster.v1.BatchRemoveMembersResponse.summary:type_name -> roster.v1.BatchSummary
 	6,   // 55: roster.v1.Assignment.kind:type_name -> roster.v1.AssignmentKind
-	83,  // 56: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
-	54,  // 57: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
-	54,  // 58: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
-	62,  // 59: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
+	84,  // 56: roster.v1.Assignment.create_time:type_name -> google.protobuf.Timestamp
+	55,  // 57: roster.v1.CreateAssignmentRequest.assignment:type_name -> roster.v1.Assignment
+	55,  // 58: roster.v1.ListAssignmentsResponse.assignments:type_name -> roster.v1.Assignment
+	63,  // 59: roster.v1.ResolveProfilesResponse.profiles:type_name -> roster.v1.Profile
 	7,   // 60: roster.v1.Profile.status:type_name -> roster.v1.ProfileStatus
 	8,   // 61: roster.v1.CheckAccessResponse.denial_reason:type_name -> roster.v1.AccessDenialReason
 	0,   // 62: roster.v1.CheckAccessResponse.role:type_name -> roster.v1.MemberRole
 	3,   // 63: roster.v1.CheckAccessResponse.room_role:type_name -> roster.v1.RoomRole
 	4,   // 64: roster.v1.CheckAccessResponse.room_permissions:type_name -> roster.v1.RoomPermission
 	14,  // 65: roster.v1.RunInactivitySweepResponse.deactivated_members:type_name -> roster.v1.Member
-	69,  // 66: roster.v1.ScheduledChange.deactivate:type_name -> roster.v1.ScheduledDeactivation
-	70,  // 67: roster.v1.ScheduledChange.remove:type_name -> roster.v1.ScheduledRemoval
-	71,  // 68: roster.v1.ScheduledChange.offboard_identity:type_name -> roster.v1.ScheduledOffboarding
-	83,  // 69: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
+	70,  // 66: roster.v1.ScheduledChange.deactivate:type_name -> roster.v1.ScheduledDeactivation
+	71,  // 67: roster.v1.ScheduledChange.remove:type_name -> roster.v1.ScheduledRemoval
+	72,  // 68: roster.v1.ScheduledChange.offboard_identity:type_name -> roster.v1.ScheduledOffboarding
+	84,  // 69: roster.v1.ScheduledChange.schedule_time:type_name -> google.protobuf.Timestamp
 	9,   // 70: roster.v1.ScheduledChange.state:type_name -> roster.v1.ScheduledChangeState
-	86,  // 71: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
-	83,  // 72: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 73: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
-	86,  // 74: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
-	83,  // 75: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
+	87,  // 71: roster.v1.ScheduledChange.created_by:type_name -> roster.v1.Actor
+	84,  // 72: roster.v1.ScheduledChange.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 73: roster.v1.ScheduledChange.run_time:type_name -> google.protobuf.Timestamp
+	87,  // 74: roster.v1.ScheduledChange.cancelled_by:type_name -> roster.v1.Actor
+	84,  // 75: roster.v1.ScheduledChange.cancel_time:type_name -> google.protobuf.Timestamp
 	2,   // 76: roster.v1.ScheduledDeactivation.reason:type_name -> roster.v1.DeactivationReason
-	83,  // 77: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
+	84,  // 77: roster.v1.ScheduledDeactivation.expected_return_time:type_name -> google.protobuf.Timestamp
 	5,   // 78: roster.v1.ScheduledOffboarding.action:type_name -> roster.v1.OffboardingAction
-	68,  // 79: roster.v1.ScheduleMemberChangeRequest.scheduled_change:type_name -> roster.v1.ScheduledChange
+	69,  // 79: roster.v1.ScheduleMemberChangeRequest.scheduled_change:type_name -> roster.v1.ScheduledChange
 	9,   // 80: roster.v1.ListScheduledChangesRequest.state:type_name -> roster.v1.ScheduledChangeState
-	68,  // 81: roster.v1.ListScheduledChangesResponse.scheduled_changes:type_name -> roster.v1.ScheduledChange
-	83,  // 82: roster.v1.ScimToken.create_time:type_name -> google.protobuf.Timestamp
-	83,  // 83: roster.v1.ScimToken.revoke_time:type_name -> google.protobuf.Timestamp
-	76,  // 84: roster.v1.CreateScimTokenResponse.scim_token:type_name -> roster.v1.ScimToken
-	76,  // 85: roster.v1.ListScimTokensResponse.scim_tokens:type_name -> roster.v1.ScimToken
+	69,  // 81: roster.v1.ListScheduledChangesResponse.scheduled_changes:type_name -> roster.v1.ScheduledChange
+	84,  // 82: roster.v1.ScimToken.create_time:type_name -> google.protobuf.Timestamp
+	84,  // 83: roster.v1.ScimToken.revoke_time:type_name -> google.protobuf.Timestamp
+	77,  // 84: roster.v1.CreateScimTokenResponse.scim_token:type_name -> roster.v1.ScimToken
+	77,  // 85: roster.v1.ListScimTokensResponse.scim_tokens:type_name -> roster.v1.ScimToken
 	11,  // 86: roster.v1.MembershipService.CreateOrganization:input_type -> roster.v1.CreateOrganizationRequest
 	12,  // 87: roster.v1.MembershipService.GetOrganization:input_type -> roster.v1.GetOrganizationRequest
 	13,  // 88: roster.v1.MembershipService.UpdateOrganizationSettings:input_type -> roster.v1.UpdateOrganizationSettingsRequest
@@ -6614,66 +6679,68 @@ var file_roster_v1_membership_proto_depIdxs = []int32{
 	23,  // 93: roster.v1.MembershipService.AddRoomMember:input_type -> roster.v1.AddRoomMemberRequest
 	24,  // 94: roster.v1.MembershipService.UpdateRoomMember:input_type -> roster.v1.UpdateRoomMemberRequest
 	25,  // 95: roster.v1.MembershipService.RemoveRoomMember:input_type -> roster.v1.RemoveRoomMemberRequest
-	26,  // 96: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
-	27,  // 97: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
-	29,  // 98: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
-	30,  // 99: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
-	31,  // 100: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
-	33,  // 101: roster.v1.MembershipService.UndoRemoveMember:input_type -> roster.v1.UndoRemoveMemberRequest
-	35,  // 102: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
-	36,  // 103: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
-	42,  // 104: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
-	46,  // 105: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
-	50,  // 106: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
-	55,  // 107: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
-	56,  // 108: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
-	58,  // 109: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
-	60,  // 110: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
-	63,  // 111: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
-	65,  // 112: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
-	66,  // 113: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
-	72,  // 114: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
-	73,  // 115: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
-	75,  // 116: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
-	77,  // 117: roster.v1.MembershipService.CreateScimToken:input_type -> roster.v1.CreateScimTokenRequest
-	79,  // 118: roster.v1.MembershipService.ListScimTokens:input_type -> roster.v1.ListScimTokensRequest
-	81,  // 119: roster.v1.MembershipService.RevokeScimToken:input_type -> roster.v1.RevokeScimTokenRequest
-	10,  // 120: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
-	10,  // 121: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
-	10,  // 122: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
-	14,  // 123: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
-	14,  // 124: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
-	19,  // 125: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
-	20,  // 126: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
-	22,  // 127: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
-	22,  // 128: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
-	87,  // 129: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
-	87,  // 130: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
-	28,  // 131: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
-	14,  // 132: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
-	14,  // 133: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
-	32,  // 134: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
-	34,  // 135: roster.v1.MembershipService.UndoRemoveMember:output_type -> roster.v1.UndoRemoveMemberResponse
-	53,  // 136: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
-	38,  // 137: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
-	44,  // 138: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
-	48,  // 139: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
-	52,  // 140: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
-	54,  // 141: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
-	57,  // 142: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
-	59,  // 143: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
-	61,  // 144: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
-	64,  // 145: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
-	87,  // 146: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
-	67,  // 147: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
-	68,  // 148: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
-	74,  // 149: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
-	68,  // 150: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
-	78,  // 151: roster.v1.MembershipService.CreateScimToken:output_type -> roster.v1.CreateScimTokenResponse
-	80,  // 152: roster.v1.MembershipService.ListScimTokens:output_type -> roster.v1.ListScimTokensResponse
-	76,  // 153: roster.v1.MembershipService.RevokeScimToken:output_type -> roster.v1.ScimToken
-	120, // [120:154] is the sub-list for method output_type
-	86,  // [86:120] is the sub-list for method input_type
+	27,  // 96: roster.v1.MembershipService.LeaveRoom:input_type -> roster.v1.LeaveRoomRequest
+	26,  // 97: roster.v1.MembershipService.DeleteRoom:input_type -> roster.v1.DeleteRoomRequest
+	28,  // 98: roster.v1.MembershipService.ListRoomMembers:input_type -> roster.v1.ListRoomMembersRequest
+	30,  // 99: roster.v1.MembershipService.DeactivateMember:input_type -> roster.v1.DeactivateMemberRequest
+	31,  // 100: roster.v1.MembershipService.ReactivateMember:input_type -> roster.v1.ReactivateMemberRequest
+	32,  // 101: roster.v1.MembershipService.RemoveMember:input_type -> roster.v1.RemoveMemberRequest
+	34,  // 102: roster.v1.MembershipService.UndoRemoveMember:input_type -> roster.v1.UndoRemoveMemberRequest
+	36,  // 103: roster.v1.MembershipService.PreviewOffboarding:input_type -> roster.v1.PreviewOffboardingRequest
+	37,  // 104: roster.v1.MembershipService.OffboardIdentity:input_type -> roster.v1.OffboardIdentityRequest
+	43,  // 105: roster.v1.MembershipService.BatchAddMembers:input_type -> roster.v1.BatchAddMembersRequest
+	47,  // 106: roster.v1.MembershipService.BatchDeactivateMembers:input_type -> roster.v1.BatchDeactivateMembersRequest
+	51,  // 107: roster.v1.MembershipService.BatchRemoveMembers:input_type -> roster.v1.BatchRemoveMembersRequest
+	56,  // 108: roster.v1.MembershipService.CreateAssignment:input_type -> roster.v1.CreateAssignmentRequest
+	57,  // 109: roster.v1.MembershipService.ListAssignments:input_type -> roster.v1.ListAssignmentsRequest
+	59,  // 110: roster.v1.MembershipService.TransferAssignments:input_type -> roster.v1.TransferAssignmentsRequest
+	61,  // 111: roster.v1.MembershipService.ResolveProfiles:input_type -> roster.v1.ResolveProfilesRequest
+	64,  // 112: roster.v1.MembershipService.CheckAccess:input_type -> roster.v1.CheckAccessRequest
+	66,  // 113: roster.v1.MembershipService.RecordActivity:input_type -> roster.v1.RecordActivityRequest
+	67,  // 114: roster.v1.MembershipService.RunInactivitySweep:input_type -> roster.v1.RunInactivitySweepRequest
+	73,  // 115: roster.v1.MembershipService.ScheduleMemberChange:input_type -> roster.v1.ScheduleMemberChangeRequest
+	74,  // 116: roster.v1.MembershipService.ListScheduledChanges:input_type -> roster.v1.ListScheduledChangesRequest
+	76,  // 117: roster.v1.MembershipService.CancelScheduledChange:input_type -> roster.v1.CancelScheduledChangeRequest
+	78,  // 118: roster.v1.MembershipService.CreateScimToken:input_type -> roster.v1.CreateScimTokenRequest
+	80,  // 119: roster.v1.MembershipService.ListScimTokens:input_type -> roster.v1.ListScimTokensRequest
+	82,  // 120: roster.v1.MembershipService.RevokeScimToken:input_type -> roster.v1.RevokeScimTokenRequest
+	10,  // 121: roster.v1.MembershipService.CreateOrganization:output_type -> roster.v1.Organization
+	10,  // 122: roster.v1.MembershipService.GetOrganization:output_type -> roster.v1.Organization
+	10,  // 123: roster.v1.MembershipService.UpdateOrganizationSettings:output_type -> roster.v1.Organization
+	14,  // 124: roster.v1.MembershipService.AddMember:output_type -> roster.v1.Member
+	14,  // 125: roster.v1.MembershipService.UpdateMemberRole:output_type -> roster.v1.Member
+	19,  // 126: roster.v1.MembershipService.ListMembers:output_type -> roster.v1.ListMembersResponse
+	20,  // 127: roster.v1.MembershipService.CreateRoom:output_type -> roster.v1.Room
+	22,  // 128: roster.v1.MembershipService.AddRoomMember:output_type -> roster.v1.RoomMember
+	22,  // 129: roster.v1.MembershipService.UpdateRoomMember:output_type -> roster.v1.RoomMember
+	88,  // 130: roster.v1.MembershipService.RemoveRoomMember:output_type -> google.protobuf.Empty
+	88,  // 131: roster.v1.MembershipService.LeaveRoom:output_type -> google.protobuf.Empty
+	88,  // 132: roster.v1.MembershipService.DeleteRoom:output_type -> google.protobuf.Empty
+	29,  // 133: roster.v1.MembershipService.ListRoomMembers:output_type -> roster.v1.ListRoomMembersResponse
+	14,  // 134: roster.v1.MembershipService.DeactivateMember:output_type -> roster.v1.Member
+	14,  // 135: roster.v1.MembershipService.ReactivateMember:output_type -> roster.v1.Member
+	33,  // 136: roster.v1.MembershipService.RemoveMember:output_type -> roster.v1.RemoveMemberResponse
+	35,  // 137: roster.v1.MembershipService.UndoRemoveMember:output_type -> roster.v1.UndoRemoveMemberResponse
+	54,  // 138: roster.v1.MembershipService.PreviewOffboarding:output_type -> roster.v1.PreviewOffboardingResponse
+	39,  // 139: roster.v1.MembershipService.OffboardIdentity:output_type -> roster.v1.OffboardIdentityResponse
+	45,  // 140: roster.v1.MembershipService.BatchAddMembers:output_type -> roster.v1.BatchAddMembersResponse
+	49,  // 141: roster.v1.MembershipService.BatchDeactivateMembers:output_type -> roster.v1.BatchDeactivateMembersResponse
+	53,  // 142: roster.v1.MembershipService.BatchRemoveMembers:output_type -> roster.v1.BatchRemoveMembersResponse
+	55,  // 143: roster.v1.MembershipService.CreateAssignment:output_type -> roster.v1.Assignment
+	58,  // 144: roster.v1.MembershipService.ListAssignments:output_type -> roster.v1.ListAssignmentsResponse
+	60,  // 145: roster.v1.MembershipService.TransferAssignments:output_type -> roster.v1.TransferAssignmentsResponse
+	62,  // 146: roster.v1.MembershipService.ResolveProfiles:output_type -> roster.v1.ResolveProfilesResponse
+	65,  // 147: roster.v1.MembershipService.CheckAccess:output_type -> roster.v1.CheckAccessResponse
+	88,  // 148: roster.v1.MembershipService.RecordActivity:output_type -> google.protobuf.Empty
+	68,  // 149: roster.v1.MembershipService.RunInactivitySweep:output_type -> roster.v1.RunInactivitySweepResponse
+	69,  // 150: roster.v1.MembershipService.ScheduleMemberChange:output_type -> roster.v1.ScheduledChange
+	75,  // 151: roster.v1.MembershipService.ListScheduledChanges:output_type -> roster.v1.ListScheduledChangesResponse
+	69,  // 152: roster.v1.MembershipService.CancelScheduledChange:output_type -> roster.v1.ScheduledChange
+	79,  // 153: roster.v1.MembershipService.CreateScimToken:output_type -> roster.v1.CreateScimTokenResponse
+	81,  // 154: roster.v1.MembershipService.ListScimTokens:output_type -> roster.v1.ListScimTokensResponse
+	77,  // 155: roster.v1.MembershipService.RevokeScimToken:output_type -> roster.v1.ScimToken
+	121, // [121:156] is the sub-list for method output_type
+	86,  // [86:121] is the sub-list for method input_type
 	86,  // [86:86] is the sub-list for extension type_name
 	86,  // [86:86] is the sub-list for extension extendee
 	0,   // [0:86] is the sub-list for field type_name
@@ -6685,7 +6752,7 @@ func file_roster_v1_membership_proto_init() {
 		return
 	}
 	file_roster_v1_common_proto_init()
-	file_roster_v1_membership_proto_msgTypes[58].OneofWrappers = []any{
+	file_roster_v1_membership_proto_msgTypes[59].OneofWrappers = []any{
 		(*ScheduledChange_Deactivate)(nil),
 		(*ScheduledChange_Remove)(nil),
 		(*ScheduledChange_OffboardIdentity)(nil),
@@ -6696,7 +6763,7 @@ func file_roster_v1_membership_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_roster_v1_membership_proto_rawDesc), len(file_roster_v1_membership_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   72,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

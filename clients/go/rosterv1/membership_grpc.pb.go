@@ -31,6 +31,7 @@ const (
 	MembershipService_UpdateRoomMember_FullMethodName           = "/roster.v1.MembershipService/UpdateRoomMember"
 	MembershipService_RemoveRoomMember_FullMethodName           = "/roster.v1.MembershipService/RemoveRoomMember"
 	MembershipService_LeaveRoom_FullMethodName                  = "/roster.v1.MembershipService/LeaveRoom"
+	MembershipService_DeleteRoom_FullMethodName                 = "/roster.v1.MembershipService/DeleteRoom"
 	MembershipService_ListRoomMembers_FullMethodName            = "/roster.v1.MembershipService/ListRoomMembers"
 	MembershipService_DeactivateMember_FullMethodName           = "/roster.v1.MembershipService/DeactivateMember"
 	MembershipService_ReactivateMember_FullMethodName           = "/roster.v1.MembershipService/ReactivateMember"
@@ -149,6 +150,13 @@ type MembershipServiceClient interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN).
 	LeaveRoom(ctx context.Context, in *LeaveRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Deletes a room: its room memberships and the room's assignments go
+	// with it (counts in the ROOM_DELETED event's attributes
+	// `room_members_removed`, `assignments_deleted`). (M3)
+	//
+	// Callers: room admins, organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
+	DeleteRoom(ctx context.Context, in *DeleteRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Lists a room's members. (M3)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -512,6 +520,16 @@ func (c *membershipServiceClient) LeaveRoom(ctx context.Context, in *LeaveRoomRe
 	return out, nil
 }
 
+func (c *membershipServiceClient) DeleteRoom(ctx context.Context, in *DeleteRoomRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, MembershipService_DeleteRoom_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) ListRoomMembers(ctx context.Context, in *ListRoomMembersRequest, opts ...grpc.CallOption) (*ListRoomMembersResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListRoomMembersResponse)
@@ -835,6 +853,13 @@ type MembershipServiceServer interface {
 	// Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
 	// FAILED_PRECONDITION (LAST_ROOM_ADMIN).
 	LeaveRoom(context.Context, *LeaveRoomRequest) (*emptypb.Empty, error)
+	// Deletes a room: its room memberships and the room's assignments go
+	// with it (counts in the ROOM_DELETED event's attributes
+	// `room_members_removed`, `assignments_deleted`). (M3)
+	//
+	// Callers: room admins, organization admins, service keys.
+	// Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
+	DeleteRoom(context.Context, *DeleteRoomRequest) (*emptypb.Empty, error)
 	// Lists a room's members. (M3)
 	//
 	// Callers: active members of the room, organization admins, service keys.
@@ -1121,6 +1146,9 @@ func (UnimplementedMembershipServiceServer) RemoveRoomMember(context.Context, *R
 func (UnimplementedMembershipServiceServer) LeaveRoom(context.Context, *LeaveRoomRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method LeaveRoom not implemented")
 }
+func (UnimplementedMembershipServiceServer) DeleteRoom(context.Context, *DeleteRoomRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRoom not implemented")
+}
 func (UnimplementedMembershipServiceServer) ListRoomMembers(context.Context, *ListRoomMembersRequest) (*ListRoomMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRoomMembers not implemented")
 }
@@ -1405,6 +1433,24 @@ func _MembershipService_LeaveRoom_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MembershipServiceServer).LeaveRoom(ctx, req.(*LeaveRoomRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_DeleteRoom_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRoomRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).DeleteRoom(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_DeleteRoom_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).DeleteRoom(ctx, req.(*DeleteRoomRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1873,6 +1919,10 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "LeaveRoom",
 			Handler:    _MembershipService_LeaveRoom_Handler,
+		},
+		{
+			MethodName: "DeleteRoom",
+			Handler:    _MembershipService_DeleteRoom_Handler,
 		},
 		{
 			MethodName: "ListRoomMembers",

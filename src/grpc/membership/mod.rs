@@ -174,6 +174,13 @@ impl pb::membership_service_server::MembershipService for MembershipApi {
         rooms::remove_room_member(&self.ctx, request).await
     }
 
+    async fn delete_room(
+        &self,
+        request: Request<pb::DeleteRoomRequest>,
+    ) -> Result<Response<()>, Status> {
+        rooms::delete_room(&self.ctx, request).await
+    }
+
     async fn leave_room(
         &self,
         request: Request<pb::LeaveRoomRequest>,

@@ -1,4 +1,5 @@
-//! Rooms and room members (M3): create, add, update, remove, leave, list.
+//! Rooms and room members (M3): create, delete, add, update, remove, leave,
+//! list.
 
 use tonic::{Request, Response, Status};
 
@@ -201,6 +202,21 @@ pub(super) async fn remove_room_member(
     ctx.store
         .remove_room_member(principal.actor(), &room, &id, None, false)
         .await?;
+    Ok(Response::new(()))
+}
+
+pub(super) async fn delete_room(
+    ctx: &Ctx,
+    request: Request<pb::DeleteRoomRequest>,
+) -> Result<Response<()>, Status> {
+    let principal = authn::principal(&request)?;
+    let req = request.into_inner();
+    let mut v = Violations::new();
+    let room = v.id("room_id", RoomId::parse(&req.room_id));
+    v.finish()?;
+    let room = checked(room, "room_id")?;
+    authz::require_room_admin(ctx, &principal, &room).await?;
+    ctx.store.delete_room(principal.actor(), &room).await?;
     Ok(Response::new(()))
 }
 

@@ -15,6 +15,7 @@ mod m20261202_000007_scheduled_changes;
 mod m20261202_000008_removal_undo;
 mod m20261202_000009_scim;
 mod m20261202_000010_request_results;
+mod m20261202_000011_scim_stewards;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_removal_undo::Migration),
             Box::new(m20261202_000009_scim::Migration),
             Box::new(m20261202_000010_request_results::Migration),
+            Box::new(m20261202_000011_scim_stewards::Migration),
         ]
     }
 }

@@ -49,6 +49,8 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_SCIM_TOKEN_REVOKED: _ClassVar[EventType]
     EVENT_TYPE_SCIM_USER_UPDATED: _ClassVar[EventType]
     EVENT_TYPE_ROOM_UPDATED: _ClassVar[EventType]
+    EVENT_TYPE_ROOM_DELETED: _ClassVar[EventType]
+    EVENT_TYPE_LEFT_WITHOUT_ADMIN: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_IDENTITY_CREATED: EventType
 EVENT_TYPE_REVOCATION_PASSWORD_SET: EventType
@@ -85,6 +87,8 @@ EVENT_TYPE_SCIM_TOKEN_CREATED: EventType
 EVENT_TYPE_SCIM_TOKEN_REVOKED: EventType
 EVENT_TYPE_SCIM_USER_UPDATED: EventType
 EVENT_TYPE_ROOM_UPDATED: EventType
+EVENT_TYPE_ROOM_DELETED: EventType
+EVENT_TYPE_LEFT_WITHOUT_ADMIN: EventType
 
 class Event(_message.Message):
     __slots__ = ("cursor", "type", "actor", "subject_id", "reason", "commit_time", "identity_id", "organization_id", "package_id", "room_id", "attributes")

@@ -317,6 +317,14 @@ class RemoveRoomMemberRequest(_message.Message):
     request_id: str
     def __init__(self, room_id: _Optional[str] = ..., identity_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class DeleteRoomRequest(_message.Message):
+    __slots__ = ("room_id", "request_id")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    request_id: str
+    def __init__(self, room_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
 class LeaveRoomRequest(_message.Message):
     __slots__ = ("room_id", "successor_identity_id", "request_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

@@ -101,6 +101,11 @@ class MembershipServiceStub:
                 request_serializer=roster_dot_v1_dot_membership__pb2.LeaveRoomRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.DeleteRoom = channel.unary_unary(
+                '/roster.v1.MembershipService/DeleteRoom',
+                request_serializer=roster_dot_v1_dot_membership__pb2.DeleteRoomRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.ListRoomMembers = channel.unary_unary(
                 '/roster.v1.MembershipService/ListRoomMembers',
                 request_serializer=roster_dot_v1_dot_membership__pb2.ListRoomMembersRequest.SerializeToString,
@@ -359,6 +364,18 @@ class MembershipServiceServicer:
         Callers: any room member (session token).
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRoom(self, request, context):
+        """Deletes a room: its room memberships and the room's assignments go
+        with it (counts in the ROOM_DELETED event's attributes
+        `room_members_removed`, `assignments_deleted`). (M3)
+
+        Callers: room admins, organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -778,6 +795,11 @@ def add_MembershipServiceServicer_to_server(servicer, server):
             'LeaveRoom': grpc.unary_unary_rpc_method_handler(
                     servicer.LeaveRoom,
                     request_deserializer=roster_dot_v1_dot_membership__pb2.LeaveRoomRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'DeleteRoom': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRoom,
+                    request_deserializer=roster_dot_v1_dot_membership__pb2.DeleteRoomRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'ListRoomMembers': grpc.unary_unary_rpc_method_handler(
@@ -1203,6 +1225,33 @@ class MembershipService:
             target,
             '/roster.v1.MembershipService/LeaveRoom',
             roster_dot_v1_dot_membership__pb2.LeaveRoomRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/roster.v1.MembershipService/DeleteRoom',
+            roster_dot_v1_dot_membership__pb2.DeleteRoomRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,

@@ -133,6 +133,14 @@ class MembershipServiceStub:
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN).
     """
+    DeleteRoom: _grpc.UnaryUnaryMultiCallable[_membership_pb2.DeleteRoomRequest, _empty_pb2.Empty]
+    """Deletes a room: its room memberships and the room's assignments go
+    with it (counts in the ROOM_DELETED event's attributes
+    `room_members_removed`, `assignments_deleted`). (M3)
+
+    Callers: room admins, organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
+    """
     ListRoomMembers: _grpc.UnaryUnaryMultiCallable[_membership_pb2.ListRoomMembersRequest, _membership_pb2.ListRoomMembersResponse]
     """Lists a room's members. (M3)
 
@@ -503,6 +511,14 @@ class MembershipServiceAsyncStub(MembershipServiceStub):
     Callers: any room member (session token).
     Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
     FAILED_PRECONDITION (LAST_ROOM_ADMIN).
+    """
+    DeleteRoom: _aio.UnaryUnaryMultiCallable[_membership_pb2.DeleteRoomRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Deletes a room: its room memberships and the room's assignments go
+    with it (counts in the ROOM_DELETED event's attributes
+    `room_members_removed`, `assignments_deleted`). (M3)
+
+    Callers: room admins, organization admins, service keys.
+    Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
     """
     ListRoomMembers: _aio.UnaryUnaryMultiCallable[_membership_pb2.ListRoomMembersRequest, _membership_pb2.ListRoomMembersResponse]  # type: ignore[assignment]
     """Lists a room's members. (M3)
@@ -937,6 +953,20 @@ class MembershipServiceServicer(metaclass=_abc_1.ABCMeta):
         Callers: any room member (session token).
         Errors: INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
         FAILED_PRECONDITION (LAST_ROOM_ADMIN).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteRoom(
+        self,
+        request: _membership_pb2.DeleteRoomRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Deletes a room: its room memberships and the room's assignments go
+        with it (counts in the ROOM_DELETED event's attributes
+        `room_members_removed`, `assignments_deleted`). (M3)
+
+        Callers: room admins, organization admins, service keys.
+        Errors: INVALID_ARGUMENT, NOT_FOUND (ROOM_NOT_FOUND), PERMISSION_DENIED.
         """
 
     @_abc_1.abstractmethod
