@@ -1,7 +1,8 @@
 //! Test harness: a real `roster` server on `127.0.0.1:0` over SQLite (a
-//! temporary file) or PostgreSQL (a fresh database per test on the server
-//! named by `ROSTER_TEST_POSTGRES_URL`), generated clients with bearer
-//! tokens, and fixtures for the common setup steps.
+//! temporary file) or PostgreSQL (a database of its own per test on the
+//! server named by `ROSTER_TEST_POSTGRES_URL`, copied from a migrated
+//! template and dropped afterwards), generated clients with bearer tokens,
+//! and fixtures for the common setup steps.
 //!
 //! PostgreSQL is not optional: without `ROSTER_TEST_POSTGRES_URL` the
 //! PostgreSQL variant of every test fails, unless
@@ -102,7 +103,16 @@ pub struct TestServer {
     channel: Channel,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _keep: Keep,
+}
+
+/// What a server's database lives in: the SQLite file's temporary
+/// directory, or the PostgreSQL database its test created. Shared by the
+/// replicas; removed with the last of them.
+#[derive(Clone, Default)]
+struct Keep {
     _dir: Option<Arc<tempfile::TempDir>>,
+    _database: Option<Arc<PostgresDatabase>>,
 }
 
 impl Drop for TestServer {
@@ -113,30 +123,261 @@ impl Drop for TestServer {
     }
 }
 
-pub async fn fresh_postgres_database() -> String {
-    let admin = std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+// ---- PostgreSQL databases ------------------------------------------------
+//
+// Every PostgreSQL test gets its own database. Rather than migrating each
+// one (a third of a second or more per test), the migrations run once per
+// test process into a template database and each test's database is a
+// copy of it (`CREATE DATABASE … TEMPLATE …`). The server under test still
+// runs its migrator at start and finds nothing pending.
+// Databases are dropped once the last server on them is gone, and the
+// template at exit; anything a killed run left behind matches
+// `roster_test_%`, which scripts/test.sh drops before the suite.
+
+/// The superuser URL of the test PostgreSQL server.
+fn postgres_admin_url() -> String {
+    std::env::var("ROSTER_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!(
             "ROSTER_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a \
              server (scripts/test.sh starts one); set ROSTER_TEST_SKIP_POSTGRES=1 to skip it \
              deliberately"
         )
-    });
-    let name = format!(
-        "roster_test_{}",
+    })
+}
+
+/// The URL of database `name` on the test server.
+fn postgres_url(name: &str) -> String {
+    let admin = postgres_admin_url();
+    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
+    format!("{base}/{name}")
+}
+
+/// A new database name matched by scripts/test.sh's `roster_test_%`.
+fn postgres_database_name(kind: &str) -> String {
+    format!(
+        "roster_test_{kind}{}",
         roster::domain::OrgId::generate()
             .as_str()
             .trim_start_matches("org_")
-    );
+    )
+}
+
+/// Runs `sql` (a CREATE/ALTER/DROP DATABASE) on the test server.
+async fn postgres_admin(sql: String) {
     use sqlx::Connection;
+    let admin = postgres_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| panic!("cannot reach test PostgreSQL at {admin}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
         .execute(&mut conn)
         .await
-        .expect("create test database");
-    let (base, _) = admin.rsplit_once('/').expect("URL has a database part");
-    format!("{base}/{name}")
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = conn.close().await;
+}
+
+/// A new, empty database (no schema); dropped at exit.
+pub async fn fresh_postgres_database() -> String {
+    let name = postgres_database_name("");
+    postgres_admin(format!("CREATE DATABASE {name}")).await;
+    dropper().created(&name);
+    postgres_url(&name)
+}
+
+/// The migrated template of this test process (created on first use).
+async fn postgres_template() -> &'static str {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = postgres_database_name("template_");
+            postgres_admin(format!("CREATE DATABASE {name}")).await;
+            dropper().template(&name);
+            let db = roster::store::connect(&postgres_url(&name), 1)
+                .await
+                .expect("connect to the template database");
+            roster::store::Store::new(db.clone(), Arc::new(ManualClock::default()))
+                .migrate()
+                .await
+                .expect("migrate the template database");
+            db.close().await.expect("close the template connection");
+            // Copies fail while anyone is connected to the template; no
+            // one may connect from now on.
+            postgres_admin(format!(
+                "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+            ))
+            .await;
+            name
+        })
+        .await
+}
+
+/// A new database with every migration applied (a copy of the template);
+/// dropped with the last [`TestServer`] holding its [`PostgresDatabase`].
+async fn migrated_postgres_database() -> PostgresDatabase {
+    let template = postgres_template().await;
+    let name = postgres_database_name("");
+    // The template's last session may still be exiting on the server;
+    // CREATE DATABASE waits up to 5 s for it, so this rarely repeats.
+    let mut attempt = 0;
+    loop {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("reach test PostgreSQL");
+        let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        match sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt < 5 && e.to_string().contains("is being accessed") => {
+                attempt += 1;
+            }
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+    dropper().created(&name);
+    PostgresDatabase { name }
+}
+
+/// A test database that is dropped when this is (in the background).
+#[derive(Debug)]
+pub struct PostgresDatabase {
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        dropper().drop_now(&self.name);
+    }
+}
+
+/// Drops test databases on a thread of its own (their servers may still
+/// be shutting down: `WITH (FORCE)` ends their sessions), and at exit
+/// what is left, the template last.
+struct Dropper {
+    tx: std::sync::Mutex<std::sync::mpsc::Sender<DropJob>>,
+}
+
+enum DropJob {
+    /// Created by this process: drop at exit at the latest.
+    Created(String),
+    /// The template: dropped after every copy.
+    Template(String),
+    /// Done with: drop now.
+    Drop(String),
+    /// Exit: drop everything left, then answer.
+    Finish(std::sync::mpsc::Sender<()>),
+}
+
+fn dropper() -> &'static Dropper {
+    static DROPPER: std::sync::OnceLock<Dropper> = std::sync::OnceLock::new();
+    DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("test-database-dropper".into())
+            .spawn(move || drop_databases(rx))
+            .expect("spawn the database dropper");
+        unsafe extern "C" {
+            fn atexit(callback: extern "C" fn()) -> std::ffi::c_int;
+        }
+        extern "C" fn at_exit() {
+            dropper().finish();
+        }
+        // SAFETY: registers a plain function with the C runtime; it runs
+        // once, when the test binary exits.
+        unsafe {
+            atexit(at_exit);
+        }
+        Dropper {
+            tx: std::sync::Mutex::new(tx),
+        }
+    })
+}
+
+impl Dropper {
+    fn send(&self, job: DropJob) {
+        if let Ok(tx) = self.tx.lock() {
+            let _ = tx.send(job);
+        }
+    }
+
+    fn created(&self, name: &str) {
+        self.send(DropJob::Created(name.to_owned()));
+    }
+
+    fn template(&self, name: &str) {
+        self.send(DropJob::Template(name.to_owned()));
+    }
+
+    fn drop_now(&self, name: &str) {
+        self.send(DropJob::Drop(name.to_owned()));
+    }
+
+    /// Drops what is left (waits up to a minute).
+    fn finish(&self) {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        self.send(DropJob::Finish(done_tx));
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+    }
+}
+
+/// The dropper thread: drops what it is given, several at once (each
+/// DROP DATABASE waits for a checkpoint, which concurrent drops share).
+fn drop_databases(rx: std::sync::mpsc::Receiver<DropJob>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("dropper runtime");
+    let mut left: Vec<String> = Vec::new();
+    let mut template: Option<String> = None;
+    while let Ok(job) = rx.recv() {
+        let mut batch = Vec::new();
+        let mut finish = None;
+        for job in std::iter::once(job).chain(rx.try_iter()) {
+            match job {
+                DropJob::Created(name) => left.push(name),
+                DropJob::Template(name) => template = Some(name),
+                DropJob::Drop(name) => {
+                    left.retain(|n| *n != name);
+                    batch.push(name);
+                }
+                DropJob::Finish(done) => finish = Some(done),
+            }
+        }
+        if finish.is_some() {
+            batch.append(&mut left);
+        }
+        runtime.block_on(drop_all(&batch));
+        if let Some(done) = finish {
+            if let Some(name) = template.take() {
+                runtime.block_on(drop_all(&[name]));
+            }
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+async fn drop_all(names: &[String]) {
+    use futures::StreamExt;
+    futures::stream::iter(names)
+        .for_each_concurrent(4, |name| async move {
+            use sqlx::Connection;
+            let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await else {
+                return;
+            };
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            {
+                eprintln!("could not drop test database {name}: {e}");
+            }
+            let _ = conn.close().await;
+        })
+        .await;
 }
 
 impl TestServer {
@@ -147,34 +388,46 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with the test defaults changed by `tune`.
     pub async fn start_tuned(backend: Backend, tune: fn(&mut Config)) -> TestServer {
-        let (url, dir) = match backend {
+        let (url, keep) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/roster.db?mode=rwc", dir.path().display());
-                (url, Some(Arc::new(dir)))
+                let keep = Keep {
+                    _dir: Some(Arc::new(dir)),
+                    _database: None,
+                };
+                (url, keep)
             }
-            Backend::Postgres => (fresh_postgres_database().await, None),
+            Backend::Postgres => {
+                let database = migrated_postgres_database().await;
+                let url = postgres_url(&database.name);
+                let keep = Keep {
+                    _dir: None,
+                    _database: Some(Arc::new(database)),
+                };
+                (url, keep)
+            }
         };
-        Self::start_with(backend, url, dir, tune).await
+        Self::start_with(backend, url, keep, tune).await
     }
 
     /// Starts another replica on this server's database (own caches, own
     /// clock, own listener).
     pub async fn replica(&self) -> TestServer {
-        Self::start_on(self.backend, self.database_url.clone(), self._dir.clone()).await
+        Self::start_on(self.backend, self.database_url.clone(), self._keep.clone()).await
     }
 
     /// Starts another replica on this server's database reached through
     /// `url` (e.g. a fault-injecting proxy in front of the same server).
     pub async fn replica_via(&self, url: String) -> TestServer {
-        let mut s = Self::start_on(self.backend, url, self._dir.clone()).await;
+        let mut s = Self::start_on(self.backend, url, self._keep.clone()).await;
         s.database_url = self.database_url.clone();
         s
     }
 
     /// Starts a server on the database at `url` (already created).
     pub async fn start_at(backend: Backend, url: String) -> TestServer {
-        Self::start_on(backend, url, None).await
+        Self::start_on(backend, url, Keep::default()).await
     }
 
     /// Like [`TestServer::replica`], with the test defaults changed by `tune`.
@@ -182,24 +435,20 @@ impl TestServer {
         Self::start_with(
             self.backend,
             self.database_url.clone(),
-            self._dir.clone(),
+            self._keep.clone(),
             tune,
         )
         .await
     }
 
-    async fn start_on(
-        backend: Backend,
-        url: String,
-        dir: Option<Arc<tempfile::TempDir>>,
-    ) -> TestServer {
-        Self::start_with(backend, url, dir, |_| {}).await
+    async fn start_on(backend: Backend, url: String, keep: Keep) -> TestServer {
+        Self::start_with(backend, url, keep, |_| {}).await
     }
 
     async fn start_with(
         backend: Backend,
         url: String,
-        dir: Option<Arc<tempfile::TempDir>>,
+        keep: Keep,
         tune: fn(&mut Config),
     ) -> TestServer {
         let mut config = Config::with_database(url.clone());
@@ -245,7 +494,7 @@ impl TestServer {
             channel,
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            _keep: keep,
         };
         server.wait_ready().await;
         server
