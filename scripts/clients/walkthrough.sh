@@ -2,7 +2,7 @@
 # Runs the README's walkthroughs as CI: every ```sh block under a
 # "## Walkthrough..." heading, in order, in one bash with set -euo pipefail,
 # against a fresh `roster serve` on 127.0.0.1:50051 (the address the README
-# uses) with KEY exported as its service key. Fails if any command fails.
+# uses; SCIM on 127.0.0.1:8443) with KEY exported as its service key. Fails if any command fails.
 #
 #   scripts/clients/walkthrough.sh                 README.md
 #   scripts/clients/walkthrough.sh FILE.md ...     other files, each in its own bash
@@ -17,6 +17,8 @@ cd "$(dirname "$0")/../.."
 source scripts/clients/lib.sh
 
 ADDR=127.0.0.1:50051
+# The SCIM listener the README's Walkthrough 6 uses.
+SCIM_ADDR=127.0.0.1:8443
 FIXTURE=scripts/clients/testdata/walkthrough-sample.md
 
 self_test=false
@@ -63,7 +65,7 @@ for f in "${files[@]}"; do
     echo "note: $f has no \`\`\`sh blocks under '## Walkthrough' headings yet; nothing to run" >&2
     continue
   fi
-  start_roster "$ADDR" "$work/server" "$KEY"
+  start_roster "$ADDR" "$work/server" "$KEY" --scim-listen "$SCIM_ADDR"
   log "walkthrough: $n block(s) from $f against roster serve on $ADDR"
   if ! bash "$script"; then
     echo "--- server log (tail)" >&2
