@@ -265,6 +265,19 @@ pub(super) async fn plan_and_guard(
     successor: Option<&IdentityId>,
     etag: Option<&str>,
 ) -> Result<(member::Model, PackageId, OffboardingPlan)> {
+    let (m, package) = lock_member(txn, org, identity).await?;
+    let plan = plan_locked(txn, action, org, &m, successor, etag).await?;
+    Ok((m, package, plan))
+}
+
+/// Locks the organization, loads the member, locks its package
+/// (organizations → license packages): the start of every offboarding
+/// guard.
+async fn lock_member(
+    txn: &mut Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+) -> Result<(member::Model, PackageId)> {
     lock_org(txn, org).await?;
     let m = load_member(txn.conn(), org, identity)
         .await?
@@ -272,8 +285,7 @@ pub(super) async fn plan_and_guard(
     let package = PackageId::from_trusted(m.package_id.clone());
     txn.lock_row("license_packages", "id", package.as_str())
         .await?;
-    let plan = plan_locked(txn, action, org, &m, successor, etag).await?;
-    Ok((m, package, plan))
+    Ok((m, package))
 }
 
 /// [`plan_and_guard`] for automated provisioning (SCIM, issue 15), after
@@ -292,13 +304,7 @@ pub(super) async fn plan_for_provisioning(
     OffboardingPlan,
     policy::LeftWithoutAdmin,
 )> {
-    lock_org(txn, org).await?;
-    let m = load_member(txn.conn(), org, identity)
-        .await?
-        .ok_or_else(|| member_not_found(org, identity))?;
-    let package = PackageId::from_trusted(m.package_id.clone());
-    txn.lock_row("license_packages", "id", package.as_str())
-        .await?;
+    let (m, package) = lock_member(txn, org, identity).await?;
     let (facts, _) = offboarding_facts(txn.conn(), org, &m, None).await?;
     let (plan, left) = policy::provisioning_plan(policy::plan_offboarding(action, &facts));
     if let Some(refusal) = plan.refusal(org, identity, None) {
