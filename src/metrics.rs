@@ -212,6 +212,7 @@ pub struct Metrics {
     caches_enabled: Gauge,
     feed_lag: Gauge,
     undecodable: Counter,
+    dropped_fills: Counter,
     open_streams: Gauge,
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
@@ -327,6 +328,12 @@ impl Metrics {
             "Event rows this release could not decode; each cleared every cache and was skipped",
             undecodable.clone(),
         );
+        let dropped_fills = Counter::default();
+        roster.register(
+            "cache_fills_dropped",
+            "Cache fills not stored because a change of the same entry raced with the database read",
+            dropped_fills.clone(),
+        );
         let open_streams = Gauge::default();
         roster.register(
             "watch_streams_open",
@@ -386,6 +393,7 @@ impl Metrics {
             caches_enabled,
             feed_lag,
             undecodable,
+            dropped_fills,
             open_streams,
             pool,
             pool_max,
@@ -445,6 +453,10 @@ impl Metrics {
         let skipped = self.feed.undecodable();
         if let Some(new) = skipped.checked_sub(self.undecodable.get()) {
             self.undecodable.inc_by(new);
+        }
+        let dropped = self.caches.dropped_fills();
+        if let Some(new) = dropped.checked_sub(self.dropped_fills.get()) {
+            self.dropped_fills.inc_by(new);
         }
         match self.store.event_bounds().await {
             Ok((_, head)) => {

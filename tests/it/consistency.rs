@@ -365,6 +365,97 @@ async fn c0_demotion_on_a_is_seen_by_b_on_return() {
     .await;
 }
 
+/// Rooms of the racing-fills kind: every change makes all their cache
+/// entries stale, so B's next calls about them are fills.
+const ROOMS: usize = 40;
+/// Concurrent CheckAccess calls hammering B during each change.
+const HAMMERS: usize = 4;
+
+/// The fill rule: a fill whose database read began before a change of its
+/// identity and that finishes after B applied the change must not be kept.
+/// B is hammered with CheckAccess for Ada's rooms (each change leaves them
+/// all to be filled again) while A deactivates or reactivates her; once A
+/// answers, every room must give the new answer on B. The test asserts
+/// that racing fills occurred (B's `roster_cache_fills_dropped_total`
+/// grew), so it cannot pass without testing the race.
+async fn c0_fills_racing_with_a_change_are_never_kept() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = pair().await;
+    let (org, admin) = org(&p).await;
+    let ada = p.a.new_member(&org, "Ada", pb::MemberRole::Member).await;
+    let mut rooms = Vec::with_capacity(ROOMS);
+    for _ in 0..ROOMS {
+        let room = p.a.create_room(&org, &admin).await;
+        p.a.add_room_member(&room, &ada, pb::RoomRole::Member).await;
+        rooms.push(room);
+    }
+    let dropped_before =
+        crate::harness::sample(&p.b.scrape().await, "roster_cache_fills_dropped_total");
+    let (p, org, ada, rooms) = (&p, &org, &ada, &rooms);
+    let stale_allows = Cell::new(0);
+    let stale = &stale_allows;
+    count_old(
+        "DeactivateMember racing with fills",
+        move |trial| async move {
+            let deactivate = trial % 2 == 0;
+            let stop = AtomicBool::new(false);
+            let hammer = |h: usize| {
+                let stop = &stop;
+                async move {
+                    let mut i = h;
+                    while !stop.load(Ordering::Relaxed) {
+                        p.b.access(ada, org, &rooms[i % ROOMS]).await;
+                        i += HAMMERS;
+                    }
+                }
+            };
+            let change = async {
+                // Let the hammers start filling first.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                let mut m = p.a.svc_membership();
+                if deactivate {
+                    m.deactivate_member(pb::DeactivateMemberRequest {
+                        organization_id: org.clone(),
+                        identity_id: ada.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("deactivate on A");
+                } else {
+                    m.reactivate_member(pb::ReactivateMemberRequest {
+                        request_id: String::new(),
+                        organization_id: org.clone(),
+                        identity_id: ada.clone(),
+                    })
+                    .await
+                    .expect("reactivate on A");
+                }
+                stop.store(true, Ordering::Relaxed);
+            };
+            futures::join!(change, join_all((0..HAMMERS).map(hammer)));
+            let answers = join_all(rooms.iter().map(|r| p.b.access(ada, org, r))).await;
+            let old = answers.iter().filter(|a| a.allowed == deactivate).count();
+            if !deactivate && old > 0 {
+                stale.set(stale.get() + 1);
+                return false;
+            }
+            old > 0
+        },
+    )
+    .await;
+    let stale_denials = stale_allows.get();
+    assert_eq!(
+        stale_denials, 0,
+        "ReactivateMember racing with fills: {stale_denials} trials with old denials on B"
+    );
+    let dropped = crate::harness::sample(&p.b.scrape().await, "roster_cache_fills_dropped_total")
+        - dropped_before;
+    assert!(
+        dropped > 0.0,
+        "no fill on B raced with a change in {TRIALS} trials; the test did not test the race"
+    );
+}
+
 pg_tests!(
     c0_sign_out_on_a_is_seen_by_b_on_return,
     c0_revoke_identity_on_a_is_seen_by_b_on_return,
@@ -374,4 +465,5 @@ pg_tests!(
     c0_deactivate_and_reactivate_on_a_are_seen_by_b_on_return,
     c0_remove_member_on_a_is_seen_by_b_on_return,
     c0_demotion_on_a_is_seen_by_b_on_return,
+    c0_fills_racing_with_a_change_are_never_kept,
 );

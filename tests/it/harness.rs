@@ -893,6 +893,20 @@ impl TestServer {
         self.sign_in(identity, &user, &pass).await
     }
 
+    /// `GET /metrics` on the metrics listener, whole HTTP response as text.
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut conn = tokio::net::TcpStream::connect(self.metrics_addr)
+            .await
+            .expect("connect to metrics");
+        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("send");
+        let mut out = String::new();
+        conn.read_to_string(&mut out).await.expect("read");
+        out
+    }
+
     /// CheckAccess as the service.
     pub async fn access(&self, identity: &str, org: &str, room: &str) -> pb::CheckAccessResponse {
         self.svc_membership()
@@ -1016,4 +1030,11 @@ impl tonic::codec::Codec for BytesCodec {
     fn decoder(&mut self) -> BytesDecoder {
         BytesDecoder
     }
+}
+
+/// The value of the sample `name` (no labels) in a scrape.
+pub fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
 }

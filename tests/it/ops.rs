@@ -10,7 +10,7 @@ use tonic_health::pb::health_client::HealthClient;
 use roster::pb;
 
 use crate::db;
-use crate::harness::{Backend, TestServer};
+use crate::harness::{Backend, TestServer, sample};
 
 const SERVICES: [&str; 4] = [
     "roster.v1.IdentityService",
@@ -114,20 +114,6 @@ async fn o1_reflection_serves_the_error_detail_types(b: Backend) {
     }
 }
 
-/// `GET /metrics` on the metrics listener, whole HTTP response as text.
-async fn scrape(s: &TestServer) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
-        .await
-        .expect("connect to metrics");
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut out = String::new();
-    conn.read_to_string(&mut out).await.expect("read");
-    out
-}
-
 /// O3: every call is counted under the grpc-ecosystem names (type,
 /// service, method, code as grpc-go spells it) and timed; unknown methods
 /// share one label; process, build, pool, feed and stream metrics are
@@ -169,7 +155,7 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
 
     // On PostgreSQL the caches come on once the LISTEN connection is up;
     // the feed applies the last commit a moment after it returns.
-    let mut text = scrape(&s).await;
+    let mut text = s.scrape().await;
     for _ in 0..100 {
         if text.lines().any(|l| l == "roster_caches_enabled 1")
             && text.lines().any(|l| l == "roster_feed_lag_events 0")
@@ -177,7 +163,7 @@ async fn o3_metrics_count_calls_by_method_and_code(b: Backend) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        text = scrape(&s).await;
+        text = s.scrape().await;
     }
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     let create = "grpc_type=\"unary\",grpc_service=\"roster.v1.IdentityService\",grpc_method=\"CreateIdentity\"";
@@ -327,13 +313,6 @@ async fn o1_assignee_tenure_migration_keeps_assignees_both_ways(b: Backend) {
     assert_eq!(removed.assignments_dropped, 1);
 }
 
-/// The value of the sample `name` (no labels) in a scrape.
-fn sample(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
-}
-
 /// O3, the pool wait: with two pooled connections (one of them often
 /// busy with the event feed), 16 concurrent writes queue for them; every
 /// transaction's wait is in the begin-time histogram, the waiting gauge
@@ -345,7 +324,7 @@ async fn o3_writes_waiting_for_a_connection_are_measured(b: Backend) {
     })
     .await;
     let before = sample(
-        &scrape(&s).await,
+        &s.scrape().await,
         "roster_db_transaction_begin_seconds_count",
     );
     let writes: Vec<_> = (0..16)
@@ -366,7 +345,7 @@ async fn o3_writes_waiting_for_a_connection_are_measured(b: Backend) {
         })
         .collect();
     futures::future::join_all(writes).await;
-    let text = scrape(&s).await;
+    let text = s.scrape().await;
     let count = sample(&text, "roster_db_transaction_begin_seconds_count");
     assert!(count - before >= 16.0, "{before} -> {count}");
     assert!(

@@ -27,6 +27,8 @@ use crate::{Ctx, SERVICE_KEY};
 const WRITES: usize = 50;
 /// Churn writes in flight at most.
 const CHURN_IN_FLIGHT: usize = 32;
+/// How long the churn runs alone before the hot paths are measured.
+const CHURN_ALONE: Duration = Duration::from_secs(3);
 
 struct Writes {
     revoke: Stats,
@@ -377,6 +379,17 @@ async fn under_churn(
     // Steady state first, as for the plain CheckAccess row: every probe
     // answered once, so the row measures what the churn costs.
     hot.warm_probes().await?;
+    // What B sustains while A is idle: tells a churn row that falls short
+    // of its target on a small machine (the hot-path load below takes
+    // every core) from writes that cannot keep up at all.
+    churn.reset();
+    let t = Instant::now();
+    tokio::time::sleep(CHURN_ALONE).await;
+    let alone = churn.changes.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    rows.push(Row::note(
+        format!("churn B sustains while A is idle: {alone:.0} member changes/s (target {rate})"),
+        label,
+    ));
     let t = Instant::now();
     churn.reset();
     let echo_before = echo.measure(in_flight, duration).await?.ops;
