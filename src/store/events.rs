@@ -68,15 +68,40 @@ pub(super) async fn append(
     events: Vec<NewEvent>,
 ) -> Result<Vec<Event>> {
     let backend = txn.get_database_backend();
+    let to_event = |(i, e): (usize, NewEvent), last: i64| Event {
+        seq: last + 1 + i as i64,
+        event_type: e.event_type,
+        actor: actor.clone(),
+        subject_id: e.subject_id,
+        reason: e.reason,
+        occurred_at: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+        identity_id: e.identity_id,
+        org_id: e.org_id,
+        package_id: e.package_id,
+        room_id: e.room_id,
+        credential_id: e.credential_id,
+        attributes: e.attributes,
+    };
     if backend == DbBackend::Postgres {
-        // Held until commit: the next writer reads MAX(seq) only after this
-        // transaction is visible, so seq order is commit order.
+        // Every writer passes here in turn, from the lock to its commit, so
+        // this is the one place where writes queue behind each other:
+        // three round trips (lock, insert, commit) and nothing else.
+        //
+        // Held until commit: the insert below starts (and takes its
+        // snapshot) only after the previous holder's commit is visible, so
+        // it reads that writer's last seq and seq order is commit order.
         txn.execute_raw(statement(
             backend,
             "SELECT pg_advisory_xact_lock(?)",
             vec![EVENT_WRITER_LOCK.into()],
         ))
         .await?;
+        let last = insert_unnest(txn, &events, actor, now_ms).await?;
+        return Ok(events
+            .into_iter()
+            .enumerate()
+            .map(|e| to_event(e, last))
+            .collect());
     }
     let row = txn
         .query_one_raw(statement(
@@ -87,73 +112,50 @@ pub(super) async fn append(
         .await?
         .ok_or_else(|| Error::Internal("MAX(seq) returned no row".to_owned()))?;
     let last: i64 = row.try_get("", "last")?;
-
     let written: Vec<Event> = events
         .into_iter()
         .enumerate()
-        .map(|(i, e)| Event {
-            seq: last + 1 + i as i64,
-            event_type: e.event_type,
-            actor: actor.clone(),
-            subject_id: e.subject_id,
-            reason: e.reason,
-            occurred_at: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
-            identity_id: e.identity_id,
-            org_id: e.org_id,
-            package_id: e.package_id,
-            room_id: e.room_id,
-            credential_id: e.credential_id,
-            attributes: e.attributes,
+        .map(|e| to_event(e, last))
+        .collect();
+    let models: Vec<_> = written
+        .iter()
+        .map(|e| event::ActiveModel {
+            seq: sea_orm::Set(e.seq),
+            event_type: sea_orm::Set(e.event_type.as_str().to_owned()),
+            actor_kind: sea_orm::Set(e.actor.kind.as_str().to_owned()),
+            actor_id: sea_orm::Set(e.actor.id.clone()),
+            subject_id: sea_orm::Set(e.subject_id.clone()),
+            reason: sea_orm::Set(e.reason.clone()),
+            occurred_at: sea_orm::Set(now_ms),
+            identity_id: sea_orm::Set(e.identity_id.clone()),
+            organization_id: sea_orm::Set(e.org_id.clone()),
+            package_id: sea_orm::Set(e.package_id.clone()),
+            room_id: sea_orm::Set(e.room_id.clone()),
+            credential_id: sea_orm::Set(e.credential_id.clone()),
+            attributes: sea_orm::Set(encode_attributes(&e.attributes)),
         })
         .collect();
-
-    if backend == DbBackend::Postgres {
-        insert_unnest(txn, &written, now_ms).await?;
-    } else {
-        let models: Vec<_> = written
-            .iter()
-            .map(|e| event::ActiveModel {
-                seq: sea_orm::Set(e.seq),
-                event_type: sea_orm::Set(e.event_type.as_str().to_owned()),
-                actor_kind: sea_orm::Set(e.actor.kind.as_str().to_owned()),
-                actor_id: sea_orm::Set(e.actor.id.clone()),
-                subject_id: sea_orm::Set(e.subject_id.clone()),
-                reason: sea_orm::Set(e.reason.clone()),
-                occurred_at: sea_orm::Set(now_ms),
-                identity_id: sea_orm::Set(e.identity_id.clone()),
-                organization_id: sea_orm::Set(e.org_id.clone()),
-                package_id: sea_orm::Set(e.package_id.clone()),
-                room_id: sea_orm::Set(e.room_id.clone()),
-                credential_id: sea_orm::Set(e.credential_id.clone()),
-                attributes: sea_orm::Set(encode_attributes(&e.attributes)),
-            })
-            .collect();
-        // Bulk operations (the sweep) write many rows; stay under SQLite's
-        // bind-parameter limit.
-        for chunk in models.chunks(500) {
-            event::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
-        }
-    }
-
-    if backend == DbBackend::Postgres
-        && let Some(last) = written.last()
-    {
-        // Delivered at commit, never for a rollback.
-        txn.execute_raw(statement(
-            backend,
-            "SELECT pg_notify(?, ?)",
-            vec![NOTIFY_CHANNEL.into(), last.seq.to_string().into()],
-        ))
-        .await?;
+    // Bulk operations (the sweep) write many rows; stay under SQLite's
+    // bind-parameter limit.
+    for chunk in models.chunks(500) {
+        event::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
     }
     Ok(written)
 }
 
-/// PostgreSQL: all rows in one statement, one array parameter per column
-/// (a bulk sweep writes tens of thousands of events; row-wise VALUES lists
-/// would cost a statement per few hundred rows). Empty strings stand for
-/// NULL in the optional ID columns, where they can never be valid.
-async fn insert_unnest(txn: &DatabaseTransaction, written: &[Event], now_ms: i64) -> Result<()> {
+/// PostgreSQL, under the writer lock: reads the last seq, inserts the rows
+/// after it and queues the NOTIFY (delivered at commit, never for a
+/// rollback) in one statement; returns the last seq before them. All rows
+/// in one statement, one array parameter per column (a bulk sweep writes
+/// tens of thousands of events; row-wise VALUES lists would cost a
+/// statement per few hundred rows). Empty strings stand for NULL in the
+/// optional ID columns, where they can never be valid.
+async fn insert_unnest(
+    txn: &DatabaseTransaction,
+    events: &[NewEvent],
+    actor: &Actor,
+    now_ms: i64,
+) -> Result<i64> {
     use sea_orm::sea_query::ArrayType;
     fn texts(values: impl Iterator<Item = String>) -> sea_orm::Value {
         sea_orm::Value::Array(
@@ -161,46 +163,47 @@ async fn insert_unnest(txn: &DatabaseTransaction, written: &[Event], now_ms: i64
             Some(Box::new(values.map(|v| v.into()).collect())),
         )
     }
-    let opt = |f: fn(&Event) -> &Option<String>| {
-        texts(
-            written
-                .iter()
-                .map(move |e| f(e).clone().unwrap_or_default()),
-        )
+    let opt = |f: fn(&NewEvent) -> &Option<String>| {
+        texts(events.iter().map(move |e| f(e).clone().unwrap_or_default()))
     };
     let values = vec![
+        actor.kind.as_str().into(),
+        actor.id.clone().into(),
         now_ms.into(),
-        sea_orm::Value::Array(
-            ArrayType::BigInt,
-            Some(Box::new(written.iter().map(|e| e.seq.into()).collect())),
-        ),
-        texts(written.iter().map(|e| e.event_type.as_str().to_owned())),
-        texts(written.iter().map(|e| e.actor.kind.as_str().to_owned())),
-        texts(written.iter().map(|e| e.actor.id.clone())),
-        texts(written.iter().map(|e| e.subject_id.clone())),
-        texts(written.iter().map(|e| e.reason.clone())),
+        texts(events.iter().map(|e| e.event_type.as_str().to_owned())),
+        texts(events.iter().map(|e| e.subject_id.clone())),
+        texts(events.iter().map(|e| e.reason.clone())),
         opt(|e| &e.identity_id),
         opt(|e| &e.org_id),
         opt(|e| &e.package_id),
         opt(|e| &e.room_id),
         opt(|e| &e.credential_id),
-        texts(written.iter().map(|e| encode_attributes(&e.attributes))),
+        texts(events.iter().map(|e| encode_attributes(&e.attributes))),
+        NOTIFY_CHANNEL.into(),
+        (events.len() as i64).into(),
     ];
-    txn.execute_raw(statement(
-        DbBackend::Postgres,
-        "INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, reason, \
-         occurred_at, identity_id, organization_id, package_id, room_id, credential_id, attributes) \
-         SELECT u.seq, u.event_type, u.actor_kind, u.actor_id, u.subject_id, u.reason, ?, \
-                NULLIF(u.identity_id, ''), NULLIF(u.organization_id, ''), NULLIF(u.package_id, ''), \
-                NULLIF(u.room_id, ''), NULLIF(u.credential_id, ''), u.attributes \
-         FROM UNNEST(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
-                     ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) \
-              AS u(seq, event_type, actor_kind, actor_id, subject_id, reason, identity_id, \
-                   organization_id, package_id, room_id, credential_id, attributes)",
-        values,
-    ))
-    .await?;
-    Ok(())
+    let row = txn
+        .query_one_raw(statement(
+            DbBackend::Postgres,
+            "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS last FROM events), \
+             ins AS (INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, \
+                     reason, occurred_at, identity_id, organization_id, package_id, room_id, \
+                     credential_id, attributes) \
+               SELECT base.last + u.n, u.event_type, ?, ?, u.subject_id, u.reason, ?, \
+                      NULLIF(u.identity_id, ''), NULLIF(u.organization_id, ''), \
+                      NULLIF(u.package_id, ''), NULLIF(u.room_id, ''), \
+                      NULLIF(u.credential_id, ''), u.attributes \
+               FROM base, UNNEST(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+                                 ?::text[], ?::text[], ?::text[], ?::text[]) \
+                    WITH ORDINALITY AS u(event_type, subject_id, reason, identity_id, \
+                         organization_id, package_id, room_id, credential_id, attributes, n) \
+               RETURNING 1) \
+             SELECT base.last AS last, pg_notify(?, (base.last + ?)::text) FROM base",
+            values,
+        ))
+        .await?
+        .ok_or_else(|| Error::Internal("the event insert returned no row".to_owned()))?;
+    Ok(row.try_get("", "last")?)
 }
 
 fn encode_attributes(attrs: &[(String, String)]) -> String {
