@@ -270,9 +270,10 @@ pub(super) async fn plan_and_guard(
     Ok((m, package, plan))
 }
 
-/// Locks the organization, loads the member, locks its package
-/// (organizations → license packages): the start of every offboarding
-/// guard.
+/// Locks the organization and loads the member: the start of every
+/// offboarding guard. The package is not locked here: every writer in a
+/// package would queue behind the whole of this transaction. The seat is
+/// decided again where it changes ([`apply_seat`]), under the package lock.
 async fn lock_member(
     txn: &mut Txn,
     org: &OrgId,
@@ -283,8 +284,6 @@ async fn lock_member(
         .await?
         .ok_or_else(|| member_not_found(org, identity))?;
     let package = PackageId::from_trusted(m.package_id.clone());
-    txn.lock_row("license_packages", "id", package.as_str())
-        .await?;
     Ok((m, package))
 }
 
@@ -347,20 +346,24 @@ pub(super) async fn plan_locked(
     Ok(plan)
 }
 
-/// Applies the plan's seat effect (L6): the seat is released when the plan
-/// says nothing holds it any more; the release re-checks the rule in SQL
-/// (under the package lock the plan was made under). Returns whether the
-/// seat was freed.
+/// The seat effect of a deactivation or removal (L6): the seat is released
+/// when nothing holds it any more (the rule in SQL, `release_if_unheld`).
+/// Returns whether the seat was freed.
+///
+/// Whatever the plan's `seat_freed` said: the plan's facts were read before the
+/// package lock, and another organization's change (Eva deactivated in two
+/// sub-organizations at once: each plan sees the other membership still
+/// active) may have changed them. `release_if_unheld` applies the same
+/// rule under the package lock, after this transaction's own change and
+/// until its commit, so of two such changes the later one sees the earlier
+/// one's commit and frees the seat — exactly once
+/// (`l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once`).
 async fn apply_seat(
     txn: &mut Txn,
-    plan: &OffboardingPlan,
     package: &PackageId,
     identity: &IdentityId,
     reason: &str,
 ) -> Result<bool> {
-    if !plan.seat_freed {
-        return Ok(false);
-    }
     seats::release_if_unheld(txn, package, identity, reason).await
 }
 
@@ -404,7 +407,7 @@ pub(super) async fn apply_deactivation(
         event = event.attr("successor_identity_id", s.as_str());
     }
     txn.emit(event);
-    apply_seat(txn, plan, package, identity, "MEMBER_DEACTIVATED").await?;
+    apply_seat(txn, package, identity, "MEMBER_DEACTIVATED").await?;
     m.state = MemberState::Deactivated.as_str().to_owned();
     m.deactivation_reason = Some(input.reason.as_str().to_owned());
     m.deactivation_note = note;
@@ -445,7 +448,7 @@ pub(super) async fn apply_removal(
         event = event.attr("undo_until_ms", until.to_string());
     }
     txn.emit(event);
-    let seat_freed = apply_seat(txn, plan, package, identity, "MEMBER_REMOVED").await?;
+    let seat_freed = apply_seat(txn, package, identity, "MEMBER_REMOVED").await?;
     let removal = Removal {
         rooms_left,
         assignments_dropped,

@@ -701,6 +701,85 @@ async fn l6_signed_in_identity_keeps_its_seat_after_deactivation(b: Backend) {
     assert_eq!(s.seats_used(&package).await, 2);
 }
 
+/// Trials of the parallel-offboarding seat race.
+const SEAT_RACE_TRIALS: usize = 40;
+
+/// L6 under concurrency: Eva is active in two sub-organizations of one
+/// enterprise package, and both memberships end at the same instant
+/// (deactivated in one while deactivated or removed in the other). Each
+/// change alone sees the other membership still active, yet exactly one
+/// of them must free her seat: afterwards she holds none and the
+/// package's count is back where it was, in every trial.
+async fn l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once(b: Backend) {
+    let s = TestServer::start(b).await;
+    let admin = s.create_identity("Admin").await;
+    let package = s
+        .create_package(pb::Plan::Enterprise, 1_000, &[&admin])
+        .await;
+    let top = s.create_org(&package, &admin).await;
+    let sales = s.create_sub_org(&top, &admin).await;
+    let support = s.create_sub_org(&top, &admin).await;
+    let baseline = s.seats_used(&package).await;
+    let mut freed_twice = 0;
+    for trial in 0..SEAT_RACE_TRIALS {
+        let eva = s.create_identity(&format!("Eva{trial}")).await;
+        s.add_member(&sales, &eva, MEMBER).await;
+        s.add_member(&support, &eva, MEMBER).await;
+        assert_eq!(s.seats_used(&package).await, baseline + 1, "trial {trial}");
+        let in_sales = async {
+            deactivate(&s, &sales, &eva, pb::DeactivationReason::Sabbatical).await;
+            false
+        };
+        let in_support = async {
+            if trial % 2 == 0 {
+                deactivate(&s, &support, &eva, pb::DeactivationReason::Sabbatical).await;
+                false
+            } else {
+                remove(&s, &support, &eva).await.seat_freed
+            }
+        };
+        let (_, removal_freed) = tokio::join!(in_sales, in_support);
+        assert_eq!(
+            s.seats_used(&package).await,
+            baseline,
+            "trial {trial}: Eva's seat must be free once neither membership is active"
+        );
+        let detached = s
+            .store()
+            .await
+            .list_events(
+                &roster::store::EventQuery {
+                    identity_id: Some(eva.clone()),
+                    types: vec![EventType::IdentityDetached],
+                    ..Default::default()
+                },
+                &roster::domain::PageRequest {
+                    size: 10,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap()
+            .items;
+        if detached.len() != 1 {
+            freed_twice += 1;
+        }
+        // A removal reports whether it freed the seat; it must say so
+        // exactly when its IDENTITY_DETACHED is the one in the log.
+        if trial % 2 == 1 {
+            let by_removal = detached.iter().any(|e| e.reason == "MEMBER_REMOVED");
+            assert_eq!(
+                removal_freed, by_removal,
+                "trial {trial}: seat_freed of the removal"
+            );
+        }
+    }
+    assert_eq!(
+        freed_twice, 0,
+        "trials whose seat was not freed exactly once"
+    );
+}
+
 crate::db_tests!(
     m4_deactivated_member_keeps_rooms_content_assignments_but_loses_access,
     m4_deactivated_session_loses_access_to_rooms,
@@ -713,4 +792,5 @@ crate::db_tests!(
     m9_assignments_are_created_listed_and_transferred,
     l6_seat_is_freed_only_after_deactivating_in_every_sub_organization,
     l6_signed_in_identity_keeps_its_seat_after_deactivation,
+    l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once,
 );
