@@ -6,6 +6,9 @@
 # initdb in target/pg. Fails loudly when none works: the suite never skips
 # PostgreSQL silently.
 
+# Connections the test cluster allows (the suite runs tests in parallel).
+ROSTER_PG_MAX_CONNECTIONS=${ROSTER_PG_MAX_CONNECTIONS:-400}
+
 roster_pg_ready() {
   psql "$1" -tAc 'select 1' >/dev/null 2>&1
 }
@@ -22,10 +25,20 @@ roster_start_postgres() {
     local cluster
     cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2}')
     if [ -n "$cluster" ]; then
-      # shellcheck disable=SC2086
-      pg_ctlcluster --skip-systemctl-redirect $cluster start >/dev/null 2>&1 || true
+      # The suite runs several tests at once, each with its own servers
+      # (up to ~30 connections per test): start with room for them, and
+      # restart a cluster that runs with fewer.
       local port
       port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
+      local have
+      have=$(runuser -u postgres -- psql -p "$port" -tAc 'show max_connections' 2>/dev/null || true)
+      if [ -n "$have" ] && [ "$have" -lt "$ROSTER_PG_MAX_CONNECTIONS" ]; then
+        # shellcheck disable=SC2086
+        pg_ctlcluster --skip-systemctl-redirect $cluster stop >/dev/null 2>&1 || true
+      fi
+      # shellcheck disable=SC2086
+      pg_ctlcluster --skip-systemctl-redirect $cluster start -- \
+        -o "-c max_connections=$ROSTER_PG_MAX_CONNECTIONS" >/dev/null 2>&1 || true
       url="postgres://roster:roster@127.0.0.1:${port}/postgres"
       for _ in $(seq 1 30); do
         runuser -u postgres -- psql -p "$port" -tAc 'select 1' >/dev/null 2>&1 && break
@@ -52,7 +65,8 @@ roster_start_postgres() {
       mkdir -p "$dir"
       "$bindir/initdb" -D "$dir/data" -U roster --auth=trust >/dev/null
     fi
-    "$bindir/pg_ctl" -D "$dir/data" -o "-p $port -k $dir -c listen_addresses=127.0.0.1" \
+    "$bindir/pg_ctl" -D "$dir/data" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=$ROSTER_PG_MAX_CONNECTIONS" \
       -l "$dir/log" start >/dev/null 2>&1 || true
     url="postgres://roster@127.0.0.1:${port}/postgres"
     for _ in $(seq 1 30); do roster_pg_ready "$url" && break; sleep 1; done

@@ -22,7 +22,9 @@ scripts/deploy-test.sh
 # cached under target/; needs Go, as the client SDK tests do).
 ROSTER_OTELCOL_BIN="$(scripts/otel-collector.sh)"
 export ROSTER_OTELCOL_BIN
-cargo test --all-targets --locked
+# Tests wait on servers, leases and the database more than on the CPU:
+# six at once (the test cluster allows 400 connections, scripts/postgres.sh).
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-6}" cargo test --all-targets --locked
 
 # Client SDKs (Python, TypeScript, Go, Java) against a live server, buf
 # lint/breaking, generated-code staleness and the README walkthroughs. The
