@@ -365,18 +365,7 @@ async fn run_overlay(overlay: &str) {
         ServingStatus::Serving as i32
     );
 
-    let metrics = {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", ports[&named["metrics"]]))
-            .await
-            .expect("connect to metrics");
-        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("send");
-        let mut out = String::new();
-        conn.read_to_string(&mut out).await.expect("read");
-        out
-    };
+    let metrics = crate::harness::get_metrics(("127.0.0.1", ports[&named["metrics"]])).await;
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("# TYPE"), "{metrics}");
 

@@ -895,16 +895,7 @@ impl TestServer {
 
     /// `GET /metrics` on the metrics listener, whole HTTP response as text.
     pub async fn scrape(&self) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut conn = tokio::net::TcpStream::connect(self.metrics_addr)
-            .await
-            .expect("connect to metrics");
-        conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("send");
-        let mut out = String::new();
-        conn.read_to_string(&mut out).await.expect("read");
-        out
+        get_metrics(self.metrics_addr).await
     }
 
     /// CheckAccess as the service.
@@ -1037,4 +1028,18 @@ pub fn sample(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+/// `GET /metrics` at `addr` (a metrics listener), whole HTTP response as text.
+pub async fn get_metrics(addr: impl tokio::net::ToSocketAddrs) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to metrics");
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut out = String::new();
+    conn.read_to_string(&mut out).await.expect("read");
+    out
 }

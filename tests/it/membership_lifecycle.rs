@@ -658,11 +658,17 @@ async fn l6_seat_is_freed_only_after_deactivating_in_every_sub_organization(b: B
     // Removing from sales (active) while paused in support frees it too.
     assert!(remove(&s, &sales, &eva).await.seat_freed);
     assert_eq!(s.seats_used(&package).await, 1);
-    let events = s.store().await;
-    let detached = events
+    let detached = detached_events(&s, &eva).await;
+    assert_eq!(detached.len(), 2);
+}
+
+/// `identity`'s IDENTITY_DETACHED events, oldest first.
+async fn detached_events(s: &TestServer, identity: &str) -> Vec<roster::domain::Event> {
+    s.store()
+        .await
         .list_events(
             &roster::store::EventQuery {
-                identity_id: Some(eva.clone()),
+                identity_id: Some(identity.to_owned()),
                 types: vec![EventType::IdentityDetached],
                 ..Default::default()
             },
@@ -673,8 +679,7 @@ async fn l6_seat_is_freed_only_after_deactivating_in_every_sub_organization(b: B
         )
         .await
         .unwrap()
-        .items;
-    assert_eq!(detached.len(), 2);
+        .items
 }
 
 async fn l6_signed_in_identity_keeps_its_seat_after_deactivation(b: Backend) {
@@ -744,23 +749,7 @@ async fn l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once(b:
             baseline,
             "trial {trial}: Eva's seat must be free once neither membership is active"
         );
-        let detached = s
-            .store()
-            .await
-            .list_events(
-                &roster::store::EventQuery {
-                    identity_id: Some(eva.clone()),
-                    types: vec![EventType::IdentityDetached],
-                    ..Default::default()
-                },
-                &roster::domain::PageRequest {
-                    size: 10,
-                    after: None,
-                },
-            )
-            .await
-            .unwrap()
-            .items;
+        let detached = detached_events(&s, &eva).await;
         if detached.len() != 1 {
             freed_twice += 1;
         }

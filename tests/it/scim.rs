@@ -1580,7 +1580,6 @@ async fn scim_include_sub_organizations(b: Backend) {
 /// resource type and status (`roster_scim_requests_total`,
 /// `roster_scim_request_duration_seconds`), refusals included.
 async fn scim_requests_are_counted_in_metrics(b: Backend) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = TestServer::start(b).await;
     let (org, _, _) = org(&s, 5).await;
     let (_, token) = scim_token(&s, &org).await;
@@ -1598,14 +1597,7 @@ async fn scim_requests_are_counted_in_metrics(b: Backend) {
     assert_eq!(Scim::new(&s, "rst_wrong").get("/Users").await.status, 401);
     assert_eq!(scim.get("/Nothing").await.status, 404);
 
-    let mut conn = tokio::net::TcpStream::connect(s.metrics_addr)
-        .await
-        .expect("connect to metrics");
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: roster\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut text = String::new();
-    conn.read_to_string(&mut text).await.expect("read");
+    let text = s.scrape().await;
     for line in [
         r#"roster_scim_requests_total{method="GET",resource="User",status="200"} 2"#,
         r#"roster_scim_requests_total{method="POST",resource="User",status="201"} 1"#,
