@@ -30,6 +30,12 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
+    /// A clock that starts at `ms` (another clock's time: replicas in a
+    /// test share one notion of now).
+    pub fn starting_at(ms: i64) -> Self {
+        ManualClock(AtomicI64::new(ms))
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: std::time::Duration) {
         self.0.fetch_add(by.as_millis() as i64, Ordering::SeqCst);

@@ -19,7 +19,7 @@ use roster::pb::event_service_client::EventServiceClient;
 use roster::pb::identity_service_client::IdentityServiceClient;
 use roster::pb::license_service_client::LicenseServiceClient;
 use roster::pb::membership_service_client::MembershipServiceClient;
-use roster::store::ManualClock;
+use roster::store::{Clock, ManualClock};
 use tokio::sync::oneshot;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -408,19 +408,21 @@ impl TestServer {
                 (url, keep)
             }
         };
-        Self::start_with(backend, url, keep, tune).await
+        Self::start_with(backend, url, keep, tune, None).await
     }
 
     /// Starts another replica on this server's database (own caches, own
-    /// clock, own listener).
+    /// listener, own clock starting at this server's time: a window of
+    /// the sign-in limiter must not start earlier on one replica).
     pub async fn replica(&self) -> TestServer {
-        Self::start_on(self.backend, self.database_url.clone(), self._keep.clone()).await
+        self.replica_tuned(|_| {}).await
     }
 
     /// Starts another replica on this server's database reached through
     /// `url` (e.g. a fault-injecting proxy in front of the same server).
     pub async fn replica_via(&self, url: String) -> TestServer {
-        let mut s = Self::start_on(self.backend, url, self._keep.clone()).await;
+        let now = Some(self.clock.now_ms());
+        let mut s = Self::start_with(self.backend, url, self._keep.clone(), |_| {}, now).await;
         s.database_url = self.database_url.clone();
         s
     }
@@ -437,12 +439,13 @@ impl TestServer {
             self.database_url.clone(),
             self._keep.clone(),
             tune,
+            Some(self.clock.now_ms()),
         )
         .await
     }
 
     async fn start_on(backend: Backend, url: String, keep: Keep) -> TestServer {
-        Self::start_with(backend, url, keep, |_| {}).await
+        Self::start_with(backend, url, keep, |_| {}, None).await
     }
 
     async fn start_with(
@@ -450,6 +453,7 @@ impl TestServer {
         url: String,
         keep: Keep,
         tune: fn(&mut Config),
+        now_ms: Option<i64>,
     ) -> TestServer {
         let mut config = Config::with_database(url.clone());
         config.db_max_connections = 5;
@@ -469,7 +473,7 @@ impl TestServer {
             .await
             .expect("bind SCIM");
         let scim_addr = scim.local_addr().expect("SCIM addr");
-        let clock = Arc::new(ManualClock::default());
+        let clock = Arc::new(now_ms.map_or_else(ManualClock::default, ManualClock::starting_at));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(roster::run(
             config,
