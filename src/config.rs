@@ -150,11 +150,24 @@ pub struct ServeArgs {
     #[arg(long, env = "ROSTER_NO_MIGRATE")]
     pub no_migrate: bool,
     /// At most this many argon2id password hashes at once (SignIn,
-    /// IssueCredential); each holds 19 MiB. Default: the number of cores,
-    /// which in a container is the node's, so set it to fit the memory
-    /// limit.
+    /// IssueCredential); each holds `--argon2-memory-kib` (19 MiB by
+    /// default). Default: the number of cores, which in a container is the
+    /// node's, so set it to fit the memory limit.
     #[arg(long, env = "ROSTER_HASH_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub hash_concurrency: Option<u32>,
+    /// argon2id memory cost of new password hashes, in KiB. The default and
+    /// `--argon2-iterations` are OWASP's first recommendation; the server
+    /// warns at start when the cost is below OWASP's minimum. Existing
+    /// hashes verify with the cost stored in them.
+    #[arg(long, env = "ROSTER_ARGON2_MEMORY_KIB", default_value_t = secrets::HashCost::RECOMMENDED.memory_kib)]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes over the memory for new password hashes.
+    #[arg(long, env = "ROSTER_ARGON2_ITERATIONS", default_value_t = secrets::HashCost::RECOMMENDED.iterations)]
+    pub argon2_iterations: u32,
+    /// argon2id lanes for new password hashes (each hash still runs on one
+    /// thread).
+    #[arg(long, env = "ROSTER_ARGON2_PARALLELISM", default_value_t = secrets::HashCost::RECOMMENDED.parallelism)]
+    pub argon2_parallelism: u32,
     /// After SIGTERM, health reports NOT_SERVING for this long before
     /// the server stops accepting and drains.
     #[arg(long, env = "ROSTER_SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
@@ -202,6 +215,8 @@ pub struct Config {
     pub no_migrate: bool,
     /// Concurrent argon2id hashes (None: one per core).
     pub hash_concurrency: Option<u32>,
+    /// argon2id cost of new password hashes.
+    pub hash_cost: secrets::HashCost,
     /// NOT_SERVING time between SIGTERM and the drain.
     pub shutdown_delay: Duration,
     /// Write one access log line per call.
@@ -229,6 +244,7 @@ impl Config {
             tls_reload_interval: Duration::from_secs(10),
             no_migrate: false,
             hash_concurrency: None,
+            hash_cost: secrets::HashCost::RECOMMENDED,
             shutdown_delay: Duration::ZERO,
             access_log: true,
         }
@@ -264,6 +280,11 @@ impl TryFrom<ServeArgs> for Config {
             tls_reload_interval: args.tls_reload_interval,
             no_migrate: args.no_migrate,
             hash_concurrency: args.hash_concurrency,
+            hash_cost: secrets::HashCost::new(
+                args.argon2_memory_kib,
+                args.argon2_iterations,
+                args.argon2_parallelism,
+            )?,
             shutdown_delay: args.shutdown_delay,
             access_log: args.access_log,
         })
@@ -365,6 +386,9 @@ impl std::fmt::Debug for ServeArgs {
             .field("tls_reload_interval", &self.tls_reload_interval)
             .field("no_migrate", &self.no_migrate)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
             .field("shutdown_delay", &self.shutdown_delay)
             .field("access_log", &self.access_log)
             .finish()
@@ -393,6 +417,7 @@ impl std::fmt::Debug for Config {
             .field("tls_reload_interval", &self.tls_reload_interval)
             .field("no_migrate", &self.no_migrate)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_cost", &self.hash_cost)
             .field("shutdown_delay", &self.shutdown_delay)
             .field("access_log", &self.access_log)
             .finish()
@@ -489,6 +514,41 @@ mod tests {
             assert!(access(&["serve"]));
         }
         assert!(!access(&["serve", "--access-log", "false"]));
+    }
+
+    #[test]
+    fn argon2_cost_flags_parse_and_are_validated() {
+        let config = |args: &[&str]| {
+            let Command::Serve(a) = Cli::try_parse_from([&["roster", "serve"], args].concat())
+                .expect("parses")
+                .command
+            else {
+                panic!("not serve")
+            };
+            Config::try_from(a)
+        };
+        if std::env::var_os("ROSTER_ARGON2_MEMORY_KIB").is_none()
+            && std::env::var_os("ROSTER_ARGON2_ITERATIONS").is_none()
+        {
+            assert_eq!(
+                config(&[]).expect("valid").hash_cost,
+                secrets::HashCost::RECOMMENDED
+            );
+        }
+        let low = config(&[
+            "--argon2-memory-kib",
+            "64",
+            "--argon2-iterations",
+            "1",
+            "--argon2-parallelism",
+            "1",
+        ])
+        .expect("valid");
+        assert_eq!(low.hash_cost, secrets::HashCost::new(64, 1, 1).unwrap());
+        let err = config(&["--argon2-memory-kib", "4"]).unwrap_err();
+        assert!(err.contains("argon2 memory"), "{err}");
+        let err = config(&["--argon2-iterations", "0"]).unwrap_err();
+        assert!(err.contains("argon2 iterations"), "{err}");
     }
 
     #[test]

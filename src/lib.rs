@@ -211,6 +211,12 @@ pub async fn run(
         tasks.push(spawn_checkpoints(store.clone(), stop_rx.clone()));
     }
 
+    if !config.hash_cost.meets_owasp_minimum() {
+        tracing::warn!(
+            cost = %config.hash_cost,
+            "password hash cost is below OWASP's minimum (for example m=19456KiB t=2); use it for tests only"
+        );
+    }
     let hash_concurrency = match config.hash_concurrency {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),

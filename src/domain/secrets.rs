@@ -23,11 +23,93 @@ pub const SERVICE_KEY_PREFIX: &str = "rsk_";
 /// Prefix of SCIM provisioning tokens.
 pub const SCIM_TOKEN_PREFIX: &str = "rst_";
 
-/// argon2id parameters: OWASP's first recommendation (19 MiB, 2 passes,
-/// 1 lane). They bound SignIn throughput; the benchmark reports ops/s.
-pub fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// The argon2id cost of new password hashes (I2 passwords, L2 credentials).
+/// Verification always uses the parameters stored in the hash itself, so
+/// changing the cost never locks anyone out: old hashes keep their cost
+/// until the password is set again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HashCost {
+    /// Memory per hash in KiB (argon2's `m`).
+    pub memory_kib: u32,
+    /// Passes over the memory (argon2's `t`).
+    pub iterations: u32,
+    /// Lanes (argon2's `p`).
+    pub parallelism: u32,
+}
+
+/// OWASP's password storage cheat sheet: argon2id configurations of equal
+/// strength, (memory KiB, iterations) with one lane. A cost at or above any
+/// row is "recommended".
+const OWASP_MINIMUMS: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
+
+impl HashCost {
+    /// The default: OWASP's first recommendation (19 MiB, 2 passes, 1 lane).
+    /// It bounds SignIn throughput; the benchmark reports ops/s.
+    pub const RECOMMENDED: HashCost = HashCost {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// A cost argon2 accepts (memory at least 8 KiB per lane, at least one
+    /// pass and one lane, at most 4 GiB), or what is wrong with it.
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, String> {
+        const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+        if parallelism == 0 || parallelism > 64 {
+            return Err("argon2 parallelism must be between 1 and 64".to_owned());
+        }
+        if iterations == 0 || iterations > 64 {
+            return Err("argon2 iterations must be between 1 and 64".to_owned());
+        }
+        if memory_kib < 8 * parallelism || memory_kib > MAX_MEMORY_KIB {
+            return Err(format!(
+                "argon2 memory must be between {} KiB (8 per lane) and {MAX_MEMORY_KIB} KiB",
+                8 * parallelism
+            ));
+        }
+        Params::new(memory_kib, iterations, parallelism, None).map_err(|e| e.to_string())?;
+        Ok(HashCost {
+            memory_kib,
+            iterations,
+            parallelism,
+        })
+    }
+
+    /// Whether this cost meets OWASP's minimum (any row of its table).
+    /// The server warns at start when it does not.
+    pub fn meets_owasp_minimum(&self) -> bool {
+        OWASP_MINIMUMS
+            .iter()
+            .any(|&(m, t)| self.memory_kib >= m && self.iterations >= t)
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .unwrap_or_default();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        HashCost::RECOMMENDED
+    }
+}
+
+impl std::fmt::Display for HashCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "argon2id m={}KiB t={} p={}",
+            self.memory_kib, self.iterations, self.parallelism
+        )
+    }
 }
 
 /// Reusable argon2 working memory (19 MiB each). Allocating it per hash
@@ -56,11 +138,11 @@ fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
     out
 }
 
-/// Hashes a password with argon2id and a random salt (PHC string).
-/// CPU-heavy: call from a blocking thread.
-pub fn hash_password(password: &str) -> Result<String> {
+/// Hashes a password with argon2id at `cost` and a random salt (PHC
+/// string). CPU-heavy: call from a blocking thread.
+pub fn hash_password(cost: HashCost, password: &str) -> Result<String> {
     let fail = |e: &dyn std::fmt::Display| Error::Internal(format!("password hashing failed: {e}"));
-    let argon = argon2();
+    let argon = cost.argon2();
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_buf = [0u8; 64];
     let salt_bytes = salt
@@ -119,13 +201,23 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     computed.is_ok_and(|c| c == expected)
 }
 
-/// A hash to verify against when the real one does not exist, so unknown
-/// usernames cost as much time as wrong passwords.
-pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| {
-        hash_password("decoy password that never matches").unwrap_or_else(|_| String::new())
-    })
+/// A hash at `cost` to verify against when the real one does not exist,
+/// so unknown usernames cost as much time as wrong passwords. Made once
+/// per cost.
+pub fn decoy_hash(cost: HashCost) -> String {
+    static DECOYS: Mutex<Vec<(HashCost, String)>> = Mutex::new(Vec::new());
+    if let Ok(decoys) = DECOYS.lock()
+        && let Some((_, hash)) = decoys.iter().find(|(c, _)| *c == cost)
+    {
+        return hash.clone();
+    }
+    let hash = hash_password(cost, "decoy password that never matches").unwrap_or_default();
+    if let Ok(mut decoys) = DECOYS.lock()
+        && !decoys.iter().any(|(c, _)| *c == cost)
+    {
+        decoys.push((cost, hash.clone()));
+    }
+    hash
 }
 
 fn random_token(prefix: &str) -> String {
@@ -187,7 +279,11 @@ mod tests {
     fn hashes_from_the_argon2_crate_itself_verify() {
         use argon2::password_hash::PasswordHasher;
         let salt = SaltString::generate(&mut OsRng);
-        let phc = argon2().hash_password(b"pw", &salt).unwrap().to_string();
+        let phc = HashCost::RECOMMENDED
+            .argon2()
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
         assert!(verify_password("pw", &phc));
         assert!(!verify_password("px", &phc));
         // Other parameters and variants named in the PHC string are honoured.
@@ -205,11 +301,43 @@ mod tests {
 
     #[test]
     fn passwords_verify_and_hashes_are_argon2id() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        let h = hash_password(HashCost::RECOMMENDED, "correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_configured_cost_is_the_one_stored_and_any_cost_verifies() {
+        let low = HashCost::new(64, 1, 1).unwrap();
+        let h = hash_password(low, "pw").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{h}");
+        assert!(verify_password("pw", &h));
+        assert!(!verify_password("px", &h));
+        // The decoy is made at the cost asked for, once.
+        let decoy = decoy_hash(low);
+        assert!(decoy.contains("$m=64,t=1,p=1$"), "{decoy}");
+        assert_eq!(decoy, decoy_hash(low));
+        assert!(!verify_password("", &decoy));
+    }
+
+    #[test]
+    fn costs_are_validated_and_compared_with_owasp() {
+        assert!(HashCost::RECOMMENDED.meets_owasp_minimum());
+        assert_eq!(HashCost::default(), HashCost::RECOMMENDED);
+        assert!(HashCost::new(47_104, 1, 1).unwrap().meets_owasp_minimum());
+        assert!(HashCost::new(7_168, 5, 1).unwrap().meets_owasp_minimum());
+        assert!(!HashCost::new(19_455, 2, 1).unwrap().meets_owasp_minimum());
+        assert!(!HashCost::new(64, 1, 1).unwrap().meets_owasp_minimum());
+        assert!(HashCost::new(7, 1, 1).unwrap_err().contains("memory"));
+        assert!(HashCost::new(16, 1, 4).unwrap_err().contains("memory"));
+        assert!(HashCost::new(64, 0, 1).unwrap_err().contains("iterations"));
+        assert!(HashCost::new(64, 1, 0).unwrap_err().contains("parallelism"));
+        assert_eq!(
+            HashCost::RECOMMENDED.to_string(),
+            "argon2id m=19456KiB t=2 p=1"
+        );
     }
 
     #[test]

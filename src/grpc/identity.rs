@@ -116,7 +116,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let password = req.password;
         let hash = self
             .ctx
-            .hash(move || secrets::hash_password(&password))
+            .hash(move |cost| secrets::hash_password(cost, &password))
             .await??;
         self.ctx
             .store
@@ -165,7 +165,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
                     let given = req.revocation_password;
                     let ok = self
                         .ctx
-                        .hash(move || secrets::verify_password(&given, &hash))
+                        .hash(move |_| secrets::verify_password(&given, &hash))
                         .await?;
                     if !ok {
                         return Err(Error::denied(
@@ -238,11 +238,11 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         let hash = credential
             .as_ref()
             .map(|c| c.password_hash.clone())
-            .unwrap_or_else(|| secrets::decoy_hash().to_owned());
+            .unwrap_or_else(|| secrets::decoy_hash(self.ctx.config.hash_cost));
         let password = req.password;
         let password_ok = self
             .ctx
-            .hash(move || secrets::verify_password(&password, &hash))
+            .hash(move |_| secrets::verify_password(&password, &hash))
             .await?;
         let bad = || {
             Error::unauthenticated(

@@ -209,7 +209,7 @@ impl pb::license_service_server::LicenseService for LicenseApi {
         let to_hash = password.clone();
         let hash = self
             .ctx
-            .hash(move || secrets::hash_password(&to_hash))
+            .hash(move |cost| secrets::hash_password(cost, &to_hash))
             .await??;
         let credential = self
             .ctx

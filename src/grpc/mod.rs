@@ -115,18 +115,20 @@ impl Ctx {
     }
 
     /// Runs argon2id work off the async threads, at most one job per core
-    /// at a time: each job holds 19 MiB, so an unbounded burst of sign-ins
-    /// would cost memory without finishing any sooner.
+    /// at a time: each job holds its memory cost (19 MiB by default), so an
+    /// unbounded burst of sign-ins would cost memory without finishing any
+    /// sooner. `job` gets the configured cost of new hashes.
     pub async fn hash<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(crate::domain::secrets::HashCost) -> T + Send + 'static,
     ) -> Result<T> {
+        let cost = self.config.hash_cost;
         let _permit = self
             .hashing
             .acquire()
             .await
             .map_err(|e| crate::domain::Error::Internal(format!("hashing pool closed: {e}")))?;
-        tokio::task::spawn_blocking(job)
+        tokio::task::spawn_blocking(move || job(cost))
             .await
             .map_err(|e| crate::domain::Error::Internal(format!("hashing task failed: {e}")))
     }

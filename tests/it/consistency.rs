@@ -79,7 +79,7 @@ impl Pair {
                 roster::domain::Actor::system(),
                 &PackageId::from_trusted(package.to_owned()),
                 &username,
-                secrets::decoy_hash().to_owned(),
+                secrets::decoy_hash(secrets::HashCost::RECOMMENDED),
             )
             .await
             .expect("issue credential");

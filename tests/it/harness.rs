@@ -69,6 +69,14 @@ pub fn skip_postgres() -> bool {
 
 /// The service key every test server trusts.
 pub const SERVICE_KEY: &str = "rsk_test-service-key-0123456789";
+/// argon2id cost of the test servers' new password hashes: the lowest
+/// argon2 accepts, so the suite's CPU goes to the behaviour under test.
+/// `secrets` unit tests and the benchmark use the recommended cost.
+pub const TEST_HASH_COST: roster::domain::secrets::HashCost = roster::domain::secrets::HashCost {
+    memory_kib: 8,
+    iterations: 1,
+    parallelism: 1,
+};
 
 /// Adds `authorization: Bearer <token>` to every call.
 #[derive(Clone)]
@@ -460,6 +468,7 @@ impl TestServer {
         config.service_keys =
             roster::config::parse_service_keys(&format!("test={SERVICE_KEY}")).expect("test key");
         config.sweep_interval = std::time::Duration::ZERO;
+        config.hash_cost = TEST_HASH_COST;
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -113,7 +113,8 @@ impl Scenario {
         match &self.name {
             Name::Fixed(name) => name.clone(),
             Name::SignIn => format!(
-                "SignIn (argon2id m=19MiB t=2 p=1; {SIGN_IN_IN_FLIGHT} in flight; {:.0} ops/s per server core)",
+                "SignIn ({}; {SIGN_IN_IN_FLIGHT} in flight; {:.0} ops/s per server core)",
+                roster::domain::secrets::HashCost::RECOMMENDED,
                 s.ops / server_cores() as f64
             ),
         }
