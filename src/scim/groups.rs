@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::users::{canonical, invalid, millis, parse_user_id, query_param, text};
+use super::body::{invalid, operations, text};
+use super::user_attrs::canonical;
+use super::users::{millis, parse_user_id, query_param};
 use super::{
     ListParams, ScimError, ScimState, add_org_extension, authenticate, base_url, filter, json_body,
     list_response, project, scim_json, scope, target_org,
@@ -24,13 +26,10 @@ use crate::domain::{IdentityId, OrgId, RoomId, ScimGroup, ScimGroupChange, ScimT
 
 /// The Group schema.
 pub(super) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Longest room name (as CreateRoom).
 const MAX_ROOM_NAME: usize = 200;
 /// Most members named in one request.
 const MAX_MEMBERS: usize = 1000;
-/// Most operations in one PATCH.
-const MAX_OPERATIONS: usize = 100;
 
 fn render(g: &ScimGroup, base: &str, token: &ScimToken) -> Value {
     let members: Vec<Value> = g
@@ -192,23 +191,7 @@ fn apply_patch(
     org: &OrgId,
     token: &ScimToken,
 ) -> Result<(), ScimError> {
-    if let Some(schemas) = body.get("schemas")
-        && !schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|x| x.as_str() == Some(PATCH_SCHEMA)))
-    {
-        return Err(invalid(format!("schemas must contain {PATCH_SCHEMA}")));
-    }
-    let ops = body
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("operations"))
-        .and_then(|(_, v)| v.as_array())
-        .ok_or_else(|| invalid("Operations must be a list of operations"))?;
-    if ops.is_empty() || ops.len() > MAX_OPERATIONS {
-        return Err(invalid(format!(
-            "Operations must hold 1 to {MAX_OPERATIONS} operations"
-        )));
-    }
+    let ops = operations(body)?;
     for (i, op) in ops.iter().enumerate() {
         let op = op
             .as_object()
@@ -542,6 +525,7 @@ pub(crate) async fn delete_group(
 
 #[cfg(test)]
 mod tests {
+    use super::super::body::PATCH_SCHEMA;
     use super::*;
 
     fn token() -> ScimToken {

@@ -7,14 +7,18 @@
 //!
 //! - `mod.rs`: the router, the listener (plain or TLS), SCIM error bodies,
 //!   token authentication, the discovery endpoints.
-//! - `users.rs`: /Users (the members of the token's organization).
+//! - `users.rs`: /Users (the members of the token's organization);
+//!   `user_attrs.rs`: a User's attributes (parse, PATCH, validate).
+//! - `body.rs`: values and the PatchOp envelope, for Users and Groups.
 //! - `groups.rs`: /Groups (the rooms of the token's organization).
 //! - `discovery.rs`: ServiceProviderConfig, ResourceTypes, Schemas.
 //! - `filter.rs`: the `filter` subset Roster evaluates (`eq`, `and`).
 
+mod body;
 mod discovery;
 mod filter;
 mod groups;
+mod user_attrs;
 mod users;
 
 use std::net::SocketAddr;
