@@ -1,5 +1,6 @@
 //! Store-level tests on an in-memory SQLite database: the rules that SQL
-//! evaluates in bulk (the idle guest, the seat held by a membership) and
+//! evaluates in bulk (the idle guest, the seat held by a membership, the
+//! tenure join of assignments) and
 //! the shape of the store itself. No server, no network: milliseconds.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use super::{DeactivationInput, ManualClock, NewOrganization, NewPackage, Store};
 use crate::domain::{
-    Actor, DeactivationReason, IdentityId, MemberRole, MemberState, NewIdentity, OrgId, PackageId,
-    Plan,
+    Actor, AssignmentKind, DeactivationReason, IdentityId, MemberRole, MemberState, NewIdentity,
+    OrgId, PackageId, PageRequest, Plan, RoomRole,
 };
 
 /// A migrated store on a private in-memory SQLite database (one
@@ -199,6 +200,84 @@ async fn l6_the_seat_goes_with_the_last_active_membership_of_the_package() {
         .unwrap();
     assert!(!removal.seat_freed);
     assert_eq!(used(&store).await, before - 1);
+}
+
+/// M8/M9 through `rules::HELD_BY` (the tenure join): an assignment is
+/// held by the membership it was given to; removing the member leaves it
+/// unassigned, and adding the same identity back (a new tenure) does not
+/// hand it back.
+#[tokio::test]
+async fn m8_an_assignment_is_held_by_its_tenure_only() {
+    let (store, _) = store().await;
+    let admin = identity(&store, "Admin").await;
+    let pkg = package(&store, &admin).await;
+    let o = org(&store, Some(&pkg), None, &admin, None).await;
+    let ada = member(&store, &o, "Ada", MemberRole::Member).await;
+    let room = store
+        .create_room(actor(), &o, "Room", &admin)
+        .await
+        .unwrap();
+    store
+        .add_room_member(actor(), &room.id, &ada, RoomRole::Member, false)
+        .await
+        .unwrap();
+    let made = store
+        .create_assignment(
+            actor(),
+            super::NewAssignment {
+                room_id: room.id.clone(),
+                assignee: ada.clone(),
+                kind: AssignmentKind::Task,
+                title: "Report".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    let page = PageRequest {
+        size: 100,
+        after: None,
+    };
+    let list = |assignee: Option<&IdentityId>| {
+        let filter = super::AssignmentFilter {
+            assignee: assignee.cloned(),
+            room: None,
+        };
+        let (store, o, page) = (store.clone(), o.clone(), page.clone());
+        async move {
+            store
+                .list_assignments(&o, &filter, &page)
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let held = list(Some(&ada)).await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].id, made.id);
+    assert_eq!(held[0].assignee.as_ref(), Some(&ada));
+
+    let removal = store
+        .remove_member(actor(), &o, &ada, None, None)
+        .await
+        .unwrap();
+    assert_eq!(removal.assignments_dropped, 1);
+    assert_eq!(
+        list(None).await[0].assignee,
+        None,
+        "unassigned once removed"
+    );
+
+    store
+        .add_member(actor(), &o, &ada, MemberRole::Member)
+        .await
+        .unwrap();
+    let all = list(None).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        all[0].assignee, None,
+        "a new tenure does not hold the old assignment"
+    );
+    assert!(list(Some(&ada)).await.is_empty());
 }
 
 /// The store files import each other in layers: following `use
