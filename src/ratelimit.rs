@@ -20,7 +20,9 @@
 //! The client address is the TCP peer: behind a proxy that does not keep
 //! it every caller shares one address (see README, "Sign-in throttling").
 //! Counts live in the database (`sign_in_failures`), shared by every
-//! replica; keys are stored as SHA-256 hashes.
+//! replica; keys are stored as SHA-256 hashes. Windows come from each
+//! replica's clock but only move forward in the database: a replica whose
+//! clock is behind counts into the newer window instead of resetting it.
 
 use std::time::Duration;
 
@@ -45,8 +47,8 @@ pub struct FailureLimiter {
 /// Slots held by one sign-in attempt (see [`FailureLimiter::reserve`]).
 #[derive(Debug)]
 pub struct Reservation {
-    hashes: Vec<String>,
-    window: i64,
+    /// Each key's hash and the window its attempt was counted in.
+    slots: Vec<(String, i64)>,
 }
 
 /// The keys of a sign-in by `identity` with `username` from `address`,
@@ -88,17 +90,17 @@ impl FailureLimiter {
             .collect();
         limits.sort_unstable();
         limits.dedup_by(|a, b| a.0 == b.0);
-        let reservation = Reservation {
-            hashes: limits.iter().map(|(h, _)| h.clone()).collect(),
-            window: self.window(),
-        };
+        let hashes: Vec<String> = limits.iter().map(|(h, _)| h.clone()).collect();
         let counts = self
             .store
-            .reserve_sign_in_attempt(&reservation.hashes, reservation.window)
+            .reserve_sign_in_attempt(&hashes, self.window())
             .await?;
         let over = limits
             .iter()
-            .any(|(hash, limit)| counts.iter().any(|(h, n)| h == hash && *n > *limit));
+            .any(|(hash, limit)| counts.iter().any(|(h, n, _)| h == hash && *n > *limit));
+        let reservation = Reservation {
+            slots: counts.into_iter().map(|(h, _, w)| (h, w)).collect(),
+        };
         if over {
             self.release(reservation).await;
             return Ok(None);
@@ -114,11 +116,7 @@ impl FailureLimiter {
         // A slot never given back counts as a failed guess, so a briefly
         // exhausted pool is retried before the slot is left counted.
         for attempt in 1..=3u64 {
-            match self
-                .store
-                .release_sign_in_attempt(&reservation.hashes, reservation.window)
-                .await
-            {
+            match self.store.release_sign_in_attempt(&reservation.slots).await {
                 Ok(()) => return,
                 Err(e) if attempt == 3 => {
                     tracing::warn!(error = %e, "cannot release a sign-in reservation");
@@ -128,8 +126,10 @@ impl FailureLimiter {
         }
     }
 
-    /// Deletes the counts of past windows.
+    /// Deletes the counts of windows before the previous one (a replica
+    /// whose clock runs ahead by less than a window never prunes another's
+    /// current counts).
     pub async fn prune(&self) -> Result<u64> {
-        self.store.prune_sign_in_failures(self.window()).await
+        self.store.prune_sign_in_failures(self.window() - 1).await
     }
 }

@@ -9,14 +9,19 @@ use crate::domain::Result;
 
 impl Store {
     /// Adds one attempt to each of `key_hashes` in `window` (a key's count
-    /// restarts at 1 in a new window) and returns the new counts. One
-    /// atomic upsert: concurrent attempts, on any replica, each see a
-    /// different count.
+    /// restarts at 1 in a newer window) and returns, per key, the new count
+    /// and the window it was counted in. One atomic upsert: concurrent
+    /// attempts, on any replica, each see a different count.
+    ///
+    /// Windows only move forward: a replica whose clock is behind another's
+    /// (`window` older than the key's) counts into the newer window rather
+    /// than resetting it, so alternating replicas across a window boundary
+    /// never wins a fresh count.
     pub async fn reserve_sign_in_attempt(
         &self,
         key_hashes: &[String],
         window: i64,
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Vec<(String, i64, i64)>> {
         if key_hashes.is_empty() {
             return Ok(Vec::new());
         }
@@ -32,10 +37,12 @@ impl Store {
             &format!(
                 "INSERT INTO sign_in_failures (key_hash, window_start, failures) VALUES {rows} \
                      ON CONFLICT (key_hash) DO UPDATE SET \
-                       failures = CASE WHEN sign_in_failures.window_start = excluded.window_start \
-                                  THEN sign_in_failures.failures + 1 ELSE 1 END, \
-                       window_start = excluded.window_start \
-                     RETURNING key_hash, CAST(failures AS BIGINT) AS n"
+                       failures = CASE WHEN excluded.window_start > sign_in_failures.window_start \
+                                  THEN 1 ELSE sign_in_failures.failures + 1 END, \
+                       window_start = CASE WHEN excluded.window_start > sign_in_failures.window_start \
+                                  THEN excluded.window_start ELSE sign_in_failures.window_start END \
+                     RETURNING key_hash, CAST(failures AS BIGINT) AS n, \
+                               CAST(window_start AS BIGINT) AS w"
             ),
             values,
         );
@@ -46,18 +53,21 @@ impl Store {
                 Ok((
                     r.try_get::<String>("", "key_hash")?,
                     r.try_get::<i64>("", "n")?,
+                    r.try_get::<i64>("", "w")?,
                 ))
             })
             .collect()
     }
 
-    /// Takes back one attempt of each of `key_hashes`, if still in `window`.
+    /// Takes back one attempt of each `(key_hash, window)` (as returned by
+    /// [`Store::reserve_sign_in_attempt`]), if the key is still in that
+    /// window.
     /// One key per statement: a statement then holds one row lock at a
     /// time and cannot deadlock with the reserving upsert, which locks the
     /// keys in sorted order.
-    pub async fn release_sign_in_attempt(&self, key_hashes: &[String], window: i64) -> Result<()> {
-        for key in key_hashes {
-            let values: Vec<sea_orm::Value> = vec![window.into(), key.into()];
+    pub async fn release_sign_in_attempt(&self, reserved: &[(String, i64)]) -> Result<()> {
+        for (key, window) in reserved {
+            let values: Vec<sea_orm::Value> = vec![(*window).into(), key.as_str().into()];
             let update = statement(
                 self.backend(),
                 "UPDATE sign_in_failures SET failures = failures - 1 \

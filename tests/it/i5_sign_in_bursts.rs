@@ -18,6 +18,7 @@ use crate::harness::{Backend, TestServer, assert_status};
 db_tests!(
     i5_parallel_wrong_guesses_on_two_replicas_verify_at_most_the_limit,
     i5_guesses_from_many_addresses_stop_at_the_identity_ceiling,
+    i5_a_replica_a_window_behind_cannot_reset_the_count,
 );
 
 /// A channel to `s` whose connections come from `from` (any 127.x
@@ -176,4 +177,53 @@ async fn i5_guesses_from_many_addresses_stop_at_the_identity_ceiling(b: Backend)
     sign_in(owner, &ada, &user, &pass)
         .await
         .expect("a new window");
+}
+
+/// Replicas whose clocks disagree by a window: guesses alternating between
+/// the one ahead and the one behind still stop at the limit (the window in
+/// the database only moves forward), and the owner elsewhere can still
+/// sign in on either, more than the limit times.
+async fn i5_a_replica_a_window_behind_cannot_reset_the_count(b: Backend) {
+    let s = TestServer::start(b).await;
+    let r = s.replica().await;
+    s.clock.advance(Duration::from_secs(60));
+    let (package, _, _) = s.package_with_admin(pb::Plan::Business, 10).await;
+    let ada = s.create_identity("Ada").await;
+    let (_, user, pass) = s.issue_credential(&package, "ada-user").await;
+    let mut checked = 0;
+    for i in 0..3 * MAX_FAILURES {
+        let on = if i % 2 == 0 { s.channel() } else { r.channel() };
+        let status = sign_in(on, &ada, &user, "not the password")
+            .await
+            .expect_err("a wrong password");
+        match status.code() {
+            Code::Unauthenticated => checked += 1,
+            Code::ResourceExhausted => break,
+            _ => panic!("unexpected {status:?}"),
+        }
+    }
+    assert_eq!(
+        checked, MAX_FAILURES,
+        "wrong guesses checked across skewed replicas"
+    );
+    for server in [&s, &r] {
+        assert_status(
+            server.try_sign_in(&ada, &user, &pass).await,
+            Code::ResourceExhausted,
+            Some("RATE_LIMITED"),
+        );
+    }
+    // Successful sign-ins give their slots back on either replica.
+    let owner_s = channel_from(&s, "127.0.0.2").await;
+    let owner_r = channel_from(&r, "127.0.0.2").await;
+    for i in 0..2 * MAX_FAILURES {
+        let on = if i % 2 == 0 {
+            owner_s.clone()
+        } else {
+            owner_r.clone()
+        };
+        sign_in(on, &ada, &user, &pass)
+            .await
+            .expect("the owner from another address");
+    }
 }
