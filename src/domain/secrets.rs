@@ -201,6 +201,25 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     computed.is_ok_and(|c| c == expected)
 }
 
+/// Whether the PHC string `phc` was made at another cost (or algorithm or
+/// version) than `cost`: a sign-in that verified it then stores a new hash
+/// at the configured cost. An unreadable string is not rehashed (it never
+/// verifies).
+pub fn needs_rehash(phc: &str, cost: HashCost) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let current = Algorithm::try_from(hash.algorithm) == Ok(Algorithm::Argon2id)
+        && hash.version.is_none_or(|v| v == Version::V0x13 as u32);
+    !current
+        || params.m_cost() != cost.memory_kib
+        || params.t_cost() != cost.iterations
+        || params.p_cost() != cost.parallelism
+}
+
 /// A hash at `cost` to verify against when the real one does not exist,
 /// so unknown usernames cost as much time as wrong passwords. Made once
 /// per cost.
@@ -320,6 +339,18 @@ mod tests {
         assert!(decoy.contains("$m=64,t=1,p=1$"), "{decoy}");
         assert_eq!(decoy, decoy_hash(low));
         assert!(!verify_password("", &decoy));
+    }
+
+    #[test]
+    fn a_hash_made_at_another_cost_needs_a_rehash() {
+        let low = HashCost::new(8, 1, 1).unwrap();
+        let other = HashCost::new(16, 1, 1).unwrap();
+        let hash = hash_password(low, "pw").unwrap();
+        assert!(!needs_rehash(&hash, low));
+        assert!(needs_rehash(&hash, other));
+        assert!(needs_rehash(&hash, HashCost::new(8, 2, 1).unwrap()));
+        assert!(needs_rehash(&hash, HashCost::new(16, 1, 2).unwrap()));
+        assert!(!needs_rehash("not a hash", other));
     }
 
     #[test]

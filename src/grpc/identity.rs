@@ -11,7 +11,7 @@ use super::convert::identity_id;
 use crate::domain::validate::{self, Violations};
 use crate::domain::{Error, IdentityId, IdentityState, NewIdentity, Principal, Reason, secrets};
 use crate::pb;
-use crate::store::{Revoker, SessionLookup};
+use crate::store::{Revoker, SessionLookup, SignInCredential};
 
 /// Implementation of `IdentityService`.
 #[derive(Debug, Clone)]
@@ -23,6 +23,37 @@ impl IdentityApi {
     /// The service over shared state.
     pub fn new(ctx: Arc<Ctx>) -> Self {
         IdentityApi { ctx }
+    }
+
+    /// After a successful sign-in: when the credential's hash was made at
+    /// another argon2 cost than the configured one (`--argon2-*`), hashes
+    /// the password again at the configured cost and stores it, in the
+    /// background (the caller does not wait for the extra hash).
+    fn rehash_if_outdated(&self, credential: SignInCredential, password: String) {
+        let cost = self.ctx.config.hash_cost;
+        if !secrets::needs_rehash(&credential.password_hash, cost) {
+            return;
+        }
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let rehashed = async {
+                let new_hash = ctx
+                    .hash(move |cost| secrets::hash_password(cost, &password))
+                    .await??;
+                ctx.store
+                    .rehash_credential(&credential.id, &credential.password_hash, new_hash)
+                    .await
+            };
+            match rehashed.await {
+                Ok(true) => {
+                    tracing::info!(credential = %credential.id, %cost, "password rehashed at the configured cost")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(credential = %credential.id, error = %e, "cannot rehash a password")
+                }
+            }
+        });
     }
 }
 
@@ -240,6 +271,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             .map(|c| c.password_hash.clone())
             .unwrap_or_else(|| secrets::decoy_hash(self.ctx.config.hash_cost));
         let password = req.password;
+        let password_for_rehash = password.clone();
         let password_ok = self
             .ctx
             .hash(move |_| secrets::verify_password(&password, &hash))
@@ -266,6 +298,7 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         {
             Ok(s) => {
                 limiter.release(reservation).await;
+                self.rehash_if_outdated(credential, password_for_rehash);
                 s
             }
             // Not attached or revoked: counts as a failure.

@@ -252,6 +252,29 @@ impl Store {
             }))
     }
 
+    /// Replaces a credential's password hash made at an older argon2 cost
+    /// with `new_hash` (the same password at the configured cost), unless
+    /// the hash changed meanwhile. Maintenance, not a lifecycle change: the
+    /// password, the credential and its sessions stay as they are, so no
+    /// event is written (like RecordActivity). Returns whether it replaced.
+    pub async fn rehash_credential(
+        &self,
+        id: &CredentialId,
+        old_hash: &str,
+        new_hash: String,
+    ) -> Result<bool> {
+        let update = credential::Entity::update_many()
+            .col_expr(
+                credential::Column::PasswordHash,
+                sea_orm::sea_query::Expr::value(new_hash),
+            )
+            .filter(credential::Column::Id.eq(id.as_str()))
+            .filter(credential::Column::PasswordHash.eq(old_hash));
+        let done =
+            super::retry_aborted(|| async { Ok(update.clone().exec(&self.db).await?) }).await?;
+        Ok(done.rows_affected > 0)
+    }
+
     /// I5: opens a session for `identity` with an already verified
     /// credential, attaching the identity to the package (taking a seat) if
     /// needed. Fails with BAD_CREDENTIALS when the identity is unknown or

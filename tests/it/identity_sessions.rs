@@ -364,8 +364,68 @@ crate::db_tests!(
     i5_sign_in_is_rate_limited_after_ten_failures,
     i5_detached_identity_reappears_after_signing_in_again,
     i5_sign_in_needs_a_free_seat,
+    i5_a_password_hashed_at_another_cost_is_rehashed_on_sign_in,
     i6_validate_session_denies_at_once_after_lifecycle_changes,
     i6_a_session_validates_only_its_own_token_and_expires,
     i7_sign_out_ends_only_that_session,
     v1_identity_rpcs_reject_garbage,
 );
+
+/// A replica configured with another argon2 cost: a wrong password changes
+/// nothing; the first successful sign-in there stores the password hashed
+/// at its cost (in the background), and the password still signs in.
+async fn i5_a_password_hashed_at_another_cost_is_rehashed_on_sign_in(b: Backend) {
+    let s = TestServer::start(b).await;
+    let r = s
+        .replica_tuned(|c| {
+            c.hash_cost = roster::domain::secrets::HashCost::new(16, 1, 1).expect("cost");
+        })
+        .await;
+    let (package, _, _) = s.package_with_admin(pb::Plan::Business, 10).await;
+    let ada = s.create_identity("Ada").await;
+    let (cred, user, pass) = s.issue_credential(&package, "ada-user").await;
+    let hash = || {
+        db::scalar_text(
+            &s,
+            "SELECT password_hash FROM credentials WHERE id = ?",
+            vec![cred.clone().into()],
+        )
+    };
+    let issued = hash().await.expect("hash");
+    assert!(
+        issued.contains("m=8,"),
+        "issued at the primary's cost: {issued}"
+    );
+    assert_status(
+        r.try_sign_in(&ada, &user, "not the password").await,
+        Code::Unauthenticated,
+        Some("BAD_CREDENTIALS"),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        hash().await.expect("hash"),
+        issued,
+        "a wrong password rehashes nothing"
+    );
+    r.sign_in(&ada, &user, &pass).await;
+    let mut rehashed = issued.clone();
+    for _ in 0..200 {
+        rehashed = hash().await.expect("hash");
+        if rehashed != issued {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        rehashed.contains("m=16,"),
+        "rehashed at the replica's cost: {rehashed}"
+    );
+    r.sign_in(&ada, &user, &pass).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        hash().await.expect("hash"),
+        rehashed,
+        "no second rehash at the same cost"
+    );
+    s.sign_in(&ada, &user, &pass).await;
+}
