@@ -9,10 +9,16 @@ source scripts/postgres.sh
 roster_start_postgres
 echo "PostgreSQL for tests: ${ROSTER_TEST_POSTGRES_URL%%@*}@…"
 
-# Databases left by earlier runs.
+# Databases left by earlier runs (test and bench databases are named
+# `roster_test_p<pid>_…` / `roster_bench_p<pid>_…`): dropped when their
+# process is gone, so a run under way beside this one keeps its own.
 psql "$ROSTER_TEST_POSTGRES_URL" -tAc \
-  "SELECT 'DROP DATABASE IF EXISTS ' || quote_ident(datname) || ';' FROM pg_database WHERE datname LIKE 'roster_test_%' OR datname LIKE 'roster_bench_%'" \
-  | psql "$ROSTER_TEST_POSTGRES_URL" -q >/dev/null 2>&1 || true
+  "SELECT datname FROM pg_database WHERE datname LIKE 'roster\_test\_%' OR datname LIKE 'roster\_bench\_%'" \
+  | while read -r db; do
+      pid="$(sed -nE 's/^roster_(test|bench)_p([0-9]+)_.*/\2/p' <<<"$db")"
+      if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then continue; fi
+      psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+    done || true
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

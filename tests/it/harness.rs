@@ -140,7 +140,8 @@ impl Drop for TestServer {
 // runs its migrator at start and finds nothing pending.
 // Databases are dropped once the last server on them is gone, and the
 // template at exit; anything a killed run left behind matches
-// `roster_test_%`, which scripts/test.sh drops before the suite.
+// `roster_test_p<pid>_%`, which scripts/test.sh drops before the suite
+// when process <pid> is gone (a run under way elsewhere keeps its own).
 
 /// The superuser URL of the test PostgreSQL server.
 fn postgres_admin_url() -> String {
@@ -160,10 +161,12 @@ fn postgres_url(name: &str) -> String {
     format!("{base}/{name}")
 }
 
-/// A new database name matched by scripts/test.sh's `roster_test_%`.
+/// A new database name, `roster_test_p<pid>_…`: scripts/test.sh drops
+/// those whose process is gone.
 fn postgres_database_name(kind: &str) -> String {
     format!(
-        "roster_test_{kind}{}",
+        "roster_test_p{}_{kind}{}",
+        std::process::id(),
         roster::domain::OrgId::generate()
             .as_str()
             .trim_start_matches("org_")

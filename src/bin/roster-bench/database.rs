@@ -37,7 +37,8 @@ impl Database {
             bail!("--database-url must be `sqlite` or postgres://…");
         }
         let name = format!(
-            "roster_bench_{}",
+            "roster_bench_p{}_{}",
+            std::process::id(),
             OrgId::generate().as_str().trim_start_matches("org_")
         );
         let mut conn = sqlx::PgConnection::connect(spec)
