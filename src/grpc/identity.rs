@@ -25,15 +25,12 @@ impl IdentityApi {
         IdentityApi { ctx }
     }
 
-    /// After a successful sign-in: when the credential's hash was made at
-    /// another argon2 cost than the configured one (`--argon2-*`), hashes
+    /// After a successful sign-in with a credential whose hash was made at
+    /// another argon2 cost than the configured one (`--argon2-*`): hashes
     /// the password again at the configured cost and stores it, in the
     /// background (the caller does not wait for the extra hash).
     fn rehash_if_outdated(&self, credential: SignInCredential, password: String) {
         let cost = self.ctx.config.hash_cost;
-        if !secrets::needs_rehash(&credential.password_hash, cost) {
-            return;
-        }
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
             let rehashed = async {
@@ -271,7 +268,12 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
             .map(|c| c.password_hash.clone())
             .unwrap_or_else(|| secrets::decoy_hash(self.ctx.config.hash_cost));
         let password = req.password;
-        let password_for_rehash = password.clone();
+        // A copy of the password only when its hash is due for the
+        // configured cost (see `rehash_if_outdated`).
+        let password_for_rehash = credential
+            .as_ref()
+            .is_some_and(|c| secrets::needs_rehash(&c.password_hash, self.ctx.config.hash_cost))
+            .then(|| password.clone());
         let password_ok = self
             .ctx
             .hash(move |_| secrets::verify_password(&password, &hash))
@@ -298,7 +300,9 @@ impl pb::identity_service_server::IdentityService for IdentityApi {
         {
             Ok(s) => {
                 limiter.release(reservation).await;
-                self.rehash_if_outdated(credential, password_for_rehash);
+                if let Some(password) = password_for_rehash {
+                    self.rehash_if_outdated(credential, password);
+                }
                 s
             }
             // Not attached or revoked: counts as a failure.

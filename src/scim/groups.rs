@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::body::{invalid, operations, text};
+use super::body::{Op, invalid, operations, text};
 use super::user_attrs::canonical;
 use super::users::{millis, parse_user_id, query_param};
 use super::{
@@ -191,45 +191,21 @@ fn apply_patch(
     org: &OrgId,
     token: &ScimToken,
 ) -> Result<(), ScimError> {
-    let ops = operations(body)?;
-    for (i, op) in ops.iter().enumerate() {
-        let op = op
-            .as_object()
-            .ok_or_else(|| invalid(format!("Operations[{i}] must be an object")))?;
-        let get = |name: &str| {
-            op.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        };
-        let kind = get("op")
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase)
-            .ok_or_else(|| invalid(format!("Operations[{i}].op is required")))?;
-        let path = match get("path") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(p)) if p.trim().is_empty() => None,
-            Some(Value::String(p)) => Some(p.trim().to_owned()),
-            Some(_) => {
-                return Err(ScimError::bad(
-                    "invalidPath",
-                    format!("Operations[{i}].path must be a string"),
-                ));
-            }
-        };
-        let value = get("value").unwrap_or(&Value::Null);
-        let lower = path.as_deref().map(canonical);
-        match (kind.as_str(), lower.as_deref()) {
-            ("add", Some("members")) => change.add.extend(member_ids(value, org, token)?),
-            ("replace", Some("members")) => change.replace = Some(member_ids(value, org, token)?),
-            ("remove", Some("members")) => {
+    for op in operations(body)? {
+        let value = op.value;
+        let lower = op.path.map(canonical);
+        match (op.op, lower.as_deref()) {
+            (Op::Add, Some("members")) => change.add.extend(member_ids(value, org, token)?),
+            (Op::Replace, Some("members")) => change.replace = Some(member_ids(value, org, token)?),
+            (Op::Remove, Some("members")) => {
                 if value.is_null() {
                     change.replace = Some(Vec::new());
                 } else {
                     change.remove.extend(member_ids(value, org, token)?);
                 }
             }
-            ("remove", Some(p)) if p.starts_with("members[") => {
-                let original = path.as_deref().unwrap_or_default();
+            (Op::Remove, Some(p)) if p.starts_with("members[") => {
+                let original = op.path.unwrap_or_default();
                 let at = original.find('[').unwrap_or(0);
                 if let Some(id) =
                     member_in_path(&format!("members{}", &original[at..]), org, token)?
@@ -237,41 +213,27 @@ fn apply_patch(
                     change.remove.push(id);
                 }
             }
-            ("add" | "replace", Some("displayname")) => {
+            (Op::Add | Op::Replace, Some("displayname")) => {
                 change.display_name = Some(display_name(value)?)
             }
-            ("add" | "replace", Some("externalid")) => {
+            (Op::Add | Op::Replace, Some("externalid")) => {
                 change.external_id = Some(external_id(value)?)
             }
-            ("remove", Some("externalid")) => change.external_id = Some(None),
-            ("add" | "replace", None) => {
-                let obj = value.as_object().ok_or_else(|| {
-                    invalid(format!(
-                        "Operations[{i}].value must be an object when there is no path"
-                    ))
-                })?;
-                for (k, v) in obj {
+            (Op::Remove, Some("externalid")) => change.external_id = Some(None),
+            (Op::Add | Op::Replace, None) => {
+                for (k, v) in op.value_object()? {
                     match canonical(k).as_str() {
                         "displayname" => change.display_name = Some(display_name(v)?),
                         "externalid" => change.external_id = Some(external_id(v)?),
-                        "members" if kind == "add" => change.add.extend(member_ids(v, org, token)?),
+                        "members" if op.op == Op::Add => {
+                            change.add.extend(member_ids(v, org, token)?)
+                        }
                         "members" => change.replace = Some(member_ids(v, org, token)?),
                         _ => {}
                     }
                 }
             }
-            ("remove", None) => {
-                return Err(ScimError::bad(
-                    "noTarget",
-                    format!("Operations[{i}]: remove needs a path"),
-                ));
-            }
-            ("add" | "replace" | "remove", Some(_)) => {}
-            (other, _) => {
-                return Err(invalid(format!(
-                    "Operations[{i}].op {other:?} is not add, replace or remove"
-                )));
-            }
+            (_, _) => {}
         }
     }
     Ok(())

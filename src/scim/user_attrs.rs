@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::ScimError;
-use super::body::{invalid, operations, text};
+use super::body::{Op, invalid, operations, text};
 use crate::domain::validate::{self, Violations};
 use crate::domain::{MemberState, NewScimUser, ScimUser};
 
@@ -42,23 +42,29 @@ fn boolean(field: &str, v: &Value) -> Result<bool, ScimError> {
     }
 }
 
-/// Sets the primary (else the first) entry of `emails`: value, type,
-/// primary.
-fn set_emails(u: &mut NewScimUser, v: &Value) -> Result<(), ScimError> {
+/// The primary (else the first) entry of an `emails` value (a list, or
+/// one object); `None` for null or an empty list.
+fn primary_entry(v: &Value) -> Result<Option<&Value>, ScimError> {
     let entries: Vec<&Value> = match v {
         Value::Null => Vec::new(),
         Value::Array(a) => a.iter().collect(),
         Value::Object(_) => vec![v],
         _ => return Err(invalid("emails must be a list of {\"value\": …}")),
     };
-    let primary = entries
+    Ok(entries
         .iter()
         .find(|e| {
             e.get("primary")
                 .is_some_and(|p| boolean("primary", p).unwrap_or(false))
         })
-        .or_else(|| entries.first());
-    match primary {
+        .or_else(|| entries.first())
+        .copied())
+}
+
+/// Sets the primary (else the first) entry of `emails`: value, type,
+/// primary.
+fn set_emails(u: &mut NewScimUser, v: &Value) -> Result<(), ScimError> {
+    match primary_entry(v)? {
         Some(e) => {
             u.email = text("emails.value", e.get("value").unwrap_or(&Value::Null))?;
             u.email_type = text("emails.type", e.get("type").unwrap_or(&Value::Null))?;
@@ -78,20 +84,7 @@ fn set_emails(u: &mut NewScimUser, v: &Value) -> Result<(), ScimError> {
 
 /// The primary (else the first) `emails[].value`.
 fn primary_email(v: &Value) -> Result<Option<String>, ScimError> {
-    let entries: Vec<&Value> = match v {
-        Value::Null => return Ok(None),
-        Value::Array(a) => a.iter().collect(),
-        Value::Object(_) => vec![v],
-        _ => return Err(invalid("emails must be a list of {\"value\": …}")),
-    };
-    let primary = entries
-        .iter()
-        .find(|e| {
-            e.get("primary")
-                .is_some_and(|p| boolean("primary", p).unwrap_or(false))
-        })
-        .or_else(|| entries.first());
-    match primary {
+    match primary_entry(v)? {
         Some(e) => text("emails.value", e.get("value").unwrap_or(&Value::Null)),
         None => Ok(None),
     }
@@ -252,56 +245,17 @@ fn check(u: &NewScimUser) -> Result<(), ScimError> {
 
 /// Applies a PatchOp body (RFC 7644 §3.5.2) to `u`.
 pub(super) fn apply_patch(u: &mut NewScimUser, body: &Map<String, Value>) -> Result<(), ScimError> {
-    let ops = operations(body)?;
-    for (i, op) in ops.iter().enumerate() {
-        let op = op
-            .as_object()
-            .ok_or_else(|| invalid(format!("Operations[{i}] must be an object")))?;
-        let get = |name: &str| {
-            op.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        };
-        let kind = get("op")
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase)
-            .ok_or_else(|| invalid(format!("Operations[{i}].op is required")))?;
-        let path = match get("path") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(p)) if p.trim().is_empty() => None,
-            Some(Value::String(p)) => Some(p.as_str()),
-            Some(_) => {
-                return Err(ScimError::bad(
-                    "invalidPath",
-                    format!("Operations[{i}].path must be a string"),
-                ));
-            }
-        };
-        let value = get("value").unwrap_or(&Value::Null);
-        match (kind.as_str(), path) {
-            ("add" | "replace", Some(p)) => set(u, p, value)?,
-            ("add" | "replace", None) => {
-                let obj = value.as_object().ok_or_else(|| {
-                    invalid(format!(
-                        "Operations[{i}].value must be an object when there is no path"
-                    ))
-                })?;
-                for (k, v) in obj {
+    for op in operations(body)? {
+        match (op.op, op.path) {
+            (Op::Add | Op::Replace, Some(p)) => set(u, p, op.value)?,
+            (Op::Add | Op::Replace, None) => {
+                for (k, v) in op.value_object()? {
                     set(u, k, v)?;
                 }
             }
-            ("remove", Some(p)) => remove(u, p)?,
-            ("remove", None) => {
-                return Err(ScimError::bad(
-                    "noTarget",
-                    format!("Operations[{i}]: remove needs a path"),
-                ));
-            }
-            (other, _) => {
-                return Err(invalid(format!(
-                    "Operations[{i}].op {other:?} is not add, replace or remove"
-                )));
-            }
+            (Op::Remove, Some(p)) => remove(u, p)?,
+            // operations() refuses a remove without a path.
+            (Op::Remove, None) => {}
         }
     }
     check(u)
