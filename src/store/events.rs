@@ -13,8 +13,10 @@ use crate::domain::{
     Actor, ActorKind, Error, Event, EventType, NewEvent, Page, PageRequest, Result,
 };
 
-/// Key of the PostgreSQL advisory lock that orders event writers.
-const EVENT_WRITER_LOCK: i64 = 0x726f_7374; // "rost"
+/// Takes the PostgreSQL advisory lock that orders event writers (key
+/// 0x726f_7374, "rost") as the `1` of a one-row subquery, so it can sit in
+/// any select list.
+pub(super) const LOCK_EXPR: &str = "(SELECT 1 FROM (SELECT pg_advisory_xact_lock(1919906676)) l)";
 /// PostgreSQL channel woken on every commit that wrote events.
 pub const NOTIFY_CHANNEL: &str = "roster_events";
 
@@ -60,12 +62,14 @@ impl EventQuery {
     }
 }
 
-/// Writes `events` inside `txn` with the next sequence numbers.
+/// Writes `events` inside `txn` with the next sequence numbers; `locked`:
+/// an earlier statement of `txn` took the writers' lock ([`LOCK_EXPR`]).
 pub(super) async fn append(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now_ms: i64,
     events: Vec<NewEvent>,
+    locked: bool,
 ) -> Result<Vec<Event>> {
     let backend = txn.get_database_backend();
     let to_event = |(i, e): (usize, NewEvent), last: i64| Event {
@@ -90,12 +94,10 @@ pub(super) async fn append(
         // Held until commit: the insert below starts (and takes its
         // snapshot) only after the previous holder's commit is visible, so
         // it reads that writer's last seq and seq order is commit order.
-        txn.execute_raw(statement(
-            backend,
-            "SELECT pg_advisory_xact_lock(?)",
-            vec![EVENT_WRITER_LOCK.into()],
-        ))
-        .await?;
+        if !locked {
+            txn.execute_raw(statement(backend, &format!("SELECT {LOCK_EXPR}"), vec![]))
+                .await?;
+        }
         let last = insert_unnest(txn, &events, actor, now_ms).await?;
         return Ok(events
             .into_iter()

@@ -35,33 +35,9 @@ pub async fn attach(
     }
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
-    let inserted = txn
-        .exec(
-            "INSERT INTO attachments \
-             (package_id, identity_id, method, signed_in, credential_id, attached_at, last_seen_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (package_id, identity_id) DO NOTHING",
-            vec![
-                package.as_str().into(),
-                identity.as_str().into(),
-                method.as_str().into(),
-                signed_in.into(),
-                credential.map(|c| c.to_string()).into(),
-                now.into(),
-                signed_in.then_some(now).into(),
-            ],
-        )
-        .await?
-        == 1;
+    let (inserted, took) = insert_attachment(txn, package, identity, method, credential).await?;
     if inserted {
-        let took = txn
-            .exec(
-                "UPDATE license_packages SET seats_used = seats_used + 1 \
-                 WHERE id = ? AND seats_used < seat_limit",
-                vec![package.as_str().into()],
-            )
-            .await?;
-        if took == 0 {
+        if !took {
             return Err(Error::exhausted(
                 Reason::SeatLimitReached,
                 format!("license package {package} has no free seat"),
@@ -101,27 +77,43 @@ pub async fn release_if_unheld(
 ) -> Result<bool> {
     txn.lock_row("license_packages", "id", package.as_str())
         .await?;
-    let deleted = txn
-        .exec(
-            &format!(
-                "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
-                 AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
-                 AND m.identity_id = ?)",
-                seat_holding_membership("m")
-            ),
-            vec![
-                package.as_str().into(),
-                identity.as_str().into(),
-                false.into(),
-                package.as_str().into(),
-                identity.as_str().into(),
-            ],
-        )
-        .await?;
-    if deleted == 0 {
-        return Ok(false);
+    let unheld = format!(
+        "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
+         AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
+         AND m.identity_id = ?)",
+        seat_holding_membership("m")
+    );
+    let mut values: Vec<sea_orm::Value> = vec![
+        package.as_str().into(),
+        identity.as_str().into(),
+        false.into(),
+        package.as_str().into(),
+        identity.as_str().into(),
+    ];
+    if txn.backend() == sea_orm::DbBackend::Postgres {
+        // One round trip under the package lock instead of two (the
+        // count follows the deletion), and the event writers' lock with
+        // it when this is the transaction's last statement.
+        values.push(package.as_str().into());
+        let sql = format!(
+            "WITH d AS ({unheld} RETURNING 1), \
+             u AS (UPDATE license_packages SET seats_used = seats_used - 1 \
+                   WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM u) AS freed{}",
+            txn.event_lock_column()
+        );
+        let row = txn.query_one(&sql, values).await?;
+        let freed = row.map_or(Ok(0), |r| r.try_get::<i64>("", "freed"))?;
+        if freed == 0 {
+            return Ok(false);
+        }
+    } else {
+        let deleted = txn.exec(&unheld, values).await?;
+        if deleted == 0 {
+            return Ok(false);
+        }
+        free_seats(txn, package, deleted).await?;
     }
-    free_seats(txn, package, deleted).await?;
     txn.emit(
         NewEvent::new(EventType::IdentityDetached, identity.as_str())
             .identity(identity)
@@ -224,6 +216,55 @@ pub async fn detach(
             .reason(reason),
     );
     Ok(true)
+}
+
+/// Inserts the attachment unless there is one, and takes a seat for a new
+/// one if one is free: (inserted, seat taken). On PostgreSQL one statement
+/// (the round trips under the package lock are what every writer in the
+/// package waits for), which also takes the event writers' lock when
+/// this is the transaction's last statement.
+async fn insert_attachment(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    method: AttachMethod,
+    credential: Option<&CredentialId>,
+) -> Result<(bool, bool)> {
+    let now = txn.now_ms();
+    let signed_in = method == AttachMethod::SignIn;
+    let insert = "INSERT INTO attachments \
+         (package_id, identity_id, method, signed_in, credential_id, attached_at, last_seen_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (package_id, identity_id) DO NOTHING";
+    let mut values: Vec<sea_orm::Value> = vec![
+        package.as_str().into(),
+        identity.as_str().into(),
+        method.as_str().into(),
+        signed_in.into(),
+        credential.map(|c| c.to_string()).into(),
+        now.into(),
+        signed_in.then_some(now).into(),
+    ];
+    let take = "UPDATE license_packages SET seats_used = seats_used + 1 \
+         WHERE id = ? AND seats_used < seat_limit";
+    if txn.backend() == sea_orm::DbBackend::Postgres {
+        values.push(package.as_str().into());
+        let sql = format!(
+            "WITH i AS ({insert} RETURNING 1), \
+             u AS ({take} AND EXISTS (SELECT 1 FROM i) RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took{}",
+            txn.event_lock_column()
+        );
+        let row = txn
+            .query_one(&sql, values)
+            .await?
+            .ok_or_else(|| Error::Internal("attachment insert returned no row".to_owned()))?;
+        let n = |col: &str| -> Result<bool> { Ok(row.try_get::<i64>("", col)? > 0) };
+        return Ok((n("inserted")?, n("took")?));
+    }
+    let inserted = txn.exec(insert, values).await? == 1;
+    let took = inserted && txn.exec(take, vec![package.as_str().into()]).await? == 1;
+    Ok((inserted, took))
 }
 
 async fn free_seats(txn: &Txn, package: &PackageId, n: u64) -> Result<()> {

@@ -81,6 +81,10 @@ struct Args {
     /// inspecting query plans afterwards).
     #[arg(long, hide = true)]
     keep_database: bool,
+    /// Internal: only the rows that need a second replica (PostgreSQL),
+    /// for iterating on them without the rest of a full run.
+    #[arg(long, hide = true)]
+    only_replicas: bool,
     /// Internal: serve the echo baseline on this address.
     #[arg(long, hide = true)]
     serve_echo: Option<SocketAddr>,
@@ -262,6 +266,10 @@ async fn bench_database(ctx: &Ctx<'_>, url: &str, rows: &mut Vec<Row>) -> Result
 
     let sampler = RssSampler::start(server.child.id().unwrap_or(0));
     let mut hot = HotPaths::new(ctx, &chans, &seeded, url, &package, signed_in);
+    if ctx.args.only_replicas {
+        let write_org = &seeded.orgs[0].id;
+        return replicas::replica_rows(&hot, &chans[0], write_org, rows).await;
+    }
     hot.run(
         scenarios::hot_path_table(ctx.args.in_flight),
         &sampler,
