@@ -183,18 +183,31 @@ pub(super) async fn apply_reactivation(
         ));
     }
     let now = txn.now_ms();
-    // Activity restarts now, or an idle guest would be swept again at once.
-    txn.exec(
-        "UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
-     deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
-     deactivated_by = NULL, last_activity_at = ? \
-     WHERE organization_id = ? AND identity_id = ?",
-        vec![now.into(), org.as_str().into(), identity.as_str().into()],
-    )
-    .await?;
     let package = PackageId::from_trusted(m.package_id.clone());
+    // Activity restarts now, or an idle guest would be swept again at once.
+    // The package row is locked with the update (PostgreSQL; SQLite's
+    // writer holds the database), for taking the seat below.
+    let (lock, locked) = seats::package_lock(txn);
+    let mut values = lock
+        .then(|| package.as_str().into())
+        .into_iter()
+        .collect::<Vec<_>>();
+    values.extend([now.into(), org.as_str().into(), identity.as_str().into()]);
+    let updated = txn
+        .exec(
+            &format!(
+                "{}UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
+                 deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
+                 deactivated_by = NULL, last_activity_at = ? \
+                 WHERE organization_id = ? AND identity_id = ?{locked}",
+                if lock { seats::PACKAGE_LOCK_CTE } else { "" }
+            ),
+            values,
+        )
+        .await?;
+    seats::expect_locked_update(updated, org, identity)?;
     txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
-    seats::attach(txn, &package, identity, AttachMethod::Membership, None).await?;
+    seats::attach_under_lock(txn, &package, identity, AttachMethod::Membership, None).await?;
 
     m.state = MemberState::Active.as_str().to_owned();
     m.deactivation_reason = None;

@@ -382,21 +382,34 @@ pub(super) async fn apply_deactivation(
     let handed = plan.handed_to_successor(successor);
     let now = txn.now_ms();
     let note = (!input.note.is_empty()).then(|| input.note.clone());
-    txn.exec(
-        "UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
-         deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
-         deactivated_by = ? WHERE organization_id = ? AND identity_id = ?",
-        vec![
-            input.reason.as_str().into(),
-            note.clone().into(),
-            input.expected_return_ms.into(),
-            now.into(),
-            txn.actor().id.clone().into(),
-            org.as_str().into(),
-            identity.as_str().into(),
-        ],
-    )
-    .await?;
+    // The package row is locked with the update (PostgreSQL; SQLite's
+    // writer holds the database), for the seat decision below.
+    let (lock, locked) = seats::package_lock(txn);
+    let mut values = lock
+        .then(|| package.as_str().into())
+        .into_iter()
+        .collect::<Vec<_>>();
+    values.extend([
+        input.reason.as_str().into(),
+        note.clone().into(),
+        input.expected_return_ms.into(),
+        now.into(),
+        txn.actor().id.clone().into(),
+        org.as_str().into(),
+        identity.as_str().into(),
+    ]);
+    let updated = txn
+        .exec(
+            &format!(
+                "{}UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
+                 deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
+                 deactivated_by = ? WHERE organization_id = ? AND identity_id = ?{locked}",
+                if lock { seats::PACKAGE_LOCK_CTE } else { "" }
+            ),
+            values,
+        )
+        .await?;
+    seats::expect_locked_update(updated, org, identity)?;
     let mut event = member_event(EventType::MemberDeactivated, org, identity)
         .package(package)
         .reason(input.reason.as_str());
@@ -407,7 +420,7 @@ pub(super) async fn apply_deactivation(
         event = event.attr("successor_identity_id", s.as_str());
     }
     txn.emit(event);
-    apply_seat(txn, package, identity, "MEMBER_DEACTIVATED").await?;
+    seats::release_if_unheld_under_lock(txn, package, identity, "MEMBER_DEACTIVATED").await?;
     m.state = MemberState::Deactivated.as_str().to_owned();
     m.deactivation_reason = Some(input.reason.as_str().to_owned());
     m.deactivation_note = note;

@@ -6,11 +6,46 @@
 //! membership in any organization bound to the package holds it.
 
 use crate::domain::{
-    AttachMethod, CredentialId, Error, EventType, IdentityId, NewEvent, PackageId, Reason, Result,
+    AttachMethod, CredentialId, Error, EventType, IdentityId, NewEvent, OrgId, PackageId, Reason,
+    Result,
 };
 
 use super::Txn;
 use super::rules::seat_holding_membership;
+
+/// PostgreSQL: a common table expression that locks the package row
+/// (binds the package ID), for the statement right before a seat decision
+/// made `…_under_lock`; the statement must reference it
+/// ([`PACKAGE_LOCKED`]) for it to run. Every writer in the package waits
+/// from this lock to its commit, so taking it with the member's own update
+/// saves them a round trip.
+pub(super) const PACKAGE_LOCK_CTE: &str =
+    "WITH p AS (SELECT 1 FROM license_packages WHERE id = ? FOR UPDATE) ";
+/// The condition that makes a statement run [`PACKAGE_LOCK_CTE`].
+pub(super) const PACKAGE_LOCKED: &str = " AND EXISTS (SELECT 1 FROM p)";
+
+/// Whether the statement before a seat decision locks the package row
+/// itself (PostgreSQL), and the condition that makes it.
+pub(super) fn package_lock(txn: &Txn) -> (bool, &'static str) {
+    if txn.backend() == sea_orm::DbBackend::Postgres {
+        (true, PACKAGE_LOCKED)
+    } else {
+        (false, "")
+    }
+}
+
+/// The member update that took the package lock changed exactly one row
+/// (the member was loaded under the organization's lock): otherwise the
+/// lock may not have been taken, and the seat must not be decided.
+pub(super) fn expect_locked_update(updated: u64, org: &OrgId, identity: &IdentityId) -> Result<()> {
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(Error::Internal(format!(
+            "member {identity} of {org} changed {updated} rows instead of one"
+        )))
+    }
+}
 
 /// Attaches `identity` to `package` if it is not attached yet, taking a
 /// seat. With `AttachMethod::SignIn` the attachment also becomes a sign-in
@@ -33,6 +68,18 @@ pub async fn attach(
             format!("license package {package} does not exist"),
         ));
     }
+    attach_under_lock(txn, package, identity, method, credential).await
+}
+
+/// [`attach`] for a caller whose transaction holds the package row lock
+/// already (PostgreSQL: [`PACKAGE_LOCK_CTE`] in its previous statement).
+pub(super) async fn attach_under_lock(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    method: AttachMethod,
+    credential: Option<&CredentialId>,
+) -> Result<bool> {
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
     let (inserted, took) = insert_attachment(txn, package, identity, method, credential).await?;
@@ -77,6 +124,18 @@ pub async fn release_if_unheld(
 ) -> Result<bool> {
     txn.lock_row("license_packages", "id", package.as_str())
         .await?;
+    release_if_unheld_under_lock(txn, package, identity, reason).await
+}
+
+/// [`release_if_unheld`] for a caller whose transaction holds the package
+/// row lock already (PostgreSQL: [`PACKAGE_LOCK_CTE`] in its previous
+/// statement, so the rule below reads a snapshot taken after the lock).
+pub(super) async fn release_if_unheld_under_lock(
+    txn: &mut Txn,
+    package: &PackageId,
+    identity: &IdentityId,
+    reason: &str,
+) -> Result<bool> {
     let unheld = format!(
         "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
          AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
