@@ -8,8 +8,8 @@ use super::records::{
     has_other_active_admin, load_member, lock_org, lock_orgs, member_event, member_not_found,
     to_member,
 };
-use super::room_guard::{hand_over_rooms, orphaned_rooms};
-use super::rows::{CHUNK, count, one, rows};
+use super::room_guard::{LAST_ADMIN_ROOMS, hand_over_rooms};
+use super::rows::{CHUNK, count, rows};
 use super::rules::{HELD_BY, seat_holding_membership};
 use super::undo::{forget_identity, keep_for_undo};
 use super::{Store, Txn, placeholders, seats, to_time};
@@ -163,7 +163,7 @@ pub(super) async fn purge_identity(
 /// the same facts for PreviewOffboarding and, under the organization's and
 /// the package's locks, for the real call. Returns them with the other
 /// organizations of the package where the identity stays ACTIVE. At most
-/// five queries, whatever the number of rooms and assignments.
+/// three queries, whatever the number of rooms and assignments.
 pub(super) async fn offboarding_facts<C: ConnectionTrait>(
     c: &C,
     org: &OrgId,
@@ -183,56 +183,61 @@ pub(super) async fn offboarding_facts<C: ConnectionTrait>(
                 .is_some_and(|s| s.state == MemberState::Active.as_str()),
         ),
     };
-    let last_admin_rooms = if active {
-        orphaned_rooms(c, org, &identity, None).await?
-    } else {
-        Vec::new()
+    // The counts, the other seat-holding organizations of the package and
+    // (for an active member) the rooms it is the last active admin of:
+    // one query, one row per count, organization and room.
+    let mut sql = format!(
+        "SELECT 'count' AS kind, 'rooms' AS id, (SELECT COUNT(*) FROM room_members \
+             WHERE organization_id = ? AND identity_id = ?) AS n \
+         UNION ALL SELECT 'count', 'assignments', (SELECT COUNT(*) FROM members m \
+             JOIN assignments a ON {HELD_BY} WHERE m.organization_id = ? AND m.identity_id = ?) \
+         UNION ALL SELECT 'count', 'attached', (SELECT COUNT(*) FROM attachments \
+             WHERE package_id = ? AND identity_id = ?) \
+         UNION ALL SELECT 'count', 'signed_in', (SELECT COUNT(*) FROM attachments \
+             WHERE package_id = ? AND identity_id = ? AND signed_in = ?) \
+         UNION ALL SELECT 'org', m.organization_id, 0 FROM members m \
+             WHERE {} AND m.identity_id = ? AND m.organization_id <> ?",
+        seat_holding_membership("m")
+    );
+    let mut values: Vec<Value> = vec![
+        org.as_str().into(),
+        identity.as_str().into(),
+        org.as_str().into(),
+        identity.as_str().into(),
+        m.package_id.as_str().into(),
+        identity.as_str().into(),
+        m.package_id.as_str().into(),
+        identity.as_str().into(),
+        true.into(),
+        m.package_id.as_str().into(),
+        identity.as_str().into(),
+        org.as_str().into(),
+    ];
+    if active {
+        sql.push_str(&format!(
+            " UNION ALL SELECT 'room', rm.room_id, 0 {LAST_ADMIN_ROOMS}"
+        ));
+        values.extend([org.as_str().into(), identity.as_str().into()]);
+    }
+    sql.push_str(" ORDER BY 1, 2");
+    let (mut last_admin_rooms, mut other_orgs) = (Vec::new(), Vec::new());
+    let mut counts = std::collections::HashMap::new();
+    for row in rows(c, &sql, values).await? {
+        let (kind, id): (String, String) = (row.try_get("", "kind")?, row.try_get("", "id")?);
+        match kind.as_str() {
+            "count" => {
+                counts.insert(id, row.try_get::<i64>("", "n")?.max(0) as u64);
+            }
+            "org" => other_orgs.push(OrgId::from_trusted(id)),
+            _ => last_admin_rooms.push(RoomId::from_trusted(id)),
+        }
+    }
+    let n = |col: &str| -> Result<u64> {
+        counts
+            .get(col)
+            .copied()
+            .ok_or_else(|| Error::Internal(format!("offboarding facts without {col}")))
     };
-    let counts = one(
-        c,
-        &format!(
-            "SELECT (SELECT COUNT(*) FROM room_members \
-                     WHERE organization_id = ? AND identity_id = ?) AS rooms, \
-                    (SELECT COUNT(*) FROM members m JOIN assignments a ON {HELD_BY} \
-                     WHERE m.organization_id = ? AND m.identity_id = ?) AS assignments, \
-                    (SELECT COUNT(*) FROM attachments \
-                     WHERE package_id = ? AND identity_id = ?) AS attached, \
-                    (SELECT COUNT(*) FROM attachments \
-                     WHERE package_id = ? AND identity_id = ? AND signed_in = ?) AS signed_in"
-        ),
-        vec![
-            org.as_str().into(),
-            identity.as_str().into(),
-            org.as_str().into(),
-            identity.as_str().into(),
-            m.package_id.as_str().into(),
-            identity.as_str().into(),
-            m.package_id.as_str().into(),
-            identity.as_str().into(),
-            true.into(),
-        ],
-    )
-    .await?
-    .ok_or_else(|| Error::Internal("count query returned no row".to_owned()))?;
-    let n = |col: &str| -> Result<u64> { Ok(counts.try_get::<i64>("", col)?.max(0) as u64) };
-    let other_orgs: Vec<OrgId> = rows(
-        c,
-        &format!(
-            "SELECT m.organization_id AS organization_id FROM members m \
-             WHERE {} AND m.identity_id = ? AND m.organization_id <> ? \
-             ORDER BY m.organization_id",
-            seat_holding_membership("m")
-        ),
-        vec![
-            m.package_id.as_str().into(),
-            identity.as_str().into(),
-            org.as_str().into(),
-        ],
-    )
-    .await?
-    .iter()
-    .map(|r| Ok(OrgId::from_trusted(r.try_get("", "organization_id")?)))
-    .collect::<Result<_>>()?;
     let facts = OffboardingFacts {
         active,
         admin,
@@ -537,7 +542,7 @@ impl Store {
 
     /// M8: what deactivating or removing would do, without writing: the
     /// same facts and the same [`policy::plan_offboarding`] as the real
-    /// call. Six read queries.
+    /// call. At most five read queries.
     pub async fn preview_offboarding(
         &self,
         org: &OrgId,

@@ -11,6 +11,15 @@ use super::{Txn, placeholders};
 use crate::domain::policy::last_room_admin_error;
 use crate::domain::{EventType, IdentityId, NewEvent, OrgId, Reason, Result, RoomId, RoomRole};
 
+/// M7: the rooms of an organization (`rm`) where an identity is the last
+/// active ADMIN; binds the organization and the identity.
+pub(super) const LAST_ADMIN_ROOMS: &str = "FROM room_members rm \
+     WHERE rm.organization_id = ? AND rm.identity_id = ? AND rm.role = 'ADMIN' \
+     AND NOT EXISTS (SELECT 1 FROM room_members o JOIN members m \
+         ON m.organization_id = o.organization_id AND m.identity_id = o.identity_id \
+         WHERE o.room_id = rm.room_id AND o.role = 'ADMIN' \
+         AND o.identity_id <> rm.identity_id AND m.state = 'ACTIVE')";
+
 /// M7: rooms of `org` where `identity` is room ADMIN and no other room
 /// admin is an ACTIVE member of the organization. One query. Only
 /// meaningful while `identity` itself is an ACTIVE member.
@@ -20,14 +29,7 @@ pub(super) async fn orphaned_rooms<C: ConnectionTrait>(
     identity: &IdentityId,
     only_room: Option<&RoomId>,
 ) -> Result<Vec<RoomId>> {
-    let mut sql = String::from(
-        "SELECT rm.room_id AS room_id FROM room_members rm \
-         WHERE rm.organization_id = ? AND rm.identity_id = ? AND rm.role = 'ADMIN' \
-         AND NOT EXISTS (SELECT 1 FROM room_members o JOIN members m \
-             ON m.organization_id = o.organization_id AND m.identity_id = o.identity_id \
-             WHERE o.room_id = rm.room_id AND o.role = 'ADMIN' \
-             AND o.identity_id <> rm.identity_id AND m.state = 'ACTIVE')",
-    );
+    let mut sql = format!("SELECT rm.room_id AS room_id {LAST_ADMIN_ROOMS}");
     let mut values: Vec<Value> = vec![org.as_str().into(), identity.as_str().into()];
     if let Some(room) = only_room {
         sql.push_str(" AND rm.room_id = ?");
