@@ -185,27 +185,17 @@ pub(super) async fn apply_reactivation(
     let now = txn.now_ms();
     let package = PackageId::from_trusted(m.package_id.clone());
     // Activity restarts now, or an idle guest would be swept again at once.
-    // The package row is locked with the update (PostgreSQL; SQLite's
-    // writer holds the database), for taking the seat below.
-    let (lock, locked) = seats::package_lock(txn);
-    let mut values = lock
-        .then(|| package.as_str().into())
-        .into_iter()
-        .collect::<Vec<_>>();
-    values.extend([now.into(), org.as_str().into(), identity.as_str().into()]);
-    let updated = txn
-        .exec(
-            &format!(
-                "{}UPDATE members SET state = 'ACTIVE', deactivation_reason = NULL, \
-                 deactivation_note = NULL, expected_return_at = NULL, deactivated_at = NULL, \
-                 deactivated_by = NULL, last_activity_at = ? \
-                 WHERE organization_id = ? AND identity_id = ?{locked}",
-                if lock { seats::PACKAGE_LOCK_CTE } else { "" }
-            ),
-            values,
-        )
-        .await?;
-    seats::expect_locked_update(updated, org, identity)?;
+    seats::update_member_locking_package(
+        txn,
+        &package,
+        org,
+        identity,
+        "state = 'ACTIVE', deactivation_reason = NULL, deactivation_note = NULL, \
+         expected_return_at = NULL, deactivated_at = NULL, deactivated_by = NULL, \
+         last_activity_at = ?",
+        vec![now.into()],
+    )
+    .await?;
     txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
     seats::attach_under_lock(txn, &package, identity, AttachMethod::Membership, None).await?;
 

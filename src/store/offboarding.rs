@@ -387,34 +387,22 @@ pub(super) async fn apply_deactivation(
     let handed = plan.handed_to_successor(successor);
     let now = txn.now_ms();
     let note = (!input.note.is_empty()).then(|| input.note.clone());
-    // The package row is locked with the update (PostgreSQL; SQLite's
-    // writer holds the database), for the seat decision below.
-    let (lock, locked) = seats::package_lock(txn);
-    let mut values = lock
-        .then(|| package.as_str().into())
-        .into_iter()
-        .collect::<Vec<_>>();
-    values.extend([
-        input.reason.as_str().into(),
-        note.clone().into(),
-        input.expected_return_ms.into(),
-        now.into(),
-        txn.actor().id.clone().into(),
-        org.as_str().into(),
-        identity.as_str().into(),
-    ]);
-    let updated = txn
-        .exec(
-            &format!(
-                "{}UPDATE members SET state = 'DEACTIVATED', deactivation_reason = ?, \
-                 deactivation_note = ?, expected_return_at = ?, deactivated_at = ?, \
-                 deactivated_by = ? WHERE organization_id = ? AND identity_id = ?{locked}",
-                if lock { seats::PACKAGE_LOCK_CTE } else { "" }
-            ),
-            values,
-        )
-        .await?;
-    seats::expect_locked_update(updated, org, identity)?;
+    seats::update_member_locking_package(
+        txn,
+        package,
+        org,
+        identity,
+        "state = 'DEACTIVATED', deactivation_reason = ?, deactivation_note = ?, \
+         expected_return_at = ?, deactivated_at = ?, deactivated_by = ?",
+        vec![
+            input.reason.as_str().into(),
+            note.clone().into(),
+            input.expected_return_ms.into(),
+            now.into(),
+            txn.actor().id.clone().into(),
+        ],
+    )
+    .await?;
     let mut event = member_event(EventType::MemberDeactivated, org, identity)
         .package(package)
         .reason(input.reason.as_str());

@@ -13,37 +13,43 @@ use crate::domain::{
 use super::Txn;
 use super::rules::seat_holding_membership;
 
-/// PostgreSQL: a common table expression that locks the package row
-/// (binds the package ID), for the statement right before a seat decision
-/// made `…_under_lock`; the statement must reference it
-/// ([`PACKAGE_LOCKED`]) for it to run. Every writer in the package waits
+/// Updates `identity`'s member row in `org` (`set`: the SET list, binding
+/// `set_values`) and, on PostgreSQL, locks `package`'s row in the same
+/// statement, for a seat decision made `…_under_lock` right after (SQLite's
+/// writer holds the database anyway). Every writer in the package waits
 /// from this lock to its commit, so taking it with the member's own update
-/// saves them a round trip.
-pub(super) const PACKAGE_LOCK_CTE: &str =
-    "WITH p AS (SELECT 1 FROM license_packages WHERE id = ? FOR UPDATE) ";
-/// The condition that makes a statement run [`PACKAGE_LOCK_CTE`].
-pub(super) const PACKAGE_LOCKED: &str = " AND EXISTS (SELECT 1 FROM p)";
-
-/// Whether the statement before a seat decision locks the package row
-/// itself (PostgreSQL), and the condition that makes it.
-pub(super) fn package_lock(txn: &Txn) -> (bool, &'static str) {
-    if txn.backend() == sea_orm::DbBackend::Postgres {
-        (true, PACKAGE_LOCKED)
+/// saves them a round trip. The update must change exactly one row (the
+/// member was loaded under the organization's lock): otherwise the lock
+/// may not have been taken, and the seat must not be decided.
+pub(super) async fn update_member_locking_package(
+    txn: &Txn,
+    package: &PackageId,
+    org: &OrgId,
+    identity: &IdentityId,
+    set: &str,
+    set_values: Vec<sea_orm::Value>,
+) -> Result<()> {
+    let mut values = Vec::with_capacity(set_values.len() + 3);
+    // The lock runs only because the WHERE clause refers to it.
+    let (lock, locked) = if txn.backend() == sea_orm::DbBackend::Postgres {
+        values.push(package.as_str().into());
+        (
+            "WITH p AS (SELECT 1 FROM license_packages WHERE id = ? FOR UPDATE) ",
+            " AND EXISTS (SELECT 1 FROM p)",
+        )
     } else {
-        (false, "")
-    }
-}
-
-/// The member update that took the package lock changed exactly one row
-/// (the member was loaded under the organization's lock): otherwise the
-/// lock may not have been taken, and the seat must not be decided.
-pub(super) fn expect_locked_update(updated: u64, org: &OrgId, identity: &IdentityId) -> Result<()> {
-    if updated == 1 {
-        Ok(())
-    } else {
-        Err(Error::Internal(format!(
-            "member {identity} of {org} changed {updated} rows instead of one"
-        )))
+        ("", "")
+    };
+    values.extend(set_values);
+    values.extend([org.as_str().into(), identity.as_str().into()]);
+    let sql = format!(
+        "{lock}UPDATE members SET {set} WHERE organization_id = ? AND identity_id = ?{locked}"
+    );
+    match txn.exec(&sql, values).await? {
+        1 => Ok(()),
+        n => Err(Error::Internal(format!(
+            "member {identity} of {org} changed {n} rows instead of one"
+        ))),
     }
 }
 
@@ -72,7 +78,7 @@ pub async fn attach(
 }
 
 /// [`attach`] for a caller whose transaction holds the package row lock
-/// already (PostgreSQL: [`PACKAGE_LOCK_CTE`] in its previous statement).
+/// already (PostgreSQL: [`update_member_locking_package`] right before).
 pub(super) async fn attach_under_lock(
     txn: &mut Txn,
     package: &PackageId,
@@ -128,8 +134,8 @@ pub async fn release_if_unheld(
 }
 
 /// [`release_if_unheld`] for a caller whose transaction holds the package
-/// row lock already (PostgreSQL: [`PACKAGE_LOCK_CTE`] in its previous
-/// statement, so the rule below reads a snapshot taken after the lock).
+/// row lock already (PostgreSQL: [`update_member_locking_package`] right
+/// before, so the rule below reads a snapshot taken after the lock).
 pub(super) async fn release_if_unheld_under_lock(
     txn: &mut Txn,
     package: &PackageId,
