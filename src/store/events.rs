@@ -13,10 +13,6 @@ use crate::domain::{
     Actor, ActorKind, Error, Event, EventType, NewEvent, Page, PageRequest, Result,
 };
 
-/// Takes the PostgreSQL advisory lock that orders event writers (key
-/// 0x726f_7374, "rost") as the `1` of a one-row subquery, so it can sit in
-/// any select list.
-pub(super) const LOCK_EXPR: &str = "(SELECT 1 FROM (SELECT pg_advisory_xact_lock(1919906676)) l)";
 /// PostgreSQL channel woken on every commit that wrote events.
 pub const NOTIFY_CHANNEL: &str = "roster_events";
 
@@ -62,14 +58,12 @@ impl EventQuery {
     }
 }
 
-/// Writes `events` inside `txn` with the next sequence numbers; `locked`:
-/// an earlier statement of `txn` took the writers' lock ([`LOCK_EXPR`]).
+/// Writes `events` inside `txn` with the next sequence numbers.
 pub(super) async fn append(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now_ms: i64,
     events: Vec<NewEvent>,
-    locked: bool,
 ) -> Result<Vec<Event>> {
     let backend = txn.get_database_backend();
     let to_event = |(i, e): (usize, NewEvent), last: i64| Event {
@@ -88,16 +82,12 @@ pub(super) async fn append(
     };
     if backend == DbBackend::Postgres {
         // Every writer passes here in turn, from the lock to its commit, so
-        // this is the one place where writes queue behind each other:
-        // three round trips (lock, insert, commit) and nothing else.
-        //
-        // Held until commit: the insert below starts (and takes its
-        // snapshot) only after the previous holder's commit is visible, so
-        // it reads that writer's last seq and seq order is commit order.
-        if !locked {
-            txn.execute_raw(statement(backend, &format!("SELECT {LOCK_EXPR}"), vec![]))
-                .await?;
-        }
+        // this is the one place where all writes queue behind each other:
+        // two round trips (this statement, the commit) and nothing else.
+        // The lock is held until commit and the last seq read after it
+        // (`roster_events_last_seq()`, with a snapshot of its own), so that
+        // read sees the previous holder's commit and seq order is commit
+        // order.
         let last = insert_unnest(txn, &events, actor, now_ms).await?;
         return Ok(events
             .into_iter()
@@ -145,7 +135,7 @@ pub(super) async fn append(
     Ok(written)
 }
 
-/// PostgreSQL, under the writer lock: reads the last seq, inserts the rows
+/// PostgreSQL: takes the writer lock, reads the last seq, inserts the rows
 /// after it and queues the NOTIFY (delivered at commit, never for a
 /// rollback) in one statement; returns the last seq before them. All rows
 /// in one statement, one array parameter per column (a bulk sweep writes
@@ -187,7 +177,7 @@ async fn insert_unnest(
     let row = txn
         .query_one_raw(statement(
             DbBackend::Postgres,
-            "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS last FROM events), \
+            "WITH base AS (SELECT roster_events_last_seq() AS last), \
              ins AS (INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, \
                      reason, occurred_at, identity_id, organization_id, package_id, room_id, \
                      credential_id, attributes) \

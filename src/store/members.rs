@@ -152,8 +152,6 @@ impl Store {
         identity: &IdentityId,
     ) -> Result<Member> {
         self.write(&actor, |mut txn| async move {
-            // Taking the seat comes last.
-            txn.event_lock_with_last_statement();
             let member = apply_reactivation(&mut txn, org, identity).await?;
             Ok((txn, member))
         })

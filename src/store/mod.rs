@@ -325,7 +325,6 @@ impl Store {
             events: Vec::new(),
             now_ms: self.now_ms(),
             unchanged: false,
-            event_lock: txn::EventLock::Separate,
         })
     }
 

@@ -480,8 +480,6 @@ impl Store {
     ) -> Result<Member> {
         let input = &input;
         self.write(&actor, |mut txn| async move {
-            // The seat statement comes last.
-            txn.event_lock_with_last_statement();
             let (m, package, plan) = plan_and_guard(
                 &mut txn,
                 OffboardingAction::Deactivate,
@@ -510,8 +508,6 @@ impl Store {
         etag: Option<&str>,
     ) -> Result<Removal> {
         self.write(&actor, |mut txn| async move {
-            // The seat statement comes last.
-            txn.event_lock_with_last_statement();
             let (_, package, plan) = plan_and_guard(
                 &mut txn,
                 OffboardingAction::Remove,

@@ -157,15 +157,13 @@ pub(super) async fn release_if_unheld_under_lock(
     ];
     if txn.backend() == sea_orm::DbBackend::Postgres {
         // One round trip under the package lock instead of two (the
-        // count follows the deletion), and the event writers' lock with
-        // it when this is the transaction's last statement.
+        // count follows the deletion).
         values.push(package.as_str().into());
         let sql = format!(
             "WITH d AS ({unheld} RETURNING 1), \
              u AS (UPDATE license_packages SET seats_used = seats_used - 1 \
                    WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM u) AS freed{}",
-            txn.event_lock_column()
+             SELECT (SELECT COUNT(*) FROM u) AS freed"
         );
         let row = txn.query_one(&sql, values).await?;
         let freed = row.map_or(Ok(0), |r| r.try_get::<i64>("", "freed"))?;
@@ -286,8 +284,7 @@ pub async fn detach(
 /// Inserts the attachment unless there is one, and takes a seat for a new
 /// one if one is free: (inserted, seat taken). On PostgreSQL one statement
 /// (the round trips under the package lock are what every writer in the
-/// package waits for), which also takes the event writers' lock when
-/// this is the transaction's last statement.
+/// package waits for).
 async fn insert_attachment(
     txn: &mut Txn,
     package: &PackageId,
@@ -317,8 +314,7 @@ async fn insert_attachment(
         let sql = format!(
             "WITH i AS ({insert} RETURNING 1), \
              u AS ({take} AND EXISTS (SELECT 1 FROM i) RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took{}",
-            txn.event_lock_column()
+             SELECT (SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took"
         );
         let row = txn
             .query_one(&sql, values)

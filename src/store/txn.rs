@@ -14,23 +14,6 @@ pub struct Txn {
     pub(super) now_ms: i64,
     /// Set by [`Txn::nothing_changed`].
     pub(super) unchanged: bool,
-    /// Where the event writers' lock is taken (PostgreSQL).
-    pub(super) event_lock: EventLock,
-}
-
-/// Where a transaction takes the event writers' lock (PostgreSQL): every
-/// writer holds it from there to its commit, so each statement inside
-/// that stretch is a round trip every other writer waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum EventLock {
-    /// In a statement of its own right before the event insert.
-    Separate,
-    /// The caller's last statement before the commit may take it
-    /// ([`Txn::event_lock_column`]); never inside a savepoint, whose
-    /// rollback would release it.
-    WithLastStatement,
-    /// Taken by a statement already.
-    Held,
 }
 
 impl Txn {
@@ -88,31 +71,6 @@ impl Txn {
         Ok(self.inner.query_one_raw(stmt).await?)
     }
 
-    /// Lets the last statement before the commit take the event writers'
-    /// lock, saving the round trip of its own statement while every other
-    /// writer waits (DeactivateMember, RemoveMember and ReactivateMember
-    /// end with their seat statement). Only for a whole transaction, never
-    /// for work inside a savepoint.
-    pub(super) fn event_lock_with_last_statement(&mut self) {
-        if self.event_lock == EventLock::Separate {
-            self.event_lock = EventLock::WithLastStatement;
-        }
-    }
-
-    /// The select-list column that takes the event writers' lock, for the
-    /// statement [`Txn::event_lock_with_last_statement`] allowed to (empty
-    /// otherwise, and on SQLite). The insert of the events is the next
-    /// statement, so its snapshot follows the lock as [`events::append`]
-    /// needs.
-    pub(super) fn event_lock_column(&mut self) -> String {
-        if self.event_lock != EventLock::WithLastStatement || self.backend() != DbBackend::Postgres
-        {
-            return String::new();
-        }
-        self.event_lock = EventLock::Held;
-        format!(", {} AS events_locked", events::LOCK_EXPR)
-    }
-
     /// Locks a row against concurrent writers until commit (PostgreSQL
     /// `SELECT … FOR UPDATE`; SQLite already holds the database write
     /// lock). Returns whether the row exists.
@@ -144,9 +102,7 @@ impl Txn {
                 "state change without an audit event".to_owned(),
             ));
         }
-        let locked = self.event_lock == EventLock::Held;
-        let written =
-            events::append(&self.inner, &self.actor, self.now_ms, self.events, locked).await?;
+        let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
         self.inner.commit().await?;
         store.notify_committed(&written);
         if let Some(last) = written.last() {

@@ -232,7 +232,125 @@ async fn i5_failed_sign_ins_count_across_replicas() {
     }
 }
 
+/// How many transactions a replica of the previous release writes in
+/// [`e2_writers_of_the_previous_release_keep_the_log_contiguous`].
+const OLD_WRITES: usize = 60;
+
+/// A rolling upgrade: a replica of the release before migration 12 takes
+/// the event writers' advisory lock in a statement of its own and numbers
+/// its events after `MAX(seq)`; this release takes the same lock inside its
+/// insert (`roster_events_last_seq()`). While both write at once, every
+/// write succeeds and the log stays one contiguous sequence, each
+/// transaction's events together.
+async fn e2_writers_of_the_previous_release_keep_the_log_contiguous() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let a = TestServer::start(Backend::Postgres).await;
+    let store = a.store().await;
+    let (package, admin, _) = a.package_with_admin(pb::Plan::Enterprise, 1_000).await;
+    let org = a.create_org(&package, &admin).await;
+    let mut members = Vec::new();
+    for i in 0..8 {
+        members.push(
+            a.new_member(&org, &format!("M{i}"), pb::MemberRole::Member)
+                .await,
+        );
+    }
+    let old_release = async {
+        for i in 0..OLD_WRITES {
+            let txn = store.db().begin().await.expect("begin");
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(1919906676)")
+                .await
+                .expect("the writers' lock");
+            // Two rows per transaction, as a change with its seat event.
+            txn.execute_unprepared(&format!(
+                "INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, \
+                 reason, occurred_at, attributes) \
+                 SELECT last + n, 'IDENTITY_CREATED', 'SYSTEM', '', 'old-{i}-' || n, '', 0, '{{}}' \
+                 FROM (SELECT COALESCE(MAX(seq), 0) AS last FROM events) base, \
+                      generate_series(1, 2) AS n"
+            ))
+            .await
+            .expect("the previous release's insert");
+            txn.commit().await.expect("commit");
+        }
+    };
+    let this_release = async {
+        for _ in 0..OLD_WRITES / 8 {
+            for deactivating in [true, false] {
+                let changes = members.iter().map(|id| {
+                    let mut m = a.svc_membership();
+                    let (org, id) = (org.clone(), id.clone());
+                    async move {
+                        if deactivating {
+                            m.deactivate_member(pb::DeactivateMemberRequest {
+                                organization_id: org,
+                                identity_id: id,
+                                ..Default::default()
+                            })
+                            .await
+                            .map(drop)
+                        } else {
+                            m.reactivate_member(pb::ReactivateMemberRequest {
+                                request_id: String::new(),
+                                organization_id: org,
+                                identity_id: id,
+                            })
+                            .await
+                            .map(drop)
+                        }
+                    }
+                });
+                for r in futures::future::join_all(changes).await {
+                    r.expect("member change");
+                }
+            }
+        }
+    };
+    tokio::join!(old_release, this_release);
+    let rows = store
+        .db()
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT seq, subject_id FROM events ORDER BY seq",
+        ))
+        .await
+        .expect("the log");
+    let seqs: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get::<i64>("", "seq").expect("seq"))
+        .collect();
+    let contiguous: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(seqs, contiguous, "one contiguous sequence");
+    let subjects: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "subject_id").expect("subject"))
+        .collect();
+    let old: Vec<usize> = (0..subjects.len())
+        .filter(|&i| subjects[i].starts_with("old-"))
+        .collect();
+    assert_eq!(old.len(), 2 * OLD_WRITES, "every old write landed");
+    for pair in old.chunks(2) {
+        assert_eq!(pair[1], pair[0] + 1, "a transaction's events are adjacent");
+    }
+    // Per round, every member: MEMBER_DEACTIVATED, IDENTITY_DETACHED,
+    // MEMBER_REACTIVATED, IDENTITY_ATTACHED.
+    let changes = a
+        .org_events(&org)
+        .await
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.event_type,
+                roster::domain::EventType::MemberDeactivated
+                    | roster::domain::EventType::MemberReactivated
+            )
+        })
+        .count();
+    assert_eq!(changes, OLD_WRITES / 8 * 2 * members.len());
+}
+
 pg_tests!(
+    e2_writers_of_the_previous_release_keep_the_log_contiguous,
     i5_failed_sign_ins_count_across_replicas,
     m11_deactivation_on_one_replica_denies_access_on_another,
     i6_revocation_on_one_replica_ends_sessions_on_another,
