@@ -18,6 +18,8 @@ pub enum IdError {
     Format(&'static str),
 }
 
+// The alphabets IDs are generated from; `parse` accepts the same sets by
+// byte class (every request parses IDs; no search per byte).
 const IDENTITY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const RESOURCE_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const RESOURCE_SUFFIX_LEN: usize = 16;
@@ -43,7 +45,10 @@ impl IdentityId {
         if s.is_empty() {
             return Err(IdError::Empty);
         }
-        if s.len() == Self::LEN && s.bytes().all(|b| IDENTITY_ALPHABET.contains(&b)) {
+        if s.len() == Self::LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
             Ok(Self(s.to_owned()))
         } else {
             Err(IdError::Format("8 characters A-Z or 0-9"))
@@ -91,7 +96,7 @@ macro_rules! resource_id {
                     .strip_prefix(Self::PREFIX)
                     .is_some_and(|rest| {
                         rest.len() == RESOURCE_SUFFIX_LEN
-                            && rest.bytes().all(|b| RESOURCE_ALPHABET.contains(&b))
+                            && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                     });
                 if ok {
                     Ok(Self(s.to_owned()))
@@ -195,5 +200,24 @@ mod tests {
         assert!(PackageId::parse(org.as_str()).is_err());
         assert!(OrgId::parse("org_short").is_err());
         assert!(OrgId::parse("org_ABCDEFGHIJKLMNOP").is_err());
+    }
+
+    #[test]
+    fn parse_accepts_exactly_the_generating_alphabets() {
+        for b in 0..=255u8 {
+            let c = b as char;
+            let identity = format!("ABCDEFG{c}");
+            assert_eq!(
+                IdentityId::parse(&identity).is_ok(),
+                IDENTITY_ALPHABET.contains(&b),
+                "identity byte {b}"
+            );
+            let org = format!("org_abcdefghijklmno{c}");
+            assert_eq!(
+                OrgId::parse(&org).is_ok(),
+                RESOURCE_ALPHABET.contains(&b),
+                "resource byte {b}"
+            );
+        }
     }
 }
