@@ -58,6 +58,28 @@ impl EventQuery {
     }
 }
 
+/// `events` as written after seq `last`, in order.
+pub(super) fn numbered(events: Vec<NewEvent>, actor: &Actor, now_ms: i64, last: i64) -> Vec<Event> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Event {
+            seq: last + 1 + i as i64,
+            event_type: e.event_type,
+            actor: actor.clone(),
+            subject_id: e.subject_id,
+            reason: e.reason,
+            occurred_at: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
+            identity_id: e.identity_id,
+            org_id: e.org_id,
+            package_id: e.package_id,
+            room_id: e.room_id,
+            credential_id: e.credential_id,
+            attributes: e.attributes,
+        })
+        .collect()
+}
+
 /// Writes `events` inside `txn` with the next sequence numbers.
 pub(super) async fn append(
     txn: &DatabaseTransaction,
@@ -66,20 +88,6 @@ pub(super) async fn append(
     events: Vec<NewEvent>,
 ) -> Result<Vec<Event>> {
     let backend = txn.get_database_backend();
-    let to_event = |(i, e): (usize, NewEvent), last: i64| Event {
-        seq: last + 1 + i as i64,
-        event_type: e.event_type,
-        actor: actor.clone(),
-        subject_id: e.subject_id,
-        reason: e.reason,
-        occurred_at: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
-        identity_id: e.identity_id,
-        org_id: e.org_id,
-        package_id: e.package_id,
-        room_id: e.room_id,
-        credential_id: e.credential_id,
-        attributes: e.attributes,
-    };
     if backend == DbBackend::Postgres {
         // Every writer passes here in turn, from the lock to its commit, so
         // this is the one place where all writes queue behind each other:
@@ -88,12 +96,17 @@ pub(super) async fn append(
         // (`roster_events_last_seq()`, with a snapshot of its own), so that
         // read sees the previous holder's commit and seq order is commit
         // order.
-        let last = insert_unnest(txn, &events, actor, now_ms).await?;
-        return Ok(events
-            .into_iter()
-            .enumerate()
-            .map(|e| to_event(e, last))
-            .collect());
+        let (ctes, cols, values) = insert_ctes(&events, actor, now_ms, None);
+        let row = txn
+            .query_one_raw(statement(
+                backend,
+                &format!("WITH {ctes} SELECT {cols} FROM base"),
+                values,
+            ))
+            .await?
+            .ok_or_else(|| Error::Internal("the event insert returned no row".to_owned()))?;
+        let last = row.try_get("", "events_last")?;
+        return Ok(numbered(events, actor, now_ms, last));
     }
     let row = txn
         .query_one_raw(statement(
@@ -104,11 +117,7 @@ pub(super) async fn append(
         .await?
         .ok_or_else(|| Error::Internal("MAX(seq) returned no row".to_owned()))?;
     let last: i64 = row.try_get("", "last")?;
-    let written: Vec<Event> = events
-        .into_iter()
-        .enumerate()
-        .map(|e| to_event(e, last))
-        .collect();
+    let written = numbered(events, actor, now_ms, last);
     let models: Vec<_> = written
         .iter()
         .map(|e| event::ActiveModel {
@@ -135,19 +144,24 @@ pub(super) async fn append(
     Ok(written)
 }
 
-/// PostgreSQL: takes the writer lock, reads the last seq, inserts the rows
-/// after it and queues the NOTIFY (delivered at commit, never for a
-/// rollback) in one statement; returns the last seq before them. All rows
-/// in one statement, one array parameter per column (a bulk sweep writes
-/// tens of thousands of events; row-wise VALUES lists would cost a
-/// statement per few hundred rows). Empty strings stand for NULL in the
-/// optional ID columns, where they can never be valid.
-async fn insert_unnest(
-    txn: &DatabaseTransaction,
+/// PostgreSQL: the CTEs `base`, `kept` and `ins` that take the writer lock,
+/// read the last seq and insert `events` after it, and the select-list
+/// columns (`FROM base`) that queue the NOTIFY (delivered at commit, never
+/// for a rollback) and return `events_last`, the last seq before them, and
+/// `events_kept`, how many were inserted. `last_if`: an SQL condition
+/// (over the caller's own CTEs) without which the last event is left out,
+/// for the event of a change the same statement makes or not. The values
+/// bind the CTEs' `?`s, in order. All rows in one statement, one array
+/// parameter per column (a bulk sweep writes tens of thousands of events;
+/// row-wise VALUES lists would cost a statement per few hundred rows).
+/// Empty strings stand for NULL in the optional ID columns, where they can
+/// never be valid.
+pub(super) fn insert_ctes(
     events: &[NewEvent],
     actor: &Actor,
     now_ms: i64,
-) -> Result<i64> {
+    last_if: Option<&str>,
+) -> (String, String, Vec<sea_orm::Value>) {
     use sea_orm::sea_query::ArrayType;
     fn texts(values: impl Iterator<Item = String>) -> sea_orm::Value {
         sea_orm::Value::Array(
@@ -159,9 +173,6 @@ async fn insert_unnest(
         texts(events.iter().map(move |e| f(e).clone().unwrap_or_default()))
     };
     let values = vec![
-        actor.kind.as_str().into(),
-        actor.id.clone().into(),
-        now_ms.into(),
         texts(events.iter().map(|e| e.event_type.as_str().to_owned())),
         texts(events.iter().map(|e| e.subject_id.clone())),
         texts(events.iter().map(|e| e.reason.clone())),
@@ -171,31 +182,34 @@ async fn insert_unnest(
         opt(|e| &e.room_id),
         opt(|e| &e.credential_id),
         texts(events.iter().map(|e| encode_attributes(&e.attributes))),
-        NOTIFY_CHANNEL.into(),
         (events.len() as i64).into(),
+        actor.kind.as_str().into(),
+        actor.id.clone().into(),
+        now_ms.into(),
     ];
-    let row = txn
-        .query_one_raw(statement(
-            DbBackend::Postgres,
-            "WITH base AS (SELECT roster_events_last_seq() AS last), \
-             ins AS (INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, \
-                     reason, occurred_at, identity_id, organization_id, package_id, room_id, \
-                     credential_id, attributes) \
-               SELECT base.last + u.n, u.event_type, ?, ?, u.subject_id, u.reason, ?, \
-                      NULLIF(u.identity_id, ''), NULLIF(u.organization_id, ''), \
-                      NULLIF(u.package_id, ''), NULLIF(u.room_id, ''), \
-                      NULLIF(u.credential_id, ''), u.attributes \
-               FROM base, UNNEST(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
-                                 ?::text[], ?::text[], ?::text[], ?::text[]) \
-                    WITH ORDINALITY AS u(event_type, subject_id, reason, identity_id, \
-                         organization_id, package_id, room_id, credential_id, attributes, n) \
-               RETURNING 1) \
-             SELECT base.last AS last, pg_notify(?, (base.last + ?)::text) FROM base",
-            values,
-        ))
-        .await?
-        .ok_or_else(|| Error::Internal("the event insert returned no row".to_owned()))?;
-    Ok(row.try_get("", "last")?)
+    let ctes = format!(
+        "base AS MATERIALIZED (SELECT roster_events_last_seq() AS last), \
+         kept AS MATERIALIZED (SELECT * FROM UNNEST(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
+                                       ?::text[], ?::text[], ?::text[], ?::text[]) \
+                  WITH ORDINALITY AS e(event_type, subject_id, reason, identity_id, \
+                       organization_id, package_id, room_id, credential_id, attributes, n) \
+                  WHERE e.n < ? OR ({})), \
+         ins AS (INSERT INTO events (seq, event_type, actor_kind, actor_id, subject_id, \
+                 reason, occurred_at, identity_id, organization_id, package_id, room_id, \
+                 credential_id, attributes) \
+           SELECT base.last + kept.n, kept.event_type, ?, ?, kept.subject_id, kept.reason, ?, \
+                  NULLIF(kept.identity_id, ''), NULLIF(kept.organization_id, ''), \
+                  NULLIF(kept.package_id, ''), NULLIF(kept.room_id, ''), \
+                  NULLIF(kept.credential_id, ''), kept.attributes \
+           FROM base, kept RETURNING 1)",
+        last_if.unwrap_or("TRUE")
+    );
+    let cols = format!(
+        "base.last AS events_last, (SELECT COUNT(*) FROM kept) AS events_kept, \
+         pg_notify('{NOTIFY_CHANNEL}', (base.last + (SELECT COUNT(*) FROM kept))::text) \
+         AS notified"
+    );
+    (ctes, cols, values)
 }
 
 fn encode_attributes(attrs: &[(String, String)]) -> String {

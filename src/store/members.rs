@@ -152,6 +152,8 @@ impl Store {
         identity: &IdentityId,
     ) -> Result<Member> {
         self.write(&actor, |mut txn| async move {
+            // Taking the seat comes last and inserts the events.
+            txn.events_with_last_statement();
             let member = apply_reactivation(&mut txn, org, identity).await?;
             Ok((txn, member))
         })

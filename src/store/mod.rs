@@ -325,6 +325,8 @@ impl Store {
             events: Vec::new(),
             now_ms: self.now_ms(),
             unchanged: false,
+            append_last: false,
+            written: None,
         })
     }
 

@@ -480,6 +480,8 @@ impl Store {
     ) -> Result<Member> {
         let input = &input;
         self.write(&actor, |mut txn| async move {
+            // The seat statement comes last and inserts the events.
+            txn.events_with_last_statement();
             let (m, package, plan) = plan_and_guard(
                 &mut txn,
                 OffboardingAction::Deactivate,
@@ -508,6 +510,8 @@ impl Store {
         etag: Option<&str>,
     ) -> Result<Removal> {
         self.write(&actor, |mut txn| async move {
+            // The seat statement comes last and inserts the events.
+            txn.events_with_last_statement();
             let (_, package, plan) = plan_and_guard(
                 &mut txn,
                 OffboardingAction::Remove,

@@ -10,8 +10,8 @@ use crate::domain::{
     Result,
 };
 
-use super::Txn;
 use super::rules::seat_holding_membership;
+use super::{Txn, events};
 
 /// Updates `identity`'s member row in `org` (`set`: the SET list, binding
 /// `set_values`) and, on PostgreSQL, locks `package`'s row in the same
@@ -88,7 +88,12 @@ pub(super) async fn attach_under_lock(
 ) -> Result<bool> {
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
-    let (inserted, took) = insert_attachment(txn, package, identity, method, credential).await?;
+    let event = NewEvent::new(EventType::IdentityAttached, identity.as_str())
+        .identity(identity)
+        .package(package)
+        .reason(method.as_str());
+    let (inserted, took, event) =
+        insert_attachment(txn, package, identity, method, credential, event).await?;
     if inserted {
         if !took {
             return Err(Error::exhausted(
@@ -96,12 +101,9 @@ pub(super) async fn attach_under_lock(
                 format!("license package {package} has no free seat"),
             ));
         }
-        txn.emit(
-            NewEvent::new(EventType::IdentityAttached, identity.as_str())
-                .identity(identity)
-                .package(package)
-                .reason(method.as_str()),
-        );
+        if let Some(event) = event {
+            txn.emit(event);
+        }
     } else if signed_in {
         txn.exec(
             "UPDATE attachments SET signed_in = ?, credential_id = ?, last_seen_at = ? \
@@ -155,35 +157,79 @@ pub(super) async fn release_if_unheld_under_lock(
         package.as_str().into(),
         identity.as_str().into(),
     ];
-    if txn.backend() == sea_orm::DbBackend::Postgres {
+    let event = NewEvent::new(EventType::IdentityDetached, identity.as_str())
+        .identity(identity)
+        .package(package)
+        .reason(reason);
+    let event = if txn.backend() == sea_orm::DbBackend::Postgres {
         // One round trip under the package lock instead of two (the
         // count follows the deletion).
         values.push(package.as_str().into());
-        let sql = format!(
-            "WITH d AS ({unheld} RETURNING 1), \
+        let ctes = format!(
+            "d AS ({unheld} RETURNING 1), \
              u AS (UPDATE license_packages SET seats_used = seats_used - 1 \
-                   WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM u) AS freed"
+                   WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1)"
         );
-        let row = txn.query_one(&sql, values).await?;
-        let freed = row.map_or(Ok(0), |r| r.try_get::<i64>("", "freed"))?;
-        if freed == 0 {
+        let cols = "(SELECT COUNT(*) FROM u) AS freed";
+        let changed = "EXISTS (SELECT 1 FROM u)";
+        let (row, event) = seat_statement(txn, &ctes, cols, values, event, changed, true).await?;
+        if row.try_get::<i64>("", "freed")? == 0 {
             return Ok(false);
         }
+        event
     } else {
         let deleted = txn.exec(&unheld, values).await?;
         if deleted == 0 {
             return Ok(false);
         }
         free_seats(txn, package, deleted).await?;
+        Some(event)
+    };
+    if let Some(event) = event {
+        txn.emit(event);
     }
-    txn.emit(
-        NewEvent::new(EventType::IdentityDetached, identity.as_str())
-            .identity(identity)
-            .package(package)
-            .reason(reason),
-    );
     Ok(true)
+}
+
+/// PostgreSQL: runs the seat statement `WITH {ctes} SELECT {cols}` and
+/// returns its row. Where the transaction allows it
+/// ([`Txn::may_append_events`], and `may_append`), the same statement also
+/// inserts the events emitted so far and `event`, the latter only where
+/// `changed` (a condition over `ctes`) holds: the round trip of an event
+/// insert of its own, which every writer of the package would wait for, is
+/// saved. Returns `event` back when it is the caller's to emit (if the
+/// change happened); `None` when the statement wrote it (if it did).
+async fn seat_statement(
+    txn: &mut Txn,
+    ctes: &str,
+    cols: &str,
+    mut values: Vec<sea_orm::Value>,
+    event: NewEvent,
+    changed: &str,
+    may_append: bool,
+) -> Result<(sea_orm::QueryResult, Option<NewEvent>)> {
+    let no_row = || Error::Internal("the seat statement returned no row".to_owned());
+    if !(may_append && txn.may_append_events()) {
+        let row = txn
+            .query_one(&format!("WITH {ctes} SELECT {cols}"), values)
+            .await?
+            .ok_or_else(no_row)?;
+        return Ok((row, Some(event)));
+    }
+    let mut events = txn.take_events();
+    events.push(event);
+    let (event_ctes, event_cols, event_values) =
+        events::insert_ctes(&events, txn.actor(), txn.now_ms(), Some(changed));
+    values.extend(event_values);
+    let sql = format!("WITH {ctes}, {event_ctes} SELECT {cols}, {event_cols} FROM base");
+    let row = txn.query_one(&sql, values).await?.ok_or_else(no_row)?;
+    let last: i64 = row.try_get("", "events_last")?;
+    let kept: i64 = row.try_get("", "events_kept")?;
+    if kept < events.len() as i64 {
+        events.pop();
+    }
+    txn.appended(events, last);
+    Ok((row, None))
 }
 
 /// [`release_if_unheld`] for many (package, identity) pairs at once (the
@@ -282,16 +328,19 @@ pub async fn detach(
 }
 
 /// Inserts the attachment unless there is one, and takes a seat for a new
-/// one if one is free: (inserted, seat taken). On PostgreSQL one statement
-/// (the round trips under the package lock are what every writer in the
-/// package waits for).
+/// one if one is free: (inserted, seat taken, `event` back when it is the
+/// caller's to emit). On PostgreSQL one statement (the round trips under
+/// the package lock are what every writer in the package waits for),
+/// which may insert the transaction's events as well ([`seat_statement`];
+/// not for a sign-in, which has a statement to follow).
 async fn insert_attachment(
     txn: &mut Txn,
     package: &PackageId,
     identity: &IdentityId,
     method: AttachMethod,
     credential: Option<&CredentialId>,
-) -> Result<(bool, bool)> {
+    event: NewEvent,
+) -> Result<(bool, bool, Option<NewEvent>)> {
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
     let insert = "INSERT INTO attachments \
@@ -311,21 +360,20 @@ async fn insert_attachment(
          WHERE id = ? AND seats_used < seat_limit";
     if txn.backend() == sea_orm::DbBackend::Postgres {
         values.push(package.as_str().into());
-        let sql = format!(
-            "WITH i AS ({insert} RETURNING 1), \
-             u AS ({take} AND EXISTS (SELECT 1 FROM i) RETURNING 1) \
-             SELECT (SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took"
+        let ctes = format!(
+            "i AS ({insert} RETURNING 1), \
+             u AS ({take} AND EXISTS (SELECT 1 FROM i) RETURNING 1)"
         );
-        let row = txn
-            .query_one(&sql, values)
-            .await?
-            .ok_or_else(|| Error::Internal("attachment insert returned no row".to_owned()))?;
+        let cols = "(SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took";
+        let changed = "EXISTS (SELECT 1 FROM u)";
+        let (row, event) =
+            seat_statement(txn, &ctes, cols, values, event, changed, !signed_in).await?;
         let n = |col: &str| -> Result<bool> { Ok(row.try_get::<i64>("", col)? > 0) };
-        return Ok((n("inserted")?, n("took")?));
+        return Ok((n("inserted")?, n("took")?, event));
     }
     let inserted = txn.exec(insert, values).await? == 1;
     let took = inserted && txn.exec(take, vec![package.as_str().into()]).await? == 1;
-    Ok((inserted, took))
+    Ok((inserted, took, Some(event)))
 }
 
 async fn free_seats(txn: &Txn, package: &PackageId, n: u64) -> Result<()> {

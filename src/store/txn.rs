@@ -14,6 +14,11 @@ pub struct Txn {
     pub(super) now_ms: i64,
     /// Set by [`Txn::nothing_changed`].
     pub(super) unchanged: bool,
+    /// Whether the last statement may insert the events
+    /// ([`Txn::events_with_last_statement`]).
+    pub(super) append_last: bool,
+    /// The events that statement inserted ([`Txn::appended`]).
+    pub(super) written: Option<Vec<Event>>,
 }
 
 impl Txn {
@@ -71,6 +76,34 @@ impl Txn {
         Ok(self.inner.query_one_raw(stmt).await?)
     }
 
+    /// Lets the transaction's last statement insert its events (PostgreSQL),
+    /// saving the round trip of the insert of their own while every other
+    /// writer of the package waits: DeactivateMember, RemoveMember and
+    /// ReactivateMember end with their seat statement. Only for a whole
+    /// transaction, never for work inside a savepoint.
+    pub(super) fn events_with_last_statement(&mut self) {
+        self.append_last = true;
+    }
+
+    /// Whether this statement may insert the events (see
+    /// [`Txn::events_with_last_statement`]): then the caller adds
+    /// [`events::insert_ctes`] of [`Txn::take_events`] to it and reports
+    /// back with [`Txn::appended`].
+    pub(super) fn may_append_events(&self) -> bool {
+        self.append_last && self.written.is_none() && self.backend() == DbBackend::Postgres
+    }
+
+    /// The events emitted so far, for the statement that inserts them.
+    pub(super) fn take_events(&mut self) -> Vec<NewEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Records that a statement inserted `events` after seq `last`; the
+    /// commit then appends nothing more.
+    pub(super) fn appended(&mut self, events: Vec<NewEvent>, last: i64) {
+        self.written = Some(events::numbered(events, &self.actor, self.now_ms, last));
+    }
+
     /// Locks a row against concurrent writers until commit (PostgreSQL
     /// `SELECT … FOR UPDATE`; SQLite already holds the database write
     /// lock). Returns whether the row exists.
@@ -92,6 +125,15 @@ impl Txn {
     /// process's observer. A transaction without any audit event is a bug:
     /// it is rolled back and reported as an internal error.
     pub async fn commit(self, store: &Store) -> Result<Vec<Event>> {
+        if let Some(written) = self.written {
+            if !self.events.is_empty() {
+                self.inner.rollback().await?;
+                return Err(Error::Internal(
+                    "events emitted after the statement that inserted them".to_owned(),
+                ));
+            }
+            return finish(self.inner, store, written).await;
+        }
         if self.events.is_empty() && self.unchanged {
             self.inner.rollback().await?;
             return Ok(Vec::new());
@@ -103,12 +145,7 @@ impl Txn {
             ));
         }
         let written = events::append(&self.inner, &self.actor, self.now_ms, self.events).await?;
-        self.inner.commit().await?;
-        store.notify_committed(&written);
-        if let Some(last) = written.last() {
-            store.await_replicas(last.seq).await?;
-        }
-        Ok(written)
+        finish(self.inner, store, written).await
     }
 
     /// Says that the operation found nothing to change (SignOut of a
@@ -142,4 +179,19 @@ impl Txn {
     pub(super) fn something_changed(&mut self) {
         self.unchanged = false;
     }
+}
+
+/// Commits `txn`, whose events are `written`, tells this process's
+/// observer and waits for the other replicas (C0).
+async fn finish(
+    txn: DatabaseTransaction,
+    store: &Store,
+    written: Vec<Event>,
+) -> Result<Vec<Event>> {
+    txn.commit().await?;
+    store.notify_committed(&written);
+    if let Some(last) = written.last() {
+        store.await_replicas(last.seq).await?;
+    }
+    Ok(written)
 }

@@ -44,6 +44,18 @@ pub(crate) async fn deactivate(
         .into_inner()
 }
 
+pub(crate) async fn reactivate(s: &TestServer, org: &str, id: &str) -> pb::Member {
+    s.svc_membership()
+        .reactivate_member(pb::ReactivateMemberRequest {
+            request_id: String::new(),
+            organization_id: org.into(),
+            identity_id: id.into(),
+        })
+        .await
+        .expect("reactivate")
+        .into_inner()
+}
+
 pub(crate) async fn remove(s: &TestServer, org: &str, id: &str) -> pb::RemoveMemberResponse {
     s.svc_membership()
         .remove_member(pb::RemoveMemberRequest {

@@ -7,7 +7,7 @@ use roster::pb;
 use tonic::Code;
 
 use crate::harness::{Backend, TestServer, assert_status};
-use crate::membership::{GUEST, MEMBER, assignments_of, deactivate, has_event, remove};
+use crate::membership::{GUEST, MEMBER, assignments_of, deactivate, has_event, reactivate, remove};
 
 /// The seed's "what happens after deactivating", row by row.
 async fn m4_deactivated_member_keeps_rooms_content_assignments_but_loses_access(b: Backend) {
@@ -646,14 +646,7 @@ async fn l6_seat_is_freed_only_after_deactivating_in_every_sub_organization(b: B
     deactivate(&s, &support, &eva, pb::DeactivationReason::Sabbatical).await;
     assert_eq!(s.seats_used(&package).await, 1, "freed after the second");
     // Reactivating in one takes the seat again; the other stays paused.
-    s.svc_membership()
-        .reactivate_member(pb::ReactivateMemberRequest {
-            request_id: String::new(),
-            organization_id: sales.clone(),
-            identity_id: eva.clone(),
-        })
-        .await
-        .unwrap();
+    reactivate(&s, &sales, &eva).await;
     assert_eq!(s.seats_used(&package).await, 2);
     // Removing from sales (active) while paused in support frees it too.
     assert!(remove(&s, &sales, &eva).await.seat_freed);
@@ -664,12 +657,22 @@ async fn l6_seat_is_freed_only_after_deactivating_in_every_sub_organization(b: B
 
 /// `identity`'s IDENTITY_DETACHED events, oldest first.
 async fn detached_events(s: &TestServer, identity: &str) -> Vec<roster::domain::Event> {
-    s.store()
+    identity_events(s, identity, vec![EventType::IdentityDetached]).await
+}
+
+/// `identity`'s events of `types` (all when empty), oldest first.
+async fn identity_events(
+    s: &TestServer,
+    identity: &str,
+    types: Vec<EventType>,
+) -> Vec<roster::domain::Event> {
+    let mut events = s
+        .store()
         .await
         .list_events(
             &roster::store::EventQuery {
                 identity_id: Some(identity.to_owned()),
-                types: vec![EventType::IdentityDetached],
+                types,
                 ..Default::default()
             },
             &roster::domain::PageRequest {
@@ -679,7 +682,22 @@ async fn detached_events(s: &TestServer, identity: &str) -> Vec<roster::domain::
         )
         .await
         .unwrap()
-        .items
+        .items;
+    events.sort_by_key(|e| e.seq);
+    events
+}
+
+/// An enterprise package whose organization has two sub-organizations:
+/// (package, sales, support).
+async fn two_sub_orgs(s: &TestServer) -> (String, String, String) {
+    let admin = s.create_identity("Admin").await;
+    let package = s
+        .create_package(pb::Plan::Enterprise, 1_000, &[&admin])
+        .await;
+    let top = s.create_org(&package, &admin).await;
+    let sales = s.create_sub_org(&top, &admin).await;
+    let support = s.create_sub_org(&top, &admin).await;
+    (package, sales, support)
 }
 
 async fn l6_signed_in_identity_keeps_its_seat_after_deactivation(b: Backend) {
@@ -717,13 +735,7 @@ const SEAT_RACE_TRIALS: usize = 40;
 /// package's count is back where it was, in every trial.
 async fn l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once(b: Backend) {
     let s = TestServer::start(b).await;
-    let admin = s.create_identity("Admin").await;
-    let package = s
-        .create_package(pb::Plan::Enterprise, 1_000, &[&admin])
-        .await;
-    let top = s.create_org(&package, &admin).await;
-    let sales = s.create_sub_org(&top, &admin).await;
-    let support = s.create_sub_org(&top, &admin).await;
+    let (package, sales, support) = two_sub_orgs(&s).await;
     let baseline = s.seats_used(&package).await;
     let mut freed_twice = 0;
     for trial in 0..SEAT_RACE_TRIALS {
@@ -769,7 +781,40 @@ async fn l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once(b:
     );
 }
 
+/// L6 when the seat stays: Eva is active in two sub-organizations of one
+/// enterprise package; deactivating her in one frees nothing and
+/// reactivating her there takes nothing. The log then holds exactly the
+/// two membership events and no seat event, without a hole in the sequence (the seat
+/// statement writes the events, and keeps the seat's only when the seat
+/// changed).
+async fn l6_a_seat_held_elsewhere_gives_no_seat_events(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, sales, support) = two_sub_orgs(&s).await;
+    let eva = s.create_identity("Eva").await;
+    s.add_member(&sales, &eva, MEMBER).await;
+    s.add_member(&support, &eva, MEMBER).await;
+    let used = s.seats_used(&package).await;
+    let before = identity_events(&s, &eva, Vec::new()).await.len();
+    deactivate(&s, &sales, &eva, pb::DeactivationReason::Sabbatical).await;
+    assert_eq!(s.seats_used(&package).await, used);
+    reactivate(&s, &sales, &eva).await;
+    assert_eq!(s.seats_used(&package).await, used);
+    let events = identity_events(&s, &eva, Vec::new()).await;
+    let new: Vec<_> = events[before..]
+        .iter()
+        .map(|e| (e.event_type, e.seq))
+        .collect();
+    assert_eq!(new.len(), 2, "{new:?}");
+    assert_eq!(new[0].0, EventType::MemberDeactivated);
+    assert_eq!(new[1].0, EventType::MemberReactivated);
+    // And the log has no hole where a seat event was left out.
+    let rows = crate::db::scalar_i64(&s, "SELECT COUNT(*) FROM events", vec![]).await;
+    let last = crate::db::scalar_i64(&s, "SELECT MAX(seq) FROM events", vec![]).await;
+    assert_eq!(rows, last, "contiguous seq");
+}
+
 crate::db_tests!(
+    l6_a_seat_held_elsewhere_gives_no_seat_events,
     m4_deactivated_member_keeps_rooms_content_assignments_but_loses_access,
     m4_deactivated_session_loses_access_to_rooms,
     m5_reactivation_restores_rooms_and_takes_a_seat,

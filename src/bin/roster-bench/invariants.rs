@@ -124,7 +124,7 @@ pub async fn check(db: &DatabaseConnection) -> Result<()> {
     // One line: it also lands in the table's FAILED row.
     if !broken.is_empty() {
         bail!(
-            "the seeded data breaks the store's invariants: {}",
+            "the data breaks the store's invariants: {}",
             broken.join("; ")
         );
     }

@@ -236,6 +236,12 @@ pub async fn replica_rows(
     let members: usize = seeded.orgs.iter().map(|o| o.members.len()).sum();
     let orgs: Vec<&str> = seeded.orgs.iter().map(|o| o.id.as_str()).collect();
     under_churn(ctx, hot, &b_chan[0], &orgs, (members / 100).max(1), rows).await?;
+    // The churn's seat changes ran concurrently: seat counts still equal
+    // the attachments, every active member still holds a seat, ….
+    let db = roster::store::connect(url, 1).await?;
+    crate::invariants::check(&db)
+        .await
+        .context("after the churn")?;
     drop(b_chan);
     drop(replica);
     partitioned_replica(ctx, url, &hot.sessions[0], rows).await
