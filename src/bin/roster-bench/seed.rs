@@ -301,7 +301,7 @@ pub async fn seed(db: &DatabaseConnection, sizes: &Sizes, package: &str) -> Resu
         vec![package.into(), package.into()],
     ))
     .await?;
-    invariants::check(db).await.context("after seeding")?;
+    invariants::check(db, true).await.context("after seeding")?;
     settle(db).await?;
     Ok(Seeded {
         identities,
