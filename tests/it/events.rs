@@ -443,41 +443,15 @@ async fn e2_concurrent_writers_are_watched_in_commit_order_without_gaps(b: Backe
     let (mut stream, _) = watch(watcher, SERVICE_KEY, of_package.clone(), "").await;
     for round in 0..ORDER_ROUNDS {
         for deactivating in [true, false] {
-            let changes = members.iter().map(|id| {
-                let mut m = a.svc_membership();
-                let (org, id) = (org.clone(), id.clone());
-                async move {
-                    if deactivating {
-                        m.deactivate_member(pb::DeactivateMemberRequest {
-                            organization_id: org,
-                            identity_id: id,
-                            ..Default::default()
-                        })
-                        .await
-                        .map(drop)
-                    } else {
-                        m.reactivate_member(pb::ReactivateMemberRequest {
-                            request_id: String::new(),
-                            organization_id: org,
-                            identity_id: id,
-                        })
-                        .await
-                        .map(drop)
-                    }
-                }
-            });
             let creations = (0..ORDER_WRITERS / 2).map(|i| {
                 let name = format!("C{round}{deactivating}{i}");
                 let a = &a;
                 async move { a.create_identity(&name).await }
             });
-            let (changed, _) = tokio::join!(
-                futures::future::join_all(changes),
+            tokio::join!(
+                change_all(&a, &org, &members, deactivating),
                 futures::future::join_all(creations)
             );
-            for r in changed {
-                r.expect("member change");
-            }
         }
     }
     // Per round: each member deactivated (MEMBER_DEACTIVATED and
@@ -502,6 +476,37 @@ async fn e2_concurrent_writers_are_watched_in_commit_order_without_gaps(b: Backe
     }
     assert_eq!(watched.len(), expected, "events watched");
     assert_eq!(watched, logged, "the watcher saw the log, in its order");
+}
+
+/// Deactivates (or reactivates) every one of `members` of `org` on `s`, all
+/// at once; each change must succeed.
+pub(crate) async fn change_all(s: &TestServer, org: &str, members: &[String], deactivating: bool) {
+    let changes = members.iter().map(|id| {
+        let mut m = s.svc_membership();
+        let (org, id) = (org.to_owned(), id.clone());
+        async move {
+            if deactivating {
+                m.deactivate_member(pb::DeactivateMemberRequest {
+                    organization_id: org,
+                    identity_id: id,
+                    ..Default::default()
+                })
+                .await
+                .map(drop)
+            } else {
+                m.reactivate_member(pb::ReactivateMemberRequest {
+                    request_id: String::new(),
+                    organization_id: org,
+                    identity_id: id,
+                })
+                .await
+                .map(drop)
+            }
+        }
+    });
+    for r in futures::future::join_all(changes).await {
+        r.expect("member change");
+    }
 }
 
 crate::db_tests!(

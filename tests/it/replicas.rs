@@ -277,32 +277,7 @@ async fn e2_writers_of_the_previous_release_keep_the_log_contiguous() {
     let this_release = async {
         for _ in 0..OLD_WRITES / 8 {
             for deactivating in [true, false] {
-                let changes = members.iter().map(|id| {
-                    let mut m = a.svc_membership();
-                    let (org, id) = (org.clone(), id.clone());
-                    async move {
-                        if deactivating {
-                            m.deactivate_member(pb::DeactivateMemberRequest {
-                                organization_id: org,
-                                identity_id: id,
-                                ..Default::default()
-                            })
-                            .await
-                            .map(drop)
-                        } else {
-                            m.reactivate_member(pb::ReactivateMemberRequest {
-                                request_id: String::new(),
-                                organization_id: org,
-                                identity_id: id,
-                            })
-                            .await
-                            .map(drop)
-                        }
-                    }
-                });
-                for r in futures::future::join_all(changes).await {
-                    r.expect("member change");
-                }
+                crate::events::change_all(&a, &org, &members, deactivating).await;
             }
         }
     };

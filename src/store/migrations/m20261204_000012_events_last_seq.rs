@@ -13,7 +13,7 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The advisory lock key ("rost"); the same as `store::events::LOCK_KEY`.
+/// The advisory lock key is "rost" (0x726f_7374), as in earlier releases.
 const UP: &str = "CREATE OR REPLACE FUNCTION roster_events_last_seq() RETURNS bigint \
     LANGUAGE plpgsql VOLATILE AS $$ \
     BEGIN \
