@@ -96,7 +96,7 @@ pub(super) async fn append(
         // (`roster_events_last_seq()`, with a snapshot of its own), so that
         // read sees the previous holder's commit and seq order is commit
         // order.
-        let (ctes, cols, values) = insert_ctes(&events, actor, now_ms, None);
+        let (ctes, cols, values) = insert_ctes(&events, actor, now_ms, None, None);
         let row = txn
             .query_one_raw(statement(
                 backend,
@@ -151,7 +151,8 @@ pub(super) async fn append(
 /// `events_kept`, how many were inserted. `last_if`: an SQL condition
 /// (over the caller's own CTEs) without which the last event is left out,
 /// for the event of a change the same statement makes or not. The values
-/// bind the CTEs' `?`s, in order. All rows in one statement, one array
+/// bind the CTEs' `?`s, in order. `after`: a CTE of the caller's that
+/// `base` reads first, so that its lock is taken before the writer lock. All rows in one statement, one array
 /// parameter per column (a bulk sweep writes tens of thousands of events;
 /// row-wise VALUES lists would cost a statement per few hundred rows).
 /// Empty strings stand for NULL in the optional ID columns, where they can
@@ -161,6 +162,7 @@ pub(super) fn insert_ctes(
     actor: &Actor,
     now_ms: i64,
     last_if: Option<&str>,
+    after: Option<&str>,
 ) -> (String, String, Vec<sea_orm::Value>) {
     use sea_orm::sea_query::ArrayType;
     fn texts(values: impl Iterator<Item = String>) -> sea_orm::Value {
@@ -188,7 +190,7 @@ pub(super) fn insert_ctes(
         now_ms.into(),
     ];
     let ctes = format!(
-        "base AS MATERIALIZED (SELECT roster_events_last_seq() AS last), \
+        "base AS MATERIALIZED (SELECT roster_events_last_seq() AS last{}), \
          kept AS MATERIALIZED (SELECT * FROM UNNEST(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], \
                                        ?::text[], ?::text[], ?::text[], ?::text[]) \
                   WITH ORDINALITY AS e(event_type, subject_id, reason, identity_id, \
@@ -202,6 +204,7 @@ pub(super) fn insert_ctes(
                   NULLIF(kept.package_id, ''), NULLIF(kept.room_id, ''), \
                   NULLIF(kept.credential_id, ''), kept.attributes \
            FROM base, kept RETURNING 1)",
+        after.map_or(String::new(), |cte| format!(" FROM {cte}")),
         last_if.unwrap_or("TRUE")
     );
     let cols = format!(

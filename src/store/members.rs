@@ -185,9 +185,8 @@ pub(super) async fn apply_reactivation(
     let now = txn.now_ms();
     let package = PackageId::from_trusted(m.package_id.clone());
     // Activity restarts now, or an idle guest would be swept again at once.
-    seats::update_member_locking_package(
+    update_member(
         txn,
-        &package,
         org,
         identity,
         "state = 'ACTIVE', deactivation_reason = NULL, deactivation_note = NULL, \
@@ -197,7 +196,7 @@ pub(super) async fn apply_reactivation(
     )
     .await?;
     txn.emit(member_event(EventType::MemberReactivated, org, identity).package(&package));
-    seats::attach_under_lock(txn, &package, identity, AttachMethod::Membership, None).await?;
+    seats::attach(txn, &package, identity, AttachMethod::Membership, None).await?;
 
     m.state = MemberState::Active.as_str().to_owned();
     m.deactivation_reason = None;
@@ -207,4 +206,25 @@ pub(super) async fn apply_reactivation(
     m.deactivated_by = None;
     m.last_activity_at = now;
     Ok(to_member(m))
+}
+
+/// Updates `identity`'s member row in `org` (`set`: the SET list, binding
+/// `set_values`). The update must change exactly one row: the caller
+/// loaded the member under the organization's lock.
+pub(super) async fn update_member(
+    txn: &Txn,
+    org: &OrgId,
+    identity: &IdentityId,
+    set: &str,
+    set_values: Vec<sea_orm::Value>,
+) -> Result<()> {
+    let mut values = set_values;
+    values.extend([org.as_str().into(), identity.as_str().into()]);
+    let sql = format!("UPDATE members SET {set} WHERE organization_id = ? AND identity_id = ?");
+    match txn.exec(&sql, values).await? {
+        1 => Ok(()),
+        n => Err(Error::Internal(format!(
+            "member {identity} of {org} changed {n} rows instead of one"
+        ))),
+    }
 }

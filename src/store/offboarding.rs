@@ -387,9 +387,8 @@ pub(super) async fn apply_deactivation(
     let handed = plan.handed_to_successor(successor);
     let now = txn.now_ms();
     let note = (!input.note.is_empty()).then(|| input.note.clone());
-    seats::update_member_locking_package(
+    super::members::update_member(
         txn,
-        package,
         org,
         identity,
         "state = 'DEACTIVATED', deactivation_reason = ?, deactivation_note = ?, \
@@ -413,7 +412,7 @@ pub(super) async fn apply_deactivation(
         event = event.attr("successor_identity_id", s.as_str());
     }
     txn.emit(event);
-    seats::release_if_unheld_under_lock(txn, package, identity, "MEMBER_DEACTIVATED").await?;
+    seats::release_if_unheld(txn, package, identity, "MEMBER_DEACTIVATED").await?;
     m.state = MemberState::Deactivated.as_str().to_owned();
     m.deactivation_reason = Some(input.reason.as_str().to_owned());
     m.deactivation_note = note;

@@ -21,7 +21,9 @@ pub(super) fn idle_guest(member: &str, org: &str) -> String {
 
 /// L6, a membership that holds a seat: ACTIVE in an organization bound to
 /// the package (the enterprise rule; [`crate::domain::policy::seat_held`]
-/// decides the same for one identity). `member` is the `members` alias;
+/// decides the same for one identity; on PostgreSQL the seat statements
+/// read it through `roster_seat_held`, migration 13, which must say the
+/// same). `member` is the `members` alias;
 /// binds one value: the package ID.
 pub(super) fn seat_holding_membership(member: &str) -> String {
     format!("{member}.package_id = ? AND {member}.state = 'ACTIVE'")

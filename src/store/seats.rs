@@ -6,58 +6,22 @@
 //! membership in any organization bound to the package holds it.
 
 use crate::domain::{
-    AttachMethod, CredentialId, Error, EventType, IdentityId, NewEvent, OrgId, PackageId, Reason,
-    Result,
+    AttachMethod, CredentialId, Error, EventType, IdentityId, NewEvent, PackageId, Reason, Result,
 };
 
 use super::rules::seat_holding_membership;
 use super::{Txn, events};
-
-/// Updates `identity`'s member row in `org` (`set`: the SET list, binding
-/// `set_values`) and, on PostgreSQL, locks `package`'s row in the same
-/// statement, for a seat decision made `…_under_lock` right after (SQLite's
-/// writer holds the database anyway). Every writer in the package waits
-/// from this lock to its commit, so taking it with the member's own update
-/// saves them a round trip. The update must change exactly one row (the
-/// member was loaded under the organization's lock): otherwise the lock
-/// may not have been taken, and the seat must not be decided.
-pub(super) async fn update_member_locking_package(
-    txn: &Txn,
-    package: &PackageId,
-    org: &OrgId,
-    identity: &IdentityId,
-    set: &str,
-    set_values: Vec<sea_orm::Value>,
-) -> Result<()> {
-    let mut values = Vec::with_capacity(set_values.len() + 3);
-    // The lock runs only because the WHERE clause refers to it.
-    let (lock, locked) = if txn.backend() == sea_orm::DbBackend::Postgres {
-        values.push(package.as_str().into());
-        (
-            "WITH p AS (SELECT 1 FROM license_packages WHERE id = ? FOR UPDATE) ",
-            " AND EXISTS (SELECT 1 FROM p)",
-        )
-    } else {
-        ("", "")
-    };
-    values.extend(set_values);
-    values.extend([org.as_str().into(), identity.as_str().into()]);
-    let sql = format!(
-        "{lock}UPDATE members SET {set} WHERE organization_id = ? AND identity_id = ?{locked}"
-    );
-    match txn.exec(&sql, values).await? {
-        1 => Ok(()),
-        n => Err(Error::Internal(format!(
-            "member {identity} of {org} changed {n} rows instead of one"
-        ))),
-    }
-}
 
 /// Attaches `identity` to `package` if it is not attached yet, taking a
 /// seat. With `AttachMethod::SignIn` the attachment also becomes a sign-in
 /// attachment (kept until detach or revocation). Returns whether a seat was
 /// newly taken. Fails with SEAT_LIMIT_REACHED when none is free; the caller
 /// must then drop the transaction.
+///
+/// On PostgreSQL the statement that decides takes the package row lock
+/// itself, before it looks ([`insert_attachment`]): a caller that changed
+/// a member row first (ReactivateMember) does not hold the lock over that
+/// change's round trip, and so no writer of the package waits for it.
 pub async fn attach(
     txn: &mut Txn,
     package: &PackageId,
@@ -65,43 +29,37 @@ pub async fn attach(
     method: AttachMethod,
     credential: Option<&CredentialId>,
 ) -> Result<bool> {
-    if !txn
-        .lock_row("license_packages", "id", package.as_str())
-        .await?
-    {
-        return Err(Error::not_found(
+    let not_found = || {
+        Error::not_found(
             Reason::PackageNotFound,
             format!("license package {package} does not exist"),
-        ));
+        )
+    };
+    if txn.backend() != sea_orm::DbBackend::Postgres
+        && !txn
+            .lock_row("license_packages", "id", package.as_str())
+            .await?
+    {
+        return Err(not_found());
     }
-    attach_under_lock(txn, package, identity, method, credential).await
-}
-
-/// [`attach`] for a caller whose transaction holds the package row lock
-/// already (PostgreSQL: [`update_member_locking_package`] right before).
-pub(super) async fn attach_under_lock(
-    txn: &mut Txn,
-    package: &PackageId,
-    identity: &IdentityId,
-    method: AttachMethod,
-    credential: Option<&CredentialId>,
-) -> Result<bool> {
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
     let event = NewEvent::new(EventType::IdentityAttached, identity.as_str())
         .identity(identity)
         .package(package)
         .reason(method.as_str());
-    let (inserted, took, event) =
-        insert_attachment(txn, package, identity, method, credential, event).await?;
-    if inserted {
-        if !took {
+    let seat = insert_attachment(txn, package, identity, method, credential, event).await?;
+    if !seat.found {
+        return Err(not_found());
+    }
+    if seat.inserted {
+        if !seat.took {
             return Err(Error::exhausted(
                 Reason::SeatLimitReached,
                 format!("license package {package} has no free seat"),
             ));
         }
-        if let Some(event) = event {
+        if let Some(event) = seat.event {
             txn.emit(event);
         }
     } else if signed_in {
@@ -118,66 +76,68 @@ pub(super) async fn attach_under_lock(
         )
         .await?;
     }
-    Ok(inserted)
+    Ok(seat.inserted)
 }
 
 /// Frees `identity`'s seat in `package` when nothing holds it any more: no
 /// sign-in attachment and no ACTIVE membership in any organization bound to
 /// the package (the enterprise rule). Returns whether the seat was freed.
+///
+/// The rule is read under the package row lock, with a snapshot taken
+/// after it: on PostgreSQL `roster_seat_held` (migration 13) locks and
+/// then reads, inside the one statement that deletes the attachment, so
+/// of two changes to the same identity in two organizations the later
+/// one sees the earlier one's commit, and the lock is held from that
+/// statement to the commit only (not over the caller's member update).
 pub async fn release_if_unheld(
     txn: &mut Txn,
     package: &PackageId,
     identity: &IdentityId,
     reason: &str,
 ) -> Result<bool> {
-    txn.lock_row("license_packages", "id", package.as_str())
-        .await?;
-    release_if_unheld_under_lock(txn, package, identity, reason).await
-}
-
-/// [`release_if_unheld`] for a caller whose transaction holds the package
-/// row lock already (PostgreSQL: [`update_member_locking_package`] right
-/// before, so the rule below reads a snapshot taken after the lock).
-pub(super) async fn release_if_unheld_under_lock(
-    txn: &mut Txn,
-    package: &PackageId,
-    identity: &IdentityId,
-    reason: &str,
-) -> Result<bool> {
-    let unheld = format!(
-        "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
-         AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
-         AND m.identity_id = ?)",
-        seat_holding_membership("m")
-    );
-    let mut values: Vec<sea_orm::Value> = vec![
-        package.as_str().into(),
-        identity.as_str().into(),
-        false.into(),
-        package.as_str().into(),
-        identity.as_str().into(),
-    ];
     let event = NewEvent::new(EventType::IdentityDetached, identity.as_str())
         .identity(identity)
         .package(package)
         .reason(reason);
     let event = if txn.backend() == sea_orm::DbBackend::Postgres {
-        // One round trip under the package lock instead of two (the
-        // count follows the deletion).
-        values.push(package.as_str().into());
-        let ctes = format!(
-            "d AS ({unheld} RETURNING 1), \
+        // One round trip under the package lock (the count follows the
+        // deletion); `lk` orders the package lock before the event lock
+        // when the statement inserts the events too.
+        let values: Vec<sea_orm::Value> = vec![
+            package.as_str().into(),
+            package.as_str().into(),
+            identity.as_str().into(),
+            false.into(),
+            package.as_str().into(),
+            identity.as_str().into(),
+            package.as_str().into(),
+        ];
+        let ctes = "lk AS MATERIALIZED (SELECT roster_lock_package(?) AS ok), \
+             d AS (DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
+                   AND signed_in = ? AND NOT roster_seat_held(?, ?) RETURNING 1), \
              u AS (UPDATE license_packages SET seats_used = seats_used - 1 \
-                   WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1)"
-        );
+                   WHERE id = ? AND EXISTS (SELECT 1 FROM d) RETURNING 1)";
         let cols = "(SELECT COUNT(*) FROM u) AS freed";
         let changed = "EXISTS (SELECT 1 FROM u)";
-        let (row, event) = seat_statement(txn, &ctes, cols, values, event, changed, true).await?;
+        let (row, event) = seat_statement(txn, ctes, cols, values, event, changed, true).await?;
         if row.try_get::<i64>("", "freed")? == 0 {
             return Ok(false);
         }
         event
     } else {
+        let unheld = format!(
+            "DELETE FROM attachments WHERE package_id = ? AND identity_id = ? \
+             AND signed_in = ? AND NOT EXISTS (SELECT 1 FROM members m WHERE {} \
+             AND m.identity_id = ?)",
+            seat_holding_membership("m")
+        );
+        let values: Vec<sea_orm::Value> = vec![
+            package.as_str().into(),
+            identity.as_str().into(),
+            false.into(),
+            package.as_str().into(),
+            identity.as_str().into(),
+        ];
         let deleted = txn.exec(&unheld, values).await?;
         if deleted == 0 {
             return Ok(false);
@@ -192,7 +152,8 @@ pub(super) async fn release_if_unheld_under_lock(
 }
 
 /// PostgreSQL: runs the seat statement `WITH {ctes} SELECT {cols}` and
-/// returns its row. Where the transaction allows it
+/// returns its row; `ctes` define `lk`, the package lock, which the event
+/// CTEs read first (lock order: package, then events). Where the transaction allows it
 /// ([`Txn::may_append_events`], and `may_append`), the same statement also
 /// inserts the events emitted so far and `event`, the latter only where
 /// `changed` (a condition over `ctes`) holds: the round trip of an event
@@ -218,8 +179,13 @@ async fn seat_statement(
     }
     let mut events = txn.take_events();
     events.push(event);
-    let (event_ctes, event_cols, event_values) =
-        events::insert_ctes(&events, txn.actor(), txn.now_ms(), Some(changed));
+    let (event_ctes, event_cols, event_values) = events::insert_ctes(
+        &events,
+        txn.actor(),
+        txn.now_ms(),
+        Some(changed),
+        Some("lk"),
+    );
     values.extend(event_values);
     let sql = format!("WITH {ctes}, {event_ctes} SELECT {cols}, {event_cols} FROM base");
     let row = txn.query_one(&sql, values).await?.ok_or_else(no_row)?;
@@ -327,12 +293,23 @@ pub async fn detach(
     Ok(true)
 }
 
+/// What [`insert_attachment`] did.
+struct Seat {
+    /// The package exists (PostgreSQL; SQLite's caller checked before).
+    found: bool,
+    inserted: bool,
+    took: bool,
+    /// The event back when it is the caller's to emit.
+    event: Option<NewEvent>,
+}
+
 /// Inserts the attachment unless there is one, and takes a seat for a new
-/// one if one is free: (inserted, seat taken, `event` back when it is the
-/// caller's to emit). On PostgreSQL one statement (the round trips under
-/// the package lock are what every writer in the package waits for),
-/// which may insert the transaction's events as well ([`seat_statement`];
-/// not for a sign-in, which has a statement to follow).
+/// one if one is free. On PostgreSQL one statement that takes the package
+/// row lock first (`roster_lock_package`, migration 13; the insert reads
+/// from it, so it runs after the lock) — the round trips under the package
+/// lock are what every writer in the package waits for — and which may
+/// insert the transaction's events as well ([`seat_statement`]; not for a
+/// sign-in, which has a statement to follow).
 async fn insert_attachment(
     txn: &mut Txn,
     package: &PackageId,
@@ -340,13 +317,12 @@ async fn insert_attachment(
     method: AttachMethod,
     credential: Option<&CredentialId>,
     event: NewEvent,
-) -> Result<(bool, bool, Option<NewEvent>)> {
+) -> Result<Seat> {
     let now = txn.now_ms();
     let signed_in = method == AttachMethod::SignIn;
-    let insert = "INSERT INTO attachments \
-         (package_id, identity_id, method, signed_in, credential_id, attached_at, last_seen_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (package_id, identity_id) DO NOTHING";
+    let columns = "INSERT INTO attachments \
+         (package_id, identity_id, method, signed_in, credential_id, attached_at, last_seen_at)";
+    let conflict = "ON CONFLICT (package_id, identity_id) DO NOTHING";
     let mut values: Vec<sea_orm::Value> = vec![
         package.as_str().into(),
         identity.as_str().into(),
@@ -359,21 +335,36 @@ async fn insert_attachment(
     let take = "UPDATE license_packages SET seats_used = seats_used + 1 \
          WHERE id = ? AND seats_used < seat_limit";
     if txn.backend() == sea_orm::DbBackend::Postgres {
+        values.insert(0, package.as_str().into());
         values.push(package.as_str().into());
         let ctes = format!(
-            "i AS ({insert} RETURNING 1), \
+            "lk AS MATERIALIZED (SELECT roster_lock_package(?) AS ok), \
+             i AS ({columns} SELECT ?, ?, ?, ?, ?, ?, ? FROM lk WHERE lk.ok {conflict} \
+                   RETURNING 1), \
              u AS ({take} AND EXISTS (SELECT 1 FROM i) RETURNING 1)"
         );
-        let cols = "(SELECT COUNT(*) FROM i) AS inserted, (SELECT COUNT(*) FROM u) AS took";
+        let cols = "(SELECT ok FROM lk) AS found, (SELECT COUNT(*) FROM i) AS inserted, \
+             (SELECT COUNT(*) FROM u) AS took";
         let changed = "EXISTS (SELECT 1 FROM u)";
         let (row, event) =
             seat_statement(txn, &ctes, cols, values, event, changed, !signed_in).await?;
         let n = |col: &str| -> Result<bool> { Ok(row.try_get::<i64>("", col)? > 0) };
-        return Ok((n("inserted")?, n("took")?, event));
+        return Ok(Seat {
+            found: row.try_get("", "found")?,
+            inserted: n("inserted")?,
+            took: n("took")?,
+            event,
+        });
     }
-    let inserted = txn.exec(insert, values).await? == 1;
+    let insert = format!("{columns} VALUES (?, ?, ?, ?, ?, ?, ?) {conflict}");
+    let inserted = txn.exec(&insert, values).await? == 1;
     let took = inserted && txn.exec(take, vec![package.as_str().into()]).await? == 1;
-    Ok((inserted, took, Some(event)))
+    Ok(Seat {
+        found: true,
+        inserted,
+        took,
+        event: Some(event),
+    })
 }
 
 async fn free_seats(txn: &Txn, package: &PackageId, n: u64) -> Result<()> {

@@ -781,6 +781,50 @@ async fn l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once(b:
     );
 }
 
+/// L6 under concurrency, the other race: Eva is active in one
+/// sub-organization and deactivated in the other; at the same instant the
+/// first membership is deactivated and the second reactivated (the roles
+/// alternate per trial). The reactivation finds her still attached; the
+/// deactivation may find the other membership still deactivated. Whatever
+/// the order, she ends active in one organization and so must hold her
+/// seat, counted once, in every trial.
+async fn l6_parallel_deactivation_and_reactivation_keep_the_seat(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (package, sales, support) = two_sub_orgs(&s).await;
+    let mut lost = 0;
+    for trial in 0..SEAT_RACE_TRIALS {
+        let (leaving, returning) = if trial % 2 == 0 {
+            (&sales, &support)
+        } else {
+            (&support, &sales)
+        };
+        // Every trial leaves its Eva holding a seat.
+        let baseline = s.seats_used(&package).await;
+        let eva = s.create_identity(&format!("Eva{trial}")).await;
+        s.add_member(leaving, &eva, MEMBER).await;
+        s.add_member(returning, &eva, MEMBER).await;
+        deactivate(&s, returning, &eva, pb::DeactivationReason::Sabbatical).await;
+        assert_eq!(s.seats_used(&package).await, baseline + 1, "trial {trial}");
+        tokio::join!(
+            deactivate(&s, leaving, &eva, pb::DeactivationReason::Sabbatical),
+            reactivate(&s, returning, &eva),
+        );
+        let attached = crate::db::scalar_i64(
+            &s,
+            "SELECT COUNT(*) FROM attachments WHERE package_id = ? AND identity_id = ?",
+            vec![package.clone().into(), eva.clone().into()],
+        )
+        .await;
+        if attached != 1 || s.seats_used(&package).await != baseline + 1 {
+            lost += 1;
+        }
+    }
+    assert_eq!(
+        lost, 0,
+        "trials after which the active member held no seat (or it was miscounted)"
+    );
+}
+
 /// L6 when the seat stays: Eva is active in two sub-organizations of one
 /// enterprise package; deactivating her in one frees nothing and
 /// reactivating her there takes nothing. The log then holds exactly the
@@ -827,4 +871,5 @@ crate::db_tests!(
     l6_seat_is_freed_only_after_deactivating_in_every_sub_organization,
     l6_signed_in_identity_keeps_its_seat_after_deactivation,
     l6_parallel_offboarding_in_two_sub_organizations_frees_the_seat_once,
+    l6_parallel_deactivation_and_reactivation_keep_the_seat,
 );

@@ -389,6 +389,7 @@ async fn under_churn(
     // of its target on a small machine (the hot-path load below takes
     // every core) from writes that cannot keep up at all.
     churn.reset();
+    eprintln!("  churn alone for {CHURN_ALONE:?} …");
     let t = Instant::now();
     tokio::time::sleep(CHURN_ALONE).await;
     let alone = churn.changes.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();

@@ -17,6 +17,7 @@ mod m20261202_000009_scim;
 mod m20261202_000010_request_results;
 mod m20261202_000011_scim_stewards;
 mod m20261204_000012_events_last_seq;
+mod m20261204_000013_seat_lock;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_request_results::Migration),
             Box::new(m20261202_000011_scim_stewards::Migration),
             Box::new(m20261204_000012_events_last_seq::Migration),
+            Box::new(m20261204_000013_seat_lock::Migration),
         ]
     }
 }
